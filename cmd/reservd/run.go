@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/config"
+	"github.com/reservd/reservd/internal/demo"
+	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/store/postgres"
+	"github.com/reservd/reservd/internal/store/sqlite"
+)
+
+const usage = `usage: reservd [command]
+
+commands:
+  serve                              run the HTTP service (the default)
+  migrate                            apply pending database migrations and exit
+  keys create --name NAME [--admin]  create an API key and print it once
+
+Configuration comes from the environment; see the README.
+`
+
+// run is the whole program, callable from tests: args without the program
+// name, the environment through getenv, and the process's output streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(cfg, stderr)
+	switch cmd {
+	case "serve":
+		if len(args) > 0 {
+			return fmt.Errorf("serve takes no arguments, got %q", args)
+		}
+		return serve(ctx, cfg, log, stdout)
+	case "migrate":
+		st, _, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		log.Info("migrations applied", "engine", st.Engine())
+		return nil
+	case "keys":
+		return keys(ctx, cfg, args, stdout, stderr)
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the configured engine. fresh reports that the embedded
+// database file did not exist before.
+func openStore(ctx context.Context, cfg config.Config) (st store.Store, fresh bool, err error) {
+	if !cfg.Embedded() {
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, false, err
+		}
+		return pg, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, "reservd.db")
+	_, statErr := os.Stat(path)
+	lite, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, false, err
+	}
+	return lite, errors.Is(statErr, os.ErrNotExist), nil
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	log.Info("starting reservd", "config", cfg)
+	st, fresh, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	ready := []httpapi.Check{{Name: "database", Check: st.Ping}}
+
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		ready = append(ready, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	}
+
+	if cfg.Embedded() && cfg.SeedDemo {
+		if err := seedDemo(ctx, cfg, st, fresh, log, stdout); err != nil {
+			return err
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := httpapi.NewServer(httpapi.Deps{Store: st, Logger: log, Registry: reg, Ready: ready})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler: handler,
+		// A slow or stalled client cannot hold a connection forever.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "engine", st.Engine())
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// seedDemo loads the demo catalogue into an empty embedded database and,
+// the first time, prints a customer key with a curl line to try it.
+func seedDemo(ctx context.Context, cfg config.Config, st store.Store, fresh bool, log *slog.Logger, stdout io.Writer) error {
+	has, err := st.HasFlights(ctx)
+	if err != nil || has {
+		return err
+	}
+	n, err := demo.Seed(ctx, st, time.Now())
+	if err != nil {
+		return err
+	}
+	log.Info("loaded the demo catalogue", "flights", n)
+	if !fresh {
+		return nil
+	}
+	key, digest := apikey.Generate()
+	if _, err := st.CreateAPIKey(ctx, "demo", digest, false); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `
+A fresh embedded database was created with a demo catalogue and this customer API key
+(shown once; only its hash is stored):
+
+  %s
+
+Try it:
+
+  curl -s -H 'Authorization: Bearer %s' http://%s/flights/1/seats
+
+`, key, key, curlHost(cfg.Addr))
+	return nil
+}
+
+// curlHost turns a listen address into something curl can reach.
+func curlHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func keys(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: reservd keys create --name NAME [--admin]")
+	}
+	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "who the key is for")
+	isAdmin := fs.Bool("admin", false, "grant admin rights")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *name == "" || fs.NArg() > 0 {
+		return errors.New("usage: reservd keys create --name NAME [--admin]")
+	}
+	st, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	key, digest := apikey.Generate()
+	id, err := st.CreateAPIKey(ctx, *name, digest, *isAdmin)
+	if err != nil {
+		return err
+	}
+	role := "customer"
+	if *isAdmin {
+		role = "admin"
+	}
+	fmt.Fprintf(stdout, "created %s key %d for %q; it is shown only this once:\n%s\n", role, id, *name, key)
+	return nil
+}

@@ -1,0 +1,127 @@
+// Package config reads reservd's configuration from the environment once, at
+// start, validates it, and describes it for the log with secrets masked.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the service. The names of the environment
+// variables are in spec/API.md ("Process and configuration").
+type Config struct {
+	Addr            string        // ADDR
+	DatabaseURL     string        // DATABASE_URL; empty selects the embedded SQLite engine
+	DataDir         string        // DATA_DIR, where the embedded database lives
+	RedisURL        string        // REDIS_URL; empty keeps locks, caches and limits in process
+	HoldTTL         time.Duration // HOLD_TTL
+	HoldMaxLifetime time.Duration // HOLD_MAX_LIFETIME
+	HoldMaxSeats    int           // HOLD_MAX_SEATS
+	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
+	LogFormat       string        // LOG_FORMAT: text or json
+	SeedDemo        bool          // SEED_DEMO
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
+}
+
+// Load reads the configuration through getenv and reports every bad value.
+func Load(getenv func(string) string) (Config, error) {
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	duration := func(name, def string) time.Duration {
+		d, err := time.ParseDuration(env(name, def))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as %s", name, getenv(name), def))
+		}
+		return d
+	}
+	c := Config{
+		Addr:            env("ADDR", ":8080"),
+		DatabaseURL:     env("DATABASE_URL", ""),
+		DataDir:         env("DATA_DIR", "./data"),
+		RedisURL:        env("REDIS_URL", ""),
+		HoldTTL:         duration("HOLD_TTL", "10m"),
+		HoldMaxLifetime: duration("HOLD_MAX_LIFETIME", "30m"),
+		LogFormat:       strings.ToLower(env("LOG_FORMAT", "text")),
+		ShutdownTimeout: duration("SHUTDOWN_TIMEOUT", "20s"),
+	}
+	n, err := strconv.Atoi(env("HOLD_MAX_SEATS", "10"))
+	if err != nil || n < 1 {
+		errs = append(errs, fmt.Errorf("HOLD_MAX_SEATS=%q: want a positive integer", getenv("HOLD_MAX_SEATS")))
+	}
+	c.HoldMaxSeats = n
+	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", getenv("LOG_FORMAT")))
+	}
+	seed, err := strconv.ParseBool(env("SEED_DEMO", "true"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("SEED_DEMO=%q: want true or false", getenv("SEED_DEMO")))
+	}
+	c.SeedDemo = seed
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, fmt.Errorf("DATABASE_URL: want a postgres:// URL (leave it unset for the embedded database)"))
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		errs = append(errs, fmt.Errorf("REDIS_URL: want a redis:// or rediss:// URL"))
+	}
+	if c.HoldMaxLifetime < c.HoldTTL {
+		errs = append(errs, fmt.Errorf("HOLD_MAX_LIFETIME (%s) must be at least HOLD_TTL (%s)", c.HoldMaxLifetime, c.HoldTTL))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Embedded reports whether the embedded SQLite engine is in use.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// LogValue describes the configuration for the log, with passwords masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("data_dir", c.DataDir),
+		slog.String("redis_url", maskURL(c.RedisURL)),
+		slog.Duration("hold_ttl", c.HoldTTL),
+		slog.Duration("hold_max_lifetime", c.HoldMaxLifetime),
+		slog.Int("hold_max_seats", c.HoldMaxSeats),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
+		slog.Bool("seed_demo", c.SeedDemo),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+// maskURL hides the password of a URL and any secret-looking query parameter.
+func maskURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable, hidden)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "pass") || strings.Contains(strings.ToLower(k), "secret") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Addr != ":8080" || c.DataDir != "./data" || c.HoldTTL != 10*time.Minute || c.HoldMaxLifetime != 30*time.Minute ||
+		c.HoldMaxSeats != 10 || c.LogFormat != "text" || c.LogLevel != slog.LevelInfo || !c.SeedDemo || !c.Embedded() {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestLoadRejectsBadValues(t *testing.T) {
+	t.Parallel()
+	_, err := Load(env(map[string]string{
+		"HOLD_TTL": "ten", "HOLD_MAX_SEATS": "0", "LOG_FORMAT": "xml", "LOG_LEVEL": "loud",
+		"SEED_DEMO": "maybe", "DATABASE_URL": "mysql://x", "REDIS_URL": "http://x",
+	}))
+	if err == nil {
+		t.Fatal("Load accepted bad values")
+	}
+	for _, name := range []string{"HOLD_TTL", "HOLD_MAX_SEATS", "LOG_FORMAT", "LOG_LEVEL", "SEED_DEMO", "DATABASE_URL", "REDIS_URL"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestLogValueMasksSecrets(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL": "postgres://app:s3cret@db:5432/reservd?sslmode=disable",
+		"REDIS_URL":    "redis://:hunter2@cache:6379/0",
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	out := b.String()
+	for _, secret := range []string{"s3cret", "hunter2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log line leaks %q: %s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "db:5432") || !strings.Contains(out, "cache:6379") {
+		t.Errorf("log line lost the hosts: %s", out)
+	}
+}

@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// maxBody is the largest request body we read (413 body_too_large above it).
+const maxBody = 1 << 20
+
+// decodeJSON strictly decodes the request body into dst: exactly one JSON
+// value, no unknown fields, no trailing data, at most maxBody bytes.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return invalidJSON("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		syntax    *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		tooLarge  *http.MaxBytesError
+		unmarshal *json.InvalidUnmarshalError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return err
+	case errors.Is(err, io.EOF):
+		return invalidJSON("the body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidJSON("the body ends in the middle of a value")
+	case errors.As(err, &syntax):
+		return invalidJSON(fmt.Sprintf("syntax error at byte %d", syntax.Offset))
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return invalidJSON("the body must be a JSON object")
+		}
+		return invalidJSON(fmt.Sprintf("field %q must be %s", field, jsonKind(typeErr.Type.Kind().String())))
+	case errors.As(err, &unmarshal):
+		return fmt.Errorf("decode: %w", err) // a bug of ours, not the client's
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return invalidJSON(strings.TrimPrefix(err.Error(), "json: ") + " is not accepted")
+	}
+	return invalidJSON(err.Error())
+}
+
+func jsonKind(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "an integer"
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "a boolean"
+	case kind == "slice":
+		return "an array"
+	case kind == "struct", kind == "map", kind == "ptr":
+		return "an object"
+	}
+	return "a " + kind
+}
+
+// data is the success envelope.
+type data struct {
+	Data any `json:"data"`
+}
+
+// page is the success envelope of a list.
+type page struct {
+	Data       any    `json:"data"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"message":"Unknown error","code":"internal"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func writeData(w http.ResponseWriter, status int, v any) { writeJSON(w, status, data{Data: v}) }

@@ -1,0 +1,84 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/reservd/reservd/internal/flights"
+	"github.com/reservd/reservd/internal/validate"
+)
+
+// Error is an error with its public face: the status, machine code and human
+// message a client sees. Anything else that goes wrong is a 500 whose cause
+// is logged and never sent.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Details any
+	// RetryAfter, in seconds, is sent as the Retry-After header when set.
+	RetryAfter int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// errorBody is the one error envelope of the API.
+type errorBody struct {
+	Message string `json:"message"`
+	Code    string `json:"code"`
+	Details any    `json:"details,omitempty"`
+}
+
+var (
+	errInternal     = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "Unknown error"}
+	errNotFound     = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "Not found"}
+	errUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "A valid API key is required: Authorization: Bearer <key>"}
+	errForbidden    = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "This endpoint needs an admin API key"}
+	errFlight404    = &Error{Status: http.StatusNotFound, Code: "flight_not_found", Message: "Unable to find the requested flight"}
+)
+
+func invalidJSON(msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_json", Message: "The body is not valid JSON for this request: " + msg}
+}
+
+func invalidRequest(details validate.Errors) *Error {
+	return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_request", Message: "The request has invalid fields; see details", Details: details}
+}
+
+// publicError maps any error to what the client is told. It is the only place
+// where domain errors become statuses and codes.
+func publicError(err error) *Error {
+	var e *Error
+	var verrs validate.Errors
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.As(err, &verrs):
+		return invalidRequest(verrs)
+	case errors.As(err, &tooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "The body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes"}
+	case errors.Is(err, flights.ErrNotFound):
+		return errFlight404
+	}
+	return errInternal
+}
+
+// writeError answers with err's public face and logs the cause of a 5xx once.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	pe := publicError(err)
+	if pe.Status >= 500 {
+		level := slog.LevelError
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			level = slog.LevelInfo // the client went away; nothing is wrong with us
+		}
+		logger(r.Context(), s.log).Log(r.Context(), level, "request failed", "error", err.Error())
+	}
+	if pe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(pe.RetryAfter))
+	}
+	writeJSON(w, pe.Status, errorBody{Message: pe.Message, Code: pe.Code, Details: pe.Details})
+}

@@ -1,0 +1,232 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reservd/reservd/internal/flights"
+	"github.com/reservd/reservd/internal/money"
+	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/validate"
+)
+
+// flightView is a Flight as the API shows it.
+type flightView struct {
+	ID             int64        `json:"id"`
+	Number         string       `json:"number"`
+	Origin         string       `json:"origin"`
+	Destination    string       `json:"destination"`
+	DepartsAt      time.Time    `json:"departs_at"`
+	ArrivesAt      time.Time    `json:"arrives_at"`
+	SeatsTotal     int          `json:"seats_total"`
+	SeatsAvailable int          `json:"seats_available"`
+	LowestPrice    *money.Money `json:"lowest_price"`
+}
+
+func viewFlight(f flights.Flight) flightView {
+	return flightView{
+		ID: f.ID, Number: f.Number, Origin: f.Origin, Destination: f.Destination,
+		DepartsAt: f.DepartsAt.UTC(), ArrivesAt: f.ArrivesAt.UTC(),
+		SeatsTotal: f.SeatsTotal, SeatsAvailable: f.SeatsAvailable, LowestPrice: f.LowestPrice,
+	}
+}
+
+type seatView struct {
+	Seat   string      `json:"seat"`
+	Cabin  string      `json:"cabin"`
+	Price  money.Money `json:"price"`
+	Status string      `json:"status"`
+}
+
+// flightID parses the {id} of a flight path; anything that is not a positive
+// integer is a flight that does not exist, as in the original service.
+func flightID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errFlight404
+	}
+	return id, nil
+}
+
+func (s *Server) getFlight(w http.ResponseWriter, r *http.Request) error {
+	id, err := flightID(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.store.Flight(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusOK, viewFlight(f))
+	return nil
+}
+
+func (s *Server) listSeats(w http.ResponseWriter, r *http.Request) error {
+	id, err := flightID(r)
+	if err != nil {
+		return err
+	}
+	seats, err := s.store.Seats(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	out := make([]seatView, len(seats))
+	for i, st := range seats {
+		out[i] = seatView{Seat: st.Label, Cabin: string(st.Cabin), Price: st.Price, Status: string(st.Status)}
+	}
+	writeJSON(w, http.StatusOK, page{Data: out})
+	return nil
+}
+
+func (s *Server) listFlights(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var errs validate.Errors
+	var filter flights.Filter
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"origin", &filter.Origin}, {"destination", &filter.Destination}} {
+		if v := strings.ToUpper(q.Get(p.name)); v != "" {
+			if !flights.ValidAirport(v) {
+				errs.Add(p.name, "must be a three-letter IATA airport code")
+			}
+			*p.dst = v
+		}
+	}
+	if v := q.Get("date"); v != "" {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			errs.Add("date", "must be a date like 2026-12-24")
+		}
+		filter.Date = d
+	}
+	limit, after := pagination(q, &errs)
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	list, err := s.store.ListFlights(r.Context(), filter, after, limit+1)
+	if err != nil {
+		return err
+	}
+	var next string
+	if len(list) > limit {
+		list = list[:limit]
+		last := list[len(list)-1]
+		next = encodeCursor(flightCursor{DepartsAt: last.DepartsAt, ID: last.ID})
+	}
+	out := make([]flightView, len(list))
+	for i, f := range list {
+		out[i] = viewFlight(f)
+	}
+	writeJSON(w, http.StatusOK, page{Data: out, NextCursor: next})
+	return nil
+}
+
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+)
+
+// pagination reads ?limit= and ?cursor=.
+func pagination(q url.Values, errs *validate.Errors) (int, *store.FlightCursor) {
+	limit := defaultLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			errs.Add("limit", "must be an integer from 1 to 200")
+		}
+		limit = n
+	}
+	var after *store.FlightCursor
+	if v := q.Get("cursor"); v != "" {
+		var c flightCursor
+		if err := decodeCursor(v, &c); err != nil || c.ID <= 0 {
+			errs.Add("cursor", "is not a cursor this API issued")
+		} else {
+			after = &store.FlightCursor{DepartsAt: c.DepartsAt, ID: c.ID}
+		}
+	}
+	return limit, after
+}
+
+type flightCursor struct {
+	DepartsAt time.Time `json:"t"`
+	ID        int64     `json:"i"`
+}
+
+// Cursors are opaque to clients: base64url of a small JSON object.
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+type newFlightRequest struct {
+	Number      string           `json:"number"`
+	Origin      string           `json:"origin"`
+	Destination string           `json:"destination"`
+	DepartsAt   string           `json:"departs_at"`
+	ArrivesAt   string           `json:"arrives_at"`
+	Seats       []newSeatRequest `json:"seats"`
+}
+
+type newSeatRequest struct {
+	Seat  string      `json:"seat"`
+	Cabin string      `json:"cabin"`
+	Price money.Money `json:"price"`
+}
+
+func (s *Server) createFlight(w http.ResponseWriter, r *http.Request) error {
+	var req newFlightRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	var errs validate.Errors
+	nf := flights.NewFlight{Number: req.Number, Origin: req.Origin, Destination: req.Destination}
+	nf.DepartsAt = parseTime(req.DepartsAt, "departs_at", &errs)
+	nf.ArrivesAt = parseTime(req.ArrivesAt, "arrives_at", &errs)
+	for _, st := range req.Seats {
+		nf.Seats = append(nf.Seats, flights.NewSeat{Label: st.Seat, Cabin: flights.Cabin(st.Cabin), Price: st.Price})
+	}
+	nf.Normalize()
+	if err := nf.Validate(); err != nil {
+		for k, v := range err.(validate.Errors) {
+			errs.Add(k, v)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	f, err := s.store.CreateFlight(r.Context(), nf)
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusCreated, viewFlight(f))
+	return nil
+}
+
+// parseTime reads an RFC 3339 time, recording a problem under field.
+func parseTime(v, field string, errs *validate.Errors) time.Time {
+	if v == "" {
+		errs.Add(field, "is required")
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		errs.Add(field, "must be an RFC 3339 time with a zone, like 2026-12-24T08:30:00Z")
+		return time.Time{}
+	}
+	return t
+}

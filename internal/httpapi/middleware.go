@@ -1,0 +1,212 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reservd/reservd/internal/apikey"
+)
+
+type ctxKey int
+
+const (
+	infoKey ctxKey = iota
+	principalKey
+)
+
+// requestInfo is filled in as a request travels through the middleware and
+// read back by the access log.
+type requestInfo struct {
+	id     string
+	route  string
+	logger *slog.Logger
+}
+
+func info(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(infoKey).(*requestInfo)
+	return ri
+}
+
+// logger returns the request's logger (carrying its request id), or fallback.
+func logger(ctx context.Context, fallback *slog.Logger) *slog.Logger {
+	if ri := info(ctx); ri != nil {
+		return ri.logger
+	}
+	return fallback
+}
+
+// principal returns who the request acts for; only set on authenticated routes.
+func principal(ctx context.Context) apikey.Principal {
+	p, _ := ctx.Value(principalKey).(apikey.Principal)
+	return p
+}
+
+type httpMetrics struct {
+	duration *prometheus.HistogramVec
+	inflight prometheus.Gauge
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "reservd_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern, method and status class.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "code"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "reservd_http_requests_in_flight",
+			Help: "HTTP requests being served now.",
+		}),
+	}
+	reg.MustRegister(m.duration, m.inflight)
+	return m
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives every request an id, then logs one access line and records
+// its duration once it is answered.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		ri := &requestInfo{id: id, route: "unmatched", logger: s.log.With("request_id", id)}
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		s.metrics.inflight.Inc()
+		defer s.metrics.inflight.Dec()
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey, ri)))
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		s.metrics.duration.WithLabelValues(ri.route, r.Method, fmt.Sprintf("%dxx", sw.status/100)).Observe(elapsed.Seconds())
+		ri.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("route", ri.route),
+			slog.Int("status", sw.status),
+			slog.Int("bytes", sw.bytes),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		)
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if c < '!' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// recoverPanics turns a panic in a handler into a logged 500.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.writeError(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// endpoint wraps one route: it names the route for logs and metrics,
+// enforces its access level, and answers its errors.
+func (s *Server) endpoint(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ri := info(r.Context()); ri != nil {
+			ri.route = rt.pattern
+		}
+		if rt.access != public {
+			p, err := s.authenticate(r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if rt.access == admin && !p.Admin {
+				s.writeError(w, r, errForbidden)
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+		}
+		if err := checkIdempotencyKey(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := rt.handler(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
+		return apikey.Principal{}, errUnauthorized
+	}
+	p, err := s.store.Principal(r.Context(), apikey.Digest(strings.TrimSpace(key)))
+	if err != nil {
+		if err == apikey.ErrNotFound {
+			return apikey.Principal{}, errUnauthorized
+		}
+		return apikey.Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return p, nil
+}
+
+// checkIdempotencyKey rejects a malformed Idempotency-Key on any request.
+func checkIdempotencyKey(r *http.Request) error {
+	if k, ok := r.Header["Idempotency-Key"]; ok && (len(k) != 1 || len(k[0]) == 0 || len(k[0]) > 255) {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 255 characters"}
+	}
+	return nil
+}

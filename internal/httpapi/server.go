@@ -1,0 +1,94 @@
+// Package httpapi is reservd's HTTP surface: the routes of spec/API.md, the
+// middleware around them (request ids, access logs, metrics, auth, panics),
+// strict JSON decoding and the one mapper from errors to responses.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/reservd/reservd/internal/store"
+)
+
+// Check is a dependency /readyz asks about.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Deps is everything the HTTP surface needs, passed explicitly.
+type Deps struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and serves /metrics.
+	Registry *prometheus.Registry
+	// Ready lists the dependencies /readyz reports on.
+	Ready []Check
+}
+
+// Server serves the API. Build it with NewServer.
+type Server struct {
+	store    store.Store
+	log      *slog.Logger
+	registry *prometheus.Registry
+	ready    []Check
+	metrics  *httpMetrics
+	// promHandler serves /metrics from registry.
+	promHandler http.Handler
+	mux         *http.ServeMux
+}
+
+// NewServer wires every route of the API to deps.
+func NewServer(deps Deps) http.Handler {
+	s := &Server{
+		store:    deps.Store,
+		log:      deps.Logger,
+		registry: deps.Registry,
+		ready:    deps.Ready,
+		mux:      http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	s.metrics = newHTTPMetrics(s.registry)
+	s.promHandler = promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.endpoint(rt))
+	}
+	return s.observe(s.recoverPanics(http.HandlerFunc(s.dispatch)))
+}
+
+// dispatch routes a request, answering unknown paths and methods in the
+// API's own error envelope rather than ServeMux's plain text.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) == 0 {
+		s.writeError(w, r, errNotFound)
+		return
+	}
+	for _, m := range allowed {
+		w.Header().Add("Allow", m)
+	}
+	s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "Method " + r.Method + " is not allowed here"})
+}
+
+// apiHandler is a handler that returns its error for writeError to answer.
+type apiHandler func(w http.ResponseWriter, r *http.Request) error

@@ -1,0 +1,53 @@
+// Package money represents amounts of money as integers in a currency's minor
+// units, the way the public API carries them. Floats never hold money.
+package money
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Money is an amount in the minor units of an ISO 4217 currency
+// (cents for USD, yen for JPY).
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// ErrUnknownCurrency reports a currency code that is not in the ISO 4217 table.
+var ErrUnknownCurrency = errors.New("unknown currency")
+
+// exponents is the ISO 4217 minor-unit exponent of the currencies we accept.
+var exponents = map[string]int{
+	"AED": 2, "ARS": 2, "AUD": 2, "BGN": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2,
+	"CLP": 0, "CNY": 2, "COP": 2, "CZK": 2, "DKK": 2, "EGP": 2, "EUR": 2, "GBP": 2,
+	"HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2, "ISK": 0, "JOD": 3, "JPY": 0,
+	"KRW": 0, "KWD": 3, "MAD": 2, "MXN": 2, "MYR": 2, "NOK": 2, "NZD": 2, "OMR": 3,
+	"PEN": 2, "PHP": 2, "PLN": 2, "QAR": 2, "RON": 2, "SAR": 2, "SEK": 2, "SGD": 2,
+	"THB": 2, "TND": 3, "TRY": 2, "TWD": 2, "UAH": 2, "USD": 2, "VND": 0, "ZAR": 2,
+}
+
+// Exponent returns the number of minor-unit digits of currency.
+func Exponent(currency string) (int, error) {
+	e, ok := exponents[currency]
+	if !ok {
+		return 0, fmt.Errorf("%w %q", ErrUnknownCurrency, currency)
+	}
+	return e, nil
+}
+
+// Known reports whether currency is a supported ISO 4217 code.
+func Known(currency string) bool {
+	_, ok := exponents[currency]
+	return ok
+}
+
+// Add returns m+o; both must share a currency.
+func (m Money) Add(o Money) (Money, error) {
+	if m.Currency != o.Currency {
+		return Money{}, fmt.Errorf("add %s to %s: currency mismatch", o.Currency, m.Currency)
+	}
+	return Money{Amount: m.Amount + o.Amount, Currency: m.Currency}, nil
+}
+
+func (m Money) String() string { return fmt.Sprintf("%d %s", m.Amount, m.Currency) }
