@@ -53,3 +53,7 @@ tidy: ## go mod tidy
 # Future targets go here: bench-*, fuzz, chaos.
 # Add each to .PHONY and give it a "## description" so `make help` lists it.
 # ---------------------------------------------------------------------------
+
+.PHONY: bench-flights
+bench-flights: ## benchmark GET /flights/{id}: reservd (SQLite, PostgreSQL) vs bare net/http, with wrk (docs/PERFORMANCE.md)
+	bench/flights.sh

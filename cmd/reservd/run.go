@@ -15,12 +15,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/demo"
 	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/jobs"
+	"github.com/reservd/reservd/internal/payment"
+	"github.com/reservd/reservd/internal/reserve"
+	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/sqlite"
@@ -115,13 +118,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	ready := []httpapi.Check{{Name: "database", Check: st.Ping}}
 
+	// Seat locks and caches: Redis when configured, else in process. Either
+	// way only a fast path; the database decides.
+	var locks seatlock.Store = seatlock.NewMemory(nil)
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
+		rdb, err := seatlock.NewRedisClient(cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
-		rdb := redis.NewClient(opts)
 		defer rdb.Close()
+		if locks, err = seatlock.NewRedis(rdb); err != nil {
+			return err
+		}
 		ready = append(ready, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 	}
 
@@ -133,7 +141,24 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := httpapi.NewServer(httpapi.Deps{Store: st, Logger: log, Registry: reg, Ready: ready})
+	rcfg := reserve.DefaultConfig()
+	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
+	svc := reserve.New(st, locks, payment.NewTestGateway(), log, reg, rcfg)
+	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Logger: log, Registry: reg, Ready: ready})
+
+	runner := jobs.NewRunner(log, reg,
+		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
+		jobs.Job{Name: "recover_payments", Every: cfg.SweepInterval, Run: svc.RecoverPayments},
+		jobs.Job{Name: "recover_refunds", Every: 2 * cfg.SweepInterval, Run: svc.RecoverRefunds},
+		jobs.Job{Name: "clean_idempotency_keys", Every: time.Hour, Run: func(ctx context.Context) (int, error) {
+			n, err := svc.CleanIdempotencyKeys(ctx, idempotencyKeyAge)
+			return int(n), err
+		}},
+	)
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := make(chan struct{})
+	go func() { defer close(jobsDone); runner.Run(jobsCtx) }()
+	defer func() { stopJobs(); <-jobsDone }()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -168,6 +193,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	return nil
 }
 
+// idempotencyKeyAge is how long idempotency keys are kept (the contract says at least 24 h).
+const idempotencyKeyAge = 25 * time.Hour
+
 // seedDemo loads the demo catalogue into an empty embedded database and,
 // the first time, prints a customer key with a curl line to try it.
 func seedDemo(ctx context.Context, cfg config.Config, st store.Store, fresh bool, log *slog.Logger, stdout io.Writer) error {
@@ -193,11 +221,11 @@ A fresh embedded database was created with a demo catalogue and this customer AP
 
   %s
 
-Try it:
+Hold two economy seats on flight 1 (10 minutes to book them):
 
-  curl -s -H 'Authorization: Bearer %s' http://%s/flights/1/seats
+  curl -s -X POST http://%s/holds -H 'Authorization: Bearer %s' -H 'Idempotency-Key: demo-1' -H 'Content-Type: application/json' -d '{"flight_id": 1, "cabin": "economy", "quantity": 2}'
 
-`, key, key, curlHost(cfg.Addr))
+`, key, curlHost(cfg.Addr), key)
 	return nil
 }
 

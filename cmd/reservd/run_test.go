@@ -158,7 +158,7 @@ func TestServeEmbeddedFromScratch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("printed curl line %q failed: %v", line[1], err)
 	}
-	if !strings.HasSuffix(strings.TrimSpace(string(curl)), "200") {
+	if !strings.HasSuffix(strings.TrimSpace(string(curl)), "201") {
 		t.Errorf("printed curl line answered %s", curl)
 	}
 	key := regexp.MustCompile(`rsv_[a-z2-7]{52}`).FindString(out)

@@ -26,6 +26,7 @@ type Config struct {
 	LogFormat       string        // LOG_FORMAT: text or json
 	SeedDemo        bool          // SEED_DEMO
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
+	SweepInterval   time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
 }
 
 // Load reads the configuration through getenv and reports every bad value.
@@ -53,6 +54,7 @@ func Load(getenv func(string) string) (Config, error) {
 		HoldMaxLifetime: duration("HOLD_MAX_LIFETIME", "30m"),
 		LogFormat:       strings.ToLower(env("LOG_FORMAT", "text")),
 		ShutdownTimeout: duration("SHUTDOWN_TIMEOUT", "20s"),
+		SweepInterval:   duration("SWEEP_INTERVAL", "5s"),
 	}
 	n, err := strconv.Atoi(env("HOLD_MAX_SEATS", "10"))
 	if err != nil || n < 1 {
@@ -99,6 +101,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("seed_demo", c.SeedDemo),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("sweep_interval", c.SweepInterval),
 	)
 }
 

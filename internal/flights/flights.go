@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -183,4 +184,28 @@ func (f *NewFlight) Normalize() {
 		f.Seats[i].Label = strings.ToUpper(strings.TrimSpace(f.Seats[i].Label))
 		f.Seats[i].Price.Currency = strings.ToUpper(f.Seats[i].Price.Currency)
 	}
+}
+
+// SortSeatLabels returns labels in seat order: by row number, then letter.
+// Labels that do not parse sort last, by text.
+func SortSeatLabels(labels []string) []string {
+	out := slices.Clone(labels)
+	slices.SortFunc(out, func(a, b string) int {
+		ra, la, ea := ParseSeatLabel(a)
+		rb, lb, eb := ParseSeatLabel(b)
+		switch {
+		case ea != nil || eb != nil:
+			if ea == nil {
+				return -1
+			}
+			if eb == nil {
+				return 1
+			}
+			return strings.Compare(a, b)
+		case ra != rb:
+			return ra - rb
+		}
+		return int(la) - int(lb)
+	})
+	return out
 }

@@ -88,14 +88,24 @@ type page struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// encodeBody is the one JSON encoding of response bodies, so that a stored
+// idempotent response is byte for byte what was sent.
+func encodeBody(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"message":"Unknown error","code":"internal"}`)
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := encodeBody(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"message":"Unknown error","code":"internal"}`+"\n")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(b)
 }
 
 func writeData(w http.ResponseWriter, status int, v any) { writeJSON(w, status, data{Data: v}) }

@@ -6,8 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
+	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/flights"
+	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/validate"
 )
 
@@ -54,6 +58,8 @@ func publicError(err error) *Error {
 	var e *Error
 	var verrs validate.Errors
 	var tooLarge *http.MaxBytesError
+	var unavailable *holds.SeatsUnavailableError
+	var unknown *holds.UnknownSeatsError
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -63,6 +69,24 @@ func publicError(err error) *Error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "The body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes"}
 	case errors.Is(err, flights.ErrNotFound):
 		return errFlight404
+	case errors.As(err, &unavailable):
+		return &Error{Status: http.StatusConflict, Code: "seats_unavailable", Message: "Some of the seats are taken", Details: map[string]any{"seats": unavailable.Seats}}
+	case errors.As(err, &unknown):
+		return invalidRequest(validate.Errors{"seats": "the flight has no seat " + strings.Join(unknown.Seats, ", ")})
+	case errors.Is(err, holds.ErrNotEnoughSeats):
+		return &Error{Status: http.StatusConflict, Code: "not_enough_seats", Message: "Not enough seats are available in that cabin"}
+	case errors.Is(err, holds.ErrNotFound), errors.Is(err, bookings.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, holds.ErrExpired):
+		return &Error{Status: http.StatusGone, Code: "hold_expired", Message: "The hold has expired"}
+	case errors.Is(err, holds.ErrAlreadyBooked):
+		return &Error{Status: http.StatusConflict, Code: "hold_already_booked", Message: "The hold is booked; cancel the booking instead"}
+	case errors.Is(err, holds.ErrNotActive), errors.Is(err, bookings.ErrPaymentInProgress):
+		return &Error{Status: http.StatusConflict, Code: "hold_not_active", Message: "The hold is not active (released, or booked through another request)"}
+	case errors.Is(err, bookings.ErrPaymentDeclined):
+		return &Error{Status: http.StatusPaymentRequired, Code: "payment_declined", Message: "The payment was declined; the hold stays active until it expires"}
+	case errors.Is(err, reserve.ErrPaymentUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "payment_unavailable", Message: "The payment gateway did not answer; retry with the same Idempotency-Key", RetryAfter: 2}
 	}
 	return errInternal
 }

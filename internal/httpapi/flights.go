@@ -11,6 +11,7 @@ import (
 
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/money"
+	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/validate"
 )
@@ -58,12 +59,10 @@ func (s *Server) getFlight(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.store.Flight(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeData(w, http.StatusOK, viewFlight(f))
-	return nil
+	return s.cachedJSON(w, r, reserve.FlightCacheKey(id), func() (any, error) {
+		f, err := s.store.Flight(r.Context(), id)
+		return data{Data: viewFlight(f)}, err
+	})
 }
 
 func (s *Server) listSeats(w http.ResponseWriter, r *http.Request) error {
@@ -71,15 +70,38 @@ func (s *Server) listSeats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	seats, err := s.store.Seats(r.Context(), id)
+	return s.cachedJSON(w, r, reserve.SeatsCacheKey(id), func() (any, error) {
+		seats, err := s.store.Seats(r.Context(), id)
+		out := make([]seatView, len(seats))
+		for i, st := range seats {
+			out[i] = seatView{Seat: st.Label, Cabin: string(st.Cabin), Price: st.Price, Status: string(st.Status)}
+		}
+		return page{Data: out}, err
+	})
+}
+
+// cachedJSON answers 200 with the body load builds, through the read cache.
+func (s *Server) cachedJSON(w http.ResponseWriter, r *http.Request, key string, load func() (any, error)) error {
+	build := func() ([]byte, error) {
+		v, err := load()
+		if err != nil {
+			return nil, err
+		}
+		return encodeBody(v)
+	}
+	var body []byte
+	var err error
+	if s.reserve != nil {
+		body, err = s.reserve.Cached(r.Context(), key, build)
+	} else {
+		body, err = build()
+	}
 	if err != nil {
 		return err
 	}
-	out := make([]seatView, len(seats))
-	for i, st := range seats {
-		out[i] = seatView{Seat: st.Label, Cabin: string(st.Cabin), Price: st.Price, Status: string(st.Status)}
-	}
-	writeJSON(w, http.StatusOK, page{Data: out})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 	return nil
 }
 
@@ -134,14 +156,7 @@ const (
 
 // pagination reads ?limit= and ?cursor=.
 func pagination(q url.Values, errs *validate.Errors) (int, *store.FlightCursor) {
-	limit := defaultLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			errs.Add("limit", "must be an integer from 1 to 200")
-		}
-		limit = n
-	}
+	limit := parseLimit(q.Get("limit"), errs)
 	var after *store.FlightCursor
 	if v := q.Get("cursor"); v != "" {
 		var c flightCursor
@@ -152,6 +167,18 @@ func pagination(q url.Values, errs *validate.Errors) (int, *store.FlightCursor) 
 		}
 	}
 	return limit, after
+}
+
+// parseLimit reads ?limit=: default 50, from 1 to 200.
+func parseLimit(v string, errs *validate.Errors) int {
+	if v == "" {
+		return defaultLimit
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		errs.Add("limit", "must be an integer from 1 to 200")
+	}
+	return n
 }
 
 type flightCursor struct {

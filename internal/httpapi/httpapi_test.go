@@ -8,58 +8,43 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/payment"
+	"github.com/reservd/reservd/internal/reserve"
+	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
-	"github.com/reservd/reservd/internal/store/postgres"
-	"github.com/reservd/reservd/internal/store/sqlite"
-	"github.com/reservd/reservd/internal/testdb"
+	"github.com/reservd/reservd/internal/store/storetest"
 )
 
-// engines builds a fresh migrated store of each kind; every HTTP test runs on both.
-var engines = map[string]func(t testing.TB) store.Store{
-	"sqlite": func(t testing.TB) store.Store {
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "reservd.db"))
-		if err != nil {
-			t.Fatalf("open sqlite: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(t.Context()); err != nil {
-			t.Fatalf("migrate sqlite: %v", err)
-		}
-		return s
-	},
-	"postgres": func(t testing.TB) store.Store {
-		s, err := postgres.Open(t.Context(), testdb.PostgresURL(t))
-		if err != nil {
-			t.Fatalf("open postgres: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(t.Context()); err != nil {
-			t.Fatalf("migrate postgres: %v", err)
-		}
-		return s
-	},
-}
+// engines are the store engines every HTTP test runs on.
+var engines = storetest.Engines
 
 // api is a running server with an admin and a customer key.
 type api struct {
 	t             testing.TB
 	url           string
 	store         store.Store
+	svc           *reserve.Service
+	gateway       *payment.TestGateway
 	admin, client string
 }
 
-func newAPI(t testing.TB, newStore func(testing.TB) store.Store) *api {
+func newAPI(t testing.TB, newStore func(testing.TB) store.Store, opts ...func(*reserve.Config)) *api {
 	t.Helper()
 	st := newStore(t)
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st}))
+	cfg := reserve.DefaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	gw := payment.NewTestGateway()
+	svc := reserve.New(st, seatlock.NewMemory(nil), gw, nil, nil, cfg)
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc}))
 	t.Cleanup(srv.Close)
-	a := &api{t: t, url: srv.URL, store: st}
+	a := &api{t: t, url: srv.URL, store: st, svc: svc, gateway: gw}
 	a.admin = a.key("ops", true)
 	a.client = a.key("alice", false)
 	return a

@@ -53,6 +53,7 @@ func principal(ctx context.Context) apikey.Principal {
 type httpMetrics struct {
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
+	replays  prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -67,7 +68,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Help: "HTTP requests being served now.",
 		}),
 	}
-	reg.MustRegister(m.duration, m.inflight)
+	m.replays = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "reservd_idempotent_replays_total",
+		Help: "Responses replayed for a repeated Idempotency-Key.",
+	})
+	reg.MustRegister(m.duration, m.inflight, m.replays)
 	return m
 }
 
@@ -182,7 +187,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if err := rt.handler(w, r); err != nil {
+		if err := s.idempotent(rt.idem, w, r, rt.handler); err != nil {
 			s.writeError(w, r, err)
 		}
 	})

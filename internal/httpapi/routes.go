@@ -15,6 +15,7 @@ type route struct {
 	pattern string
 	access  access
 	handler apiHandler
+	idem    idemUse
 }
 
 // routes is every route of the API, in one place. The OpenAPI document is
@@ -22,19 +23,29 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		// Seed parity with the original Flask service.
-		{http.MethodGet, "/ping", public, s.ping},
-		{http.MethodGet, "/flights/{id}", public, s.getFlight},
+		{http.MethodGet, "/ping", public, s.ping, idemNone},
+		{http.MethodGet, "/flights/{id}", public, s.getFlight, idemNone},
 
 		// Inventory.
-		{http.MethodGet, "/flights", public, s.listFlights},
-		{http.MethodGet, "/flights/{id}/seats", public, s.listSeats},
-		{http.MethodPost, "/flights", admin, s.createFlight},
+		{http.MethodGet, "/flights", public, s.listFlights, idemNone},
+		{http.MethodGet, "/flights/{id}/seats", public, s.listSeats, idemNone},
+		{http.MethodPost, "/flights", admin, s.createFlight, idemOptional},
+
+		// Holds and bookings.
+		{http.MethodPost, "/holds", customer, s.createHold, idemRequired},
+		{http.MethodGet, "/holds/{id}", customer, s.getHold, idemNone},
+		{http.MethodPost, "/holds/{id}/extend", customer, s.extendHold, idemOptional},
+		{http.MethodDelete, "/holds/{id}", customer, s.releaseHold, idemOptional},
+		{http.MethodPost, "/bookings", customer, s.createBooking, idemRequired},
+		{http.MethodGet, "/bookings", customer, s.listBookings, idemNone},
+		{http.MethodGet, "/bookings/{id}", customer, s.getBooking, idemNone},
+		{http.MethodPost, "/bookings/{id}/cancel", customer, s.cancelBooking, idemOptional},
 
 		// Operations.
-		{http.MethodGet, "/healthz", public, s.healthz},
-		{http.MethodGet, "/readyz", public, s.readyz},
-		{http.MethodGet, "/metrics", public, s.metricsHandler},
-		{http.MethodGet, "/openapi.json", public, s.openAPI},
-		{http.MethodGet, "/{$}", public, s.webUI},
+		{http.MethodGet, "/healthz", public, s.healthz, idemNone},
+		{http.MethodGet, "/readyz", public, s.readyz, idemNone},
+		{http.MethodGet, "/metrics", public, s.metricsHandler, idemNone},
+		{http.MethodGet, "/openapi.json", public, s.openAPI, idemNone},
+		{http.MethodGet, "/{$}", public, s.webUI, idemNone},
 	}
 }

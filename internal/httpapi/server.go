@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
 )
 
@@ -22,8 +23,10 @@ type Check struct {
 
 // Deps is everything the HTTP surface needs, passed explicitly.
 type Deps struct {
-	Store  store.Store
-	Logger *slog.Logger
+	Store store.Store
+	// Reserve holds, books, releases and cancels seats.
+	Reserve *reserve.Service
+	Logger  *slog.Logger
 	// Registry receives the HTTP metrics and serves /metrics.
 	Registry *prometheus.Registry
 	// Ready lists the dependencies /readyz reports on.
@@ -33,6 +36,7 @@ type Deps struct {
 // Server serves the API. Build it with NewServer.
 type Server struct {
 	store    store.Store
+	reserve  *reserve.Service
 	log      *slog.Logger
 	registry *prometheus.Registry
 	ready    []Check
@@ -46,6 +50,7 @@ type Server struct {
 func NewServer(deps Deps) http.Handler {
 	s := &Server{
 		store:    deps.Store,
+		reserve:  deps.Reserve,
 		log:      deps.Logger,
 		registry: deps.Registry,
 		ready:    deps.Ready,

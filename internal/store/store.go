@@ -52,4 +52,6 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, name string, digest []byte, admin bool) (int64, error)
 	// Principal returns who a key digest belongs to, or apikey.ErrNotFound.
 	Principal(ctx context.Context, digest []byte) (apikey.Principal, error)
+
+	Reservations
 }

@@ -1,0 +1,319 @@
+// Package reserve is the service that holds, books, releases and cancels
+// seats. The store's conditional transactions decide who owns a seat; this
+// package puts the Redis fast path in front of them, drives the phased
+// payment (intent → charge → booking), and recovers the payments and refunds
+// a crashed request left behind.
+package reserve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/payment"
+	"github.com/reservd/reservd/internal/seatlock"
+	"github.com/reservd/reservd/internal/store"
+)
+
+// Config tunes the service.
+type Config struct {
+	HoldTTL         time.Duration // HOLD_TTL
+	HoldMaxLifetime time.Duration // HOLD_MAX_LIFETIME
+	HoldMaxSeats    int           // HOLD_MAX_SEATS
+	// PaymentLease is how long a booking request owns its payment before
+	// recovery may take it over.
+	PaymentLease time.Duration
+	// PaymentPin is how long a payment keeps its hold's seats, past expires_at if need be.
+	PaymentPin time.Duration
+}
+
+// DefaultConfig is the configuration of spec/API.md.
+func DefaultConfig() Config {
+	return Config{
+		HoldTTL: 10 * time.Minute, HoldMaxLifetime: 30 * time.Minute, HoldMaxSeats: 10,
+		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute,
+	}
+}
+
+// ErrPaymentUnavailable reports a gateway that did not answer; the payment
+// stays pending and recovery finishes it.
+var ErrPaymentUnavailable = errors.New("payment gateway unavailable")
+
+// Service holds, books, releases and cancels seats.
+type Service struct {
+	store   store.Store
+	locks   seatlock.Store
+	gateway payment.Gateway
+	log     *slog.Logger
+	cfg     Config
+	m       *metrics
+}
+
+// New returns a Service. locks is the fast path and read cache
+// (seatlock.NewMemory in process, seatlock.NewRedis with Redis); reg
+// receives the service's metrics.
+func New(st store.Store, locks seatlock.Store, gw payment.Gateway, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	return &Service{store: st, locks: locks, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg)}
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// Hold grants the requested seats to p, all or none.
+func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Request, done *store.Completion) (holds.Hold, error) {
+	if err := req.Validate(s.cfg.HoldMaxSeats); err != nil {
+		return holds.Hold{}, err
+	}
+	nh := store.NewHold{ID: holds.NewID(), KeyID: p.KeyID, Request: req, TTL: s.cfg.HoldTTL, MaxLifetime: s.cfg.HoldMaxLifetime}
+	fast := false
+	if !req.ByQuantity() {
+		taken, err := s.locks.Acquire(ctx, req.FlightID, req.Seats, nh.ID, s.cfg.HoldTTL)
+		switch {
+		case err != nil:
+			s.fallback("acquire", err)
+		case len(taken) > 0:
+			// Obviously taken: refuse without a database round trip.
+			s.m.fastPath.WithLabelValues("hit").Inc()
+			s.m.holds.WithLabelValues("conflict").Inc()
+			return holds.Hold{}, &holds.SeatsUnavailableError{Seats: taken}
+		default:
+			s.m.fastPath.WithLabelValues("miss").Inc()
+			fast = true
+		}
+	}
+	h, err := s.store.CreateHold(ctx, nh, done)
+	if err != nil {
+		if fast {
+			s.release(ctx, req.FlightID, req.Seats, nh.ID)
+		}
+		var unavailable *holds.SeatsUnavailableError
+		if errors.As(err, &unavailable) || errors.Is(err, holds.ErrNotEnoughSeats) {
+			s.m.holds.WithLabelValues("conflict").Inc()
+		}
+		return holds.Hold{}, err
+	}
+	if !fast {
+		// Teach the fast path about seats the database picked.
+		if _, err := s.locks.Acquire(ctx, h.FlightID, h.Seats, h.ID, time.Until(h.ExpiresAt)); err != nil {
+			s.fallback("acquire", err)
+		}
+	}
+	s.invalidate(ctx, h.FlightID)
+	s.m.holds.WithLabelValues("created").Inc()
+	return h, nil
+}
+
+// GetHold returns p's hold.
+func (s *Service) GetHold(ctx context.Context, p apikey.Principal, id string) (holds.Hold, error) {
+	if !holds.ValidID(id) {
+		return holds.Hold{}, holds.ErrNotFound
+	}
+	return s.store.Hold(ctx, p.KeyID, id)
+}
+
+// Extend moves p's hold's expiry to now + HOLD_TTL, within its lifetime.
+func (s *Service) Extend(ctx context.Context, p apikey.Principal, id string, done *store.Completion) (holds.Hold, error) {
+	if !holds.ValidID(id) {
+		return holds.Hold{}, holds.ErrNotFound
+	}
+	h, err := s.store.ExtendHold(ctx, p.KeyID, id, s.cfg.HoldTTL, done)
+	if err != nil {
+		return holds.Hold{}, err
+	}
+	if err := s.locks.Extend(ctx, h.FlightID, h.Seats, h.ID, time.Until(h.ExpiresAt)); err != nil {
+		s.fallback("extend", err)
+	}
+	return h, nil
+}
+
+// Release frees p's hold.
+func (s *Service) Release(ctx context.Context, p apikey.Principal, id string, done *store.Completion) (holds.Hold, error) {
+	if !holds.ValidID(id) {
+		return holds.Hold{}, holds.ErrNotFound
+	}
+	h, err := s.store.ReleaseHold(ctx, p.KeyID, id, done)
+	if err != nil {
+		return holds.Hold{}, err
+	}
+	s.release(ctx, h.FlightID, h.Seats, h.ID)
+	s.invalidate(ctx, h.FlightID)
+	s.m.holds.WithLabelValues("released").Inc()
+	return h, nil
+}
+
+// Book pays for p's hold with token and converts it into a booking.
+func (s *Service) Book(ctx context.Context, p apikey.Principal, holdID, token string, done *store.Completion) (bookings.Booking, error) {
+	if !holds.ValidID(holdID) {
+		return bookings.Booking{}, holds.ErrNotFound
+	}
+	pay, err := s.store.BeginBooking(ctx, store.BeginBooking{
+		KeyID: p.KeyID, HoldID: holdID, Token: token, BookingID: bookings.NewID(),
+		Lease: s.cfg.PaymentLease, Pin: s.cfg.PaymentPin,
+	})
+	if err != nil {
+		return bookings.Booking{}, err
+	}
+	return s.drive(ctx, pay, done)
+}
+
+// drive charges a pending payment and records its outcome. It is what a
+// booking request does after recording the intent, and what recovery does
+// for a payment whose request died.
+func (s *Service) drive(ctx context.Context, pay store.Payment, done *store.Completion) (bookings.Booking, error) {
+	receipt, err := s.gateway.Charge(ctx, payment.Charge{
+		IdempotencyKey: pay.ChargeKey(), Amount: pay.Amount, Token: pay.Token,
+		Description: "reservd hold " + pay.HoldID,
+	})
+	var declined *payment.DeclinedError
+	switch {
+	case errors.As(err, &declined):
+		if err := s.store.DeclinePayment(ctx, pay); err != nil {
+			return bookings.Booking{}, err
+		}
+		s.m.payments.WithLabelValues("declined").Inc()
+		return bookings.Booking{}, fmt.Errorf("%w: %s", bookings.ErrPaymentDeclined, declined.Reason)
+	case err != nil:
+		// The outcome is unknown; the payment stays pending under its lease
+		// and recovery charges again with the same idempotency key.
+		s.m.payments.WithLabelValues("unavailable").Inc()
+		return bookings.Booking{}, fmt.Errorf("%w: %v", ErrPaymentUnavailable, err)
+	}
+	b, err := s.store.CompleteBooking(ctx, pay, receipt.ID, done)
+	if errors.Is(err, holds.ErrExpired) {
+		s.m.payments.WithLabelValues("refund_seats_lost").Inc()
+		s.refund(ctx, pay.HoldID)
+		return bookings.Booking{}, err
+	}
+	if err != nil {
+		return bookings.Booking{}, err
+	}
+	if err := s.locks.Transfer(ctx, b.FlightID, b.Seats, b.HoldID, b.ID, bookedTTL); err != nil {
+		s.fallback("transfer", err)
+	}
+	s.invalidate(ctx, b.FlightID)
+	s.m.payments.WithLabelValues("charged").Inc()
+	s.m.holds.WithLabelValues("booked").Inc()
+	s.m.bookings.WithLabelValues("confirmed").Inc()
+	return b, nil
+}
+
+// bookedTTL bounds how long the fast path remembers a booked seat; the
+// database remembers it for good.
+const bookedTTL = 24 * time.Hour
+
+// GetBooking returns p's booking.
+func (s *Service) GetBooking(ctx context.Context, p apikey.Principal, id string) (bookings.Booking, error) {
+	if !bookings.ValidID(id) {
+		return bookings.Booking{}, bookings.ErrNotFound
+	}
+	return s.store.Booking(ctx, p.KeyID, id)
+}
+
+// ListBookings returns p's bookings, newest first.
+func (s *Service) ListBookings(ctx context.Context, p apikey.Principal, after *store.BookingCursor, limit int) ([]bookings.Booking, error) {
+	return s.store.ListBookings(ctx, p.KeyID, after, limit)
+}
+
+// Cancel cancels p's booking, frees its seats and refunds it.
+func (s *Service) Cancel(ctx context.Context, p apikey.Principal, id string, done *store.Completion) (bookings.Booking, error) {
+	if !bookings.ValidID(id) {
+		return bookings.Booking{}, bookings.ErrNotFound
+	}
+	b, err := s.store.CancelBooking(ctx, p.KeyID, id, done)
+	if err != nil {
+		return bookings.Booking{}, err
+	}
+	s.release(ctx, b.FlightID, b.Seats, b.ID)
+	s.invalidate(ctx, b.FlightID)
+	s.refund(ctx, b.HoldID)
+	s.m.bookings.WithLabelValues("canceled").Inc()
+	return b, nil
+}
+
+// refund gives back a refunding payment's charge now if it can; recovery
+// retries whatever fails here.
+func (s *Service) refund(ctx context.Context, holdID string) {
+	pay, err := s.store.Payment(ctx, holdID)
+	if err != nil || pay.State != store.PaymentRefunding {
+		return
+	}
+	if err := s.refundPayment(ctx, pay); err != nil {
+		s.log.Warn("refund deferred to recovery", "hold_id", holdID, "error", err.Error())
+	}
+}
+
+func (s *Service) refundPayment(ctx context.Context, pay store.Payment) error {
+	receipt, err := s.gateway.Refund(ctx, payment.Refund{IdempotencyKey: pay.RefundKey(), ChargeID: pay.ChargeID, Amount: pay.Amount})
+	if err != nil {
+		return fmt.Errorf("refund %s: %w", pay.HoldID, err)
+	}
+	if err := s.store.MarkRefunded(ctx, pay.HoldID, receipt.ID); err != nil {
+		return err
+	}
+	s.m.payments.WithLabelValues("refunded").Inc()
+	return nil
+}
+
+// release clears fast-path keys; a failure only costs the fast path.
+func (s *Service) release(ctx context.Context, flightID int64, seats []string, owner string) {
+	if err := s.locks.Release(ctx, flightID, seats, owner); err != nil {
+		s.fallback("release", err)
+	}
+}
+
+// fallback records that the fast path failed and the database alone decided.
+func (s *Service) fallback(op string, err error) {
+	s.m.fastPath.WithLabelValues("error").Inc()
+	s.log.Warn("seat fast path unavailable; using the database alone", "op", op, "error", err.Error())
+}
+
+// readCacheTTL bounds how stale a cached flight or seat map can be. Changes
+// made through the service invalidate at once; the TTL covers the one change
+// nobody announces, a hold lapsing at its expires_at.
+const readCacheTTL = time.Second
+
+// FlightCacheKey and SeatsCacheKey name the cached reads of a flight.
+func FlightCacheKey(flightID int64) string { return fmt.Sprintf("flight:%d", flightID) }
+
+// SeatsCacheKey names a flight's cached seat map.
+func SeatsCacheKey(flightID int64) string { return fmt.Sprintf("seats:%d", flightID) }
+
+// Cached returns the cached value of key, or loads, caches and returns it.
+// A cache that fails only costs the load.
+func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, error)) ([]byte, error) {
+	if b, ok, err := s.locks.Get(ctx, key); err == nil && ok {
+		s.m.cache.WithLabelValues("hit").Inc()
+		return b, nil
+	} else if err != nil {
+		s.fallback("cache get", err)
+	}
+	s.m.cache.WithLabelValues("miss").Inc()
+	b, err := load()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.locks.Set(ctx, key, b, readCacheTTL); err != nil {
+		s.fallback("cache set", err)
+	}
+	return b, nil
+}
+
+// invalidate forgets the cached reads of a flight whose seats changed.
+func (s *Service) invalidate(ctx context.Context, flightID int64) {
+	if err := s.locks.Delete(ctx, FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
+		s.fallback("cache delete", err)
+	}
+}

@@ -1,0 +1,93 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/reservd/reservd/internal/store"
+)
+
+const insertIdempotencyKey = `
+	INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until, created_at)
+	VALUES (?1, ?2, ?3, 'running', ?4, ?5)
+	ON CONFLICT (api_key_id, key) DO NOTHING`
+
+const selectIdempotencyKey = `
+	SELECT fingerprint, state, lease_until, coalesce(status, 0), coalesce(body, x'')
+	FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2`
+
+// ClaimIdempotencyKey implements store.Reservations. A running key whose
+// lease has run out (its request died) is taken over.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (store.IdemClaim, error) {
+	var out store.IdemClaim
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		now, leaseUntil, _, err := readClock(ctx, tx, lease, 0)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, insertIdempotencyKey, keyID, key, fingerprint, leaseUntil, now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			out.Outcome = store.IdemProceed
+			return err
+		}
+		var storedFingerprint, state, storedLease string
+		if err := tx.QueryRowContext(ctx, selectIdempotencyKey, keyID, key).
+			Scan(&storedFingerprint, &state, &storedLease, &out.Status, &out.Body); err != nil {
+			return err
+		}
+		switch {
+		case storedFingerprint != fingerprint:
+			out = store.IdemClaim{Outcome: store.IdemMismatch}
+		case state == "done":
+			out.Outcome = store.IdemReplay
+		case storedLease > now:
+			out = store.IdemClaim{Outcome: store.IdemInFlight}
+		default:
+			out = store.IdemClaim{Outcome: store.IdemProceed}
+			_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET lease_until = ?1 WHERE api_key_id = ?2 AND key = ?3`,
+				leaseUntil, keyID, key)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return store.IdemClaim{}, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	return out, nil
+}
+
+// CompleteIdempotencyKey implements store.Reservations.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, keyID int64, key string, status int, body []byte) error {
+	if _, err := s.writer.ExecContext(ctx, completeKeySQL, status, body, keyID, key); err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	return nil
+}
+
+// ReleaseIdempotencyKey implements store.Reservations.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, keyID int64, key string) error {
+	if _, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2 AND state = 'running'`,
+		keyID, key); err != nil {
+		return fmt.Errorf("release idempotency key: %w", err)
+	}
+	return nil
+}
+
+// DeleteIdempotencyKeys implements store.Reservations.
+func (s *Store) DeleteIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
+	res, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)`,
+		modifier(-age))
+	if err != nil {
+		return 0, fmt.Errorf("delete idempotency keys: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete idempotency keys: %w", err)
+	}
+	return n, nil
+}
