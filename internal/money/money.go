@@ -5,6 +5,8 @@ package money
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Money is an amount in the minor units of an ISO 4217 currency
@@ -51,3 +53,43 @@ func (m Money) Add(o Money) (Money, error) {
 }
 
 func (m Money) String() string { return fmt.Sprintf("%d %s", m.Amount, m.Currency) }
+
+// ParseDecimal reads a decimal string such as "123.45" as an exact amount of
+// currency, the way providers quote prices. It never goes through a float and
+// refuses more fraction digits than the currency has.
+func ParseDecimal(s, currency string) (Money, error) {
+	exp, err := Exponent(currency)
+	if err != nil {
+		return Money{}, err
+	}
+	orig := s
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if whole == "" || (hasDot && frac == "") || len(frac) > exp || strings.ContainsAny(whole+frac, "+-eE ") {
+		return Money{}, fmt.Errorf("amount %q is not a decimal with at most %d fraction digits for %s", orig, exp, currency)
+	}
+	frac += strings.Repeat("0", exp-len(frac))
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil {
+		return Money{}, fmt.Errorf("amount %q: %w", orig, err)
+	}
+	if neg {
+		n = -n
+	}
+	return Money{Amount: n, Currency: currency}, nil
+}
+
+// Decimal formats m as a decimal string in major units ("123.45").
+func (m Money) Decimal() string {
+	exp, err := Exponent(m.Currency)
+	if err != nil || exp == 0 {
+		return strconv.FormatInt(m.Amount, 10)
+	}
+	sign, n := "", m.Amount
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	s := fmt.Sprintf("%0*d", exp+1, n)
+	return sign + s[:len(s)-exp] + "." + s[len(s)-exp:]
+}

@@ -54,4 +54,5 @@ type Store interface {
 	Principal(ctx context.Context, digest []byte) (apikey.Principal, error)
 
 	Reservations
+	Trips
 }

@@ -607,20 +607,18 @@ func (s *Store) CompleteBooking(ctx context.Context, p store.Payment, chargeID s
 	return out, nil
 }
 
-// DeclinePayment implements store.Reservations.
+// DeclinePayment implements store.Reservations. A payment no longer pending
+// with this attempt (declined already, or driven to an end by another
+// request) is left as it is.
 func (s *Store) DeclinePayment(ctx context.Context, p store.Payment) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		now, _, _, err := readClock(ctx, tx, 0, 0)
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'declined', updated_at = `+nowSQL+`
+			WHERE hold_id = ?1 AND state = 'pending' AND attempt = ?2`, p.HoldID, p.Attempt)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'declined', updated_at = ?1
-			WHERE hold_id = ?2 AND state = 'pending' AND attempt = ?3`, now, p.HoldID, p.Attempt)
-		if err != nil {
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return holds.ErrNotActive
 		}
 		// The pin is over: the seats are the hold's until expires_at again.
 		_, err = tx.ExecContext(ctx, `UPDATE seats SET held_until = (SELECT expires_at FROM holds WHERE id = ?1)
@@ -695,31 +693,11 @@ func (s *Store) ClaimRefunds(ctx context.Context, lease time.Duration, limit int
 	return out, nil
 }
 
-// MarkRefunded implements store.Reservations. Marking a refunded payment
-// again changes nothing.
+// MarkRefunded implements store.Reservations. A payment that is not
+// refunding (refunded already) is left as it is.
 func (s *Store) MarkRefunded(ctx context.Context, holdID, refundID string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'refunded', refund_id = ?1, updated_at = `+nowSQL+`
-			WHERE hold_id = ?2 AND state = 'refunding'`, refundID, holdID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
-		var state store.PaymentState
-		err = tx.QueryRowContext(ctx, `SELECT state FROM payments WHERE hold_id = ?1`, holdID).Scan(&state)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return bookings.ErrNotFound
-		case err != nil:
-			return err
-		case state != store.PaymentRefunded:
-			return fmt.Errorf("payment is %s, not refunding", state)
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := s.writer.ExecContext(ctx, `UPDATE payments SET state = 'refunded', refund_id = ?1, updated_at = `+nowSQL+`
+		WHERE hold_id = ?2 AND state = 'refunding'`, refundID, holdID); err != nil {
 		return fmt.Errorf("mark refunded: %w", err)
 	}
 	return nil

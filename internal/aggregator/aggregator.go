@@ -1,0 +1,258 @@
+// Package aggregator searches every flight provider at once and books the
+// cheapest offer. A search fans out with a deadline per provider and an
+// overall budget, and answers with whatever came back in time, reporting
+// each provider's status; a slow or failing provider never fails a search.
+// Prices are converted to the requested currency through a dated rates
+// table, exactly. Bookings go cheapest first and fall back to the next offer
+// when a provider refuses (see book.go).
+package aggregator
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/reservd/reservd/internal/fx"
+	"github.com/reservd/reservd/internal/money"
+	"github.com/reservd/reservd/internal/provider"
+)
+
+// Config tunes the aggregator. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	CallTimeout     time.Duration // one provider call (PROVIDER_TIMEOUT)
+	SearchBudget    time.Duration // a whole search, retries included (SEARCH_BUDGET)
+	CacheTTL        time.Duration // identical searches answered from cache (SEARCH_CACHE_TTL)
+	MaxConcurrent   int           // calls in flight per provider
+	Retries         int           // extra tries of a safe call after a transient failure
+	RetryBase       time.Duration // first backoff
+	BreakerFailures int           // consecutive failures that open a provider's circuit
+	BreakerWindow   time.Duration // closed-state counting window
+	BreakerOpenFor  time.Duration // how long an open circuit skips its provider
+	BookTimeout     time.Duration // one order call; past it the outcome is ambiguous
+}
+
+// DefaultConfig is the production tuning.
+func DefaultConfig() Config {
+	return Config{
+		CallTimeout: 2 * time.Second, SearchBudget: 3 * time.Second, CacheTTL: 30 * time.Second,
+		MaxConcurrent: 16, Retries: 2, RetryBase: 100 * time.Millisecond,
+		BreakerFailures: 5, BreakerWindow: time.Minute, BreakerOpenFor: 30 * time.Second,
+		BookTimeout: 10 * time.Second,
+	}
+}
+
+// Source is a provider to aggregate; Simulated marks a built-in simulator.
+type Source struct {
+	Provider  provider.Provider
+	Simulated bool
+}
+
+// Cache stores search results briefly (Redis when configured).
+type Cache interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+}
+
+// Aggregator searches and books across providers.
+type Aggregator struct {
+	sources []*guarded
+	rates   *fx.Table
+	cache   Cache
+	log     *slog.Logger
+	cfg     Config
+	m       *metrics
+}
+
+// New returns an aggregator over sources.
+func New(sources []Source, rates *fx.Table, cache Cache, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Aggregator {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	a := &Aggregator{rates: rates, cache: cache, log: log, cfg: cfg, m: newMetrics(reg)}
+	for _, s := range sources {
+		name := s.Provider.Name()
+		a.m.breaker.WithLabelValues(name).Set(0)
+		a.sources = append(a.sources, newGuarded(s.Provider, s.Simulated, cfg, func(name string, to gobreaker.State) {
+			a.m.breaker.WithLabelValues(name).Set(float64(to))
+			a.log.Warn("provider circuit changed", "provider", name, "state", to.String())
+		}))
+	}
+	return a
+}
+
+// Offer is an offer as the API shows it: the price in the requested currency
+// beside the price as the provider quoted it.
+type Offer struct {
+	ID            string
+	Provider      string
+	Price         money.Money
+	ProviderPrice money.Money
+	Segments      []provider.Segment
+	ExpiresAt     time.Time
+	// Source is the provider's own offer, needed to price and book it.
+	Source provider.Offer
+}
+
+// ProviderStatus says how one provider did in a search.
+type ProviderStatus struct {
+	Name      string
+	Status    string // ok, timeout, error, circuit_open
+	Offers    int
+	LatencyMS int64
+	Simulated bool
+}
+
+// Result is a search's answer.
+type Result struct {
+	Offers    []Offer
+	Providers []ProviderStatus
+}
+
+// ErrNoProviders reports a search in which every provider failed.
+var ErrNoProviders = errors.New("every provider failed")
+
+// Search asks every provider at once and returns their offers cheapest first.
+func (a *Aggregator) Search(ctx context.Context, req provider.SearchRequest) (Result, error) {
+	key := cacheKey(req)
+	if a.cache != nil {
+		if b, ok, err := a.cache.Get(ctx, key); err == nil && ok {
+			var res Result
+			if json.Unmarshal(b, &res) == nil {
+				a.m.cache.WithLabelValues("hit").Inc()
+				return res, nil
+			}
+		}
+		a.m.cache.WithLabelValues("miss").Inc()
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.SearchBudget)
+	defer cancel()
+	res := Result{Providers: make([]ProviderStatus, len(a.sources))}
+	offers := make([][]Offer, len(a.sources))
+	var wg sync.WaitGroup
+	for i, g := range a.sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			var got []provider.Offer
+			err := g.retrying(ctx, func(ctx context.Context) error {
+				var err error
+				got, err = g.Search(ctx, req)
+				return err
+			})
+			st := ProviderStatus{Name: g.Name(), Simulated: g.simulated, LatencyMS: time.Since(start).Milliseconds()}
+			st.Status = outcome(err)
+			a.m.observe(g.Name(), "search", st.Status, time.Since(start))
+			if err != nil {
+				a.log.Warn("provider search failed", "provider", g.Name(), "status", st.Status, "error", err.Error())
+			}
+			for _, o := range got {
+				off, err := a.normalize(o, req.Currency)
+				if err != nil {
+					a.log.Warn("provider offer dropped", "provider", g.Name(), "error", err.Error())
+					continue
+				}
+				offers[i] = append(offers[i], off)
+			}
+			st.Offers = len(offers[i])
+			res.Providers[i] = st
+		}()
+	}
+	wg.Wait()
+	ok := false
+	for i, st := range res.Providers {
+		ok = ok || st.Status == "ok"
+		res.Offers = append(res.Offers, offers[i]...)
+	}
+	if !ok && len(a.sources) > 0 {
+		return res, ErrNoProviders
+	}
+	sortOffers(res.Offers)
+	if a.cache != nil {
+		if b, err := json.Marshal(res); err == nil {
+			a.cache.Set(context.WithoutCancel(ctx), key, b, a.cfg.CacheTTL)
+		}
+	}
+	return res, nil
+}
+
+// sortOffers orders offers cheapest first, then earliest departure, then id.
+func sortOffers(offers []Offer) {
+	slices.SortStableFunc(offers, func(x, y Offer) int {
+		return cmp.Or(cmp.Compare(x.Price.Amount, y.Price.Amount), departs(x).Compare(departs(y)), cmp.Compare(x.ID, y.ID))
+	})
+}
+
+func departs(o Offer) time.Time {
+	if len(o.Segments) == 0 {
+		return time.Time{}
+	}
+	return o.Segments[0].DepartsAt
+}
+
+// normalize converts a provider's offer to the requested currency and gives it our id.
+func (a *Aggregator) normalize(o provider.Offer, currency string) (Offer, error) {
+	if len(o.Segments) == 0 {
+		return Offer{}, errors.New("offer without segments")
+	}
+	price, err := a.rates.Convert(o.Price, currency)
+	if err != nil {
+		return Offer{}, err
+	}
+	return Offer{ID: OfferID(o.Provider, o.ID), Provider: o.Provider, Price: price, ProviderPrice: o.Price,
+		Segments: o.Segments, ExpiresAt: o.ExpiresAt.UTC(), Source: o}, nil
+}
+
+// OfferID is our opaque id of a provider's offer: stable, so that the same
+// offer found again keeps its id, and 130 bits of a hash.
+func OfferID(providerName, providerOfferID string) string {
+	sum := sha256.Sum256([]byte(providerName + "\x00" + providerOfferID))
+	return "off_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:26])
+}
+
+// outcome names how a provider call ended, as the API reports it.
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, errCircuitOpen):
+		return "circuit_open"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "error"
+}
+
+func cacheKey(r provider.SearchRequest) string {
+	return fmt.Sprintf("offers:%s:%s:%s:%d:%s", r.Origin, r.Destination, r.DepartureDate.Format(time.DateOnly), r.Adults, r.Currency)
+}
+
+// Providers lists the providers' names in order.
+func (a *Aggregator) Providers() []string {
+	var out []string
+	for _, g := range a.sources {
+		out = append(out, g.Name())
+	}
+	return out
+}
+
+// Rates is the exchange-rate table in use.
+func (a *Aggregator) Rates() *fx.Table { return a.rates }
+
+// timeNow is the aggregator's clock for latency measurements.
+var timeNow = time.Now

@@ -1,0 +1,221 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/reservd/reservd/internal/provider"
+	"github.com/reservd/reservd/internal/trips"
+)
+
+// ErrRetryLater means a trip cannot move on now (an order whose outcome is
+// unknown could not be looked up yet, or no provider answered the search);
+// its worker lets the lease run out and tries again.
+var ErrRetryLater = errors.New("trip must wait")
+
+// Save persists a trip's progress.
+type Save func(ctx context.Context, t trips.Trip) error
+
+// Book drives a pending trip as far as it can go. First it settles an order
+// call whose outcome is unknown, by looking the order up with our reference
+// at that provider: one trip never becomes two orders. Then it tries offers
+// cheapest first, re-pricing each, and falls back to the next when a
+// provider refuses. Every step is saved before the next provider call, so a
+// restart resumes where it stopped.
+func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.Trip, error) {
+	if t.InFlight != nil {
+		done, err := a.settle(ctx, &t, save)
+		if err != nil || done {
+			return t, err
+		}
+	}
+	date, err := trips.ParseDate(t.Request.DepartureDate)
+	if err != nil {
+		return a.fail(ctx, t, save)
+	}
+	res, err := a.Search(ctx, provider.SearchRequest{
+		Origin: t.Request.Origin, Destination: t.Request.Destination, DepartureDate: date,
+		Adults: len(t.Request.Passengers), Currency: t.Request.Currency,
+	})
+	if err != nil {
+		return t, fmt.Errorf("%w: search: %v", ErrRetryLater, err)
+	}
+	tried := map[string]bool{}
+	for _, at := range t.Attempts {
+		tried[at.OfferID] = true
+	}
+	for _, offer := range res.Offers {
+		if tried[offer.ID] {
+			continue
+		}
+		if t.Request.MaxPrice != nil && offer.Price.Amount > t.Request.MaxPrice.Amount {
+			break // cheapest first: every offer left costs more
+		}
+		done, err := a.try(ctx, &t, offer, save)
+		if err != nil || done {
+			return t, err
+		}
+	}
+	return a.fail(ctx, t, save)
+}
+
+// try attempts one offer; done reports that the trip is settled.
+func (a *Aggregator) try(ctx context.Context, t *trips.Trip, offer Offer, save Save) (done bool, err error) {
+	g := a.source(offer.Provider)
+	at := trips.Attempt{Provider: offer.Provider, OfferID: offer.ID, Price: offer.Price,
+		Reference: fmt.Sprintf("%s-%d", t.ID, len(t.Attempts)+1)}
+	if g == nil {
+		return false, a.record(ctx, t, at, trips.OutcomeError, "provider not configured", save)
+	}
+	priced := offer.Source
+	err = g.retrying(ctx, func(ctx context.Context) error {
+		var err error
+		priced, err = g.Price(ctx, offer.Source)
+		return err
+	})
+	var changed *provider.PriceChangedError
+	switch {
+	case errors.As(err, &changed):
+		priced.Price = changed.New
+	case err != nil:
+		return false, a.record(ctx, t, at, attemptOutcome(err), err.Error(), save)
+	}
+	price, err := a.rates.Convert(priced.Price, t.Request.Currency)
+	if err != nil {
+		return false, a.record(ctx, t, at, trips.OutcomeError, err.Error(), save)
+	}
+	if price != at.Price {
+		at.Price = price
+		if max := t.Request.MaxPrice; max != nil && price.Amount > max.Amount {
+			return false, a.record(ctx, t, at, trips.OutcomePriceChanged, fmt.Sprintf("price rose to %s, above max_price %s", price.Decimal(), max.Decimal()), save)
+		}
+	}
+
+	// Write down the order call before making it: if we die during it, the
+	// next worker looks the order up instead of booking again.
+	t.InFlight = &at
+	if err := save(ctx, *t); err != nil {
+		return false, err
+	}
+	var order provider.Order
+	bookCtx, cancel := context.WithTimeout(ctx, a.cfg.BookTimeout)
+	defer cancel()
+	start := timeNow()
+	err = g.call(bookCtx, func(ctx context.Context) error {
+		var err error
+		order, err = g.Book(ctx, provider.OrderRequest{Offer: priced, Passengers: passengers(t.Request), Reference: at.Reference})
+		return err
+	})
+	a.m.observe(g.Name(), "book", outcome(err), timeNow().Sub(start))
+	if err == nil {
+		return true, a.confirm(ctx, t, at, order, save)
+	}
+	if definite(err) {
+		t.InFlight = nil
+		return false, a.record(ctx, t, at, attemptOutcome(err), err.Error(), save)
+	}
+	// The order may or may not exist: find out before anything else.
+	a.log.Warn("order outcome unknown; looking it up", "provider", g.Name(), "reference", at.Reference, "error", err.Error())
+	return a.settle(ctx, t, save)
+}
+
+// settle resolves the order call in flight by looking the order up.
+func (a *Aggregator) settle(ctx context.Context, t *trips.Trip, save Save) (done bool, err error) {
+	at := *t.InFlight
+	g := a.source(at.Provider)
+	if g == nil {
+		return false, fmt.Errorf("%w: provider %s of an order in flight is not configured", ErrRetryLater, at.Provider)
+	}
+	var order provider.Order
+	err = g.retrying(ctx, func(ctx context.Context) error {
+		var err error
+		order, err = g.FindOrder(ctx, at.Reference)
+		return err
+	})
+	switch {
+	case err == nil:
+		return true, a.confirm(ctx, t, at, order, save)
+	case errors.Is(err, provider.ErrNotFound):
+		t.InFlight = nil
+		return false, a.record(ctx, t, at, trips.OutcomeTimeout, "the order call did not answer and no order exists with our reference", save)
+	}
+	return false, fmt.Errorf("%w: look up order %s at %s: %v", ErrRetryLater, at.Reference, at.Provider, err)
+}
+
+func (a *Aggregator) confirm(ctx context.Context, t *trips.Trip, at trips.Attempt, order provider.Order, save Save) error {
+	if order.Price.Currency != "" {
+		if p, err := a.rates.Convert(order.Price, t.Request.Currency); err == nil {
+			at.Price = p
+		}
+	}
+	at.Outcome, at.Detail = trips.OutcomeConfirmed, "order "+order.ID
+	a.m.attempts.WithLabelValues(at.Provider, at.Outcome).Inc()
+	t.Attempts = append(t.Attempts, at)
+	t.InFlight = nil
+	t.Status, t.Provider, t.ProviderBookingReference = trips.Confirmed, at.Provider, order.BookingReference
+	price := at.Price
+	t.Price = &price
+	return save(ctx, *t)
+}
+
+func (a *Aggregator) record(ctx context.Context, t *trips.Trip, at trips.Attempt, outcome, detail string, save Save) error {
+	at.Outcome, at.Detail = outcome, detail
+	a.m.attempts.WithLabelValues(at.Provider, outcome).Inc()
+	t.Attempts = append(t.Attempts, at)
+	return save(ctx, *t)
+}
+
+func (a *Aggregator) fail(ctx context.Context, t trips.Trip, save Save) (trips.Trip, error) {
+	t.Status = trips.Failed
+	return t, save(ctx, t)
+}
+
+func (a *Aggregator) source(name string) *guarded {
+	for _, g := range a.sources {
+		if g.Name() == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// definite reports whether a failed order call certainly created no order.
+func definite(err error) bool {
+	return errors.Is(err, errCircuitOpen) || errors.Is(err, provider.ErrUnavailable) ||
+		errors.Is(err, provider.ErrRejected) || errors.As(err, new(*provider.PriceChangedError)) ||
+		errors.As(err, new(*provider.RateLimitedError))
+}
+
+// attemptOutcome names how an attempt ended.
+func attemptOutcome(err error) string {
+	switch {
+	case errors.Is(err, provider.ErrUnavailable):
+		return trips.OutcomeUnavailable
+	case errors.As(err, new(*provider.PriceChangedError)):
+		return trips.OutcomePriceChanged
+	case errors.Is(err, errCircuitOpen):
+		return trips.OutcomeCircuitOpen
+	case errors.Is(err, context.DeadlineExceeded):
+		return trips.OutcomeTimeout
+	}
+	return trips.OutcomeError
+}
+
+func passengers(r trips.Request) []provider.Passenger {
+	out := make([]provider.Passenger, len(r.Passengers))
+	for i, p := range r.Passengers {
+		out[i] = provider.Passenger{GivenName: p.GivenName, FamilyName: p.FamilyName, BornOn: p.BornOn,
+			Title: p.Title, Gender: p.Gender, Email: p.Email, PhoneNumber: p.PhoneNumber}
+		if r.Contact != nil {
+			if out[i].Email == "" {
+				out[i].Email = r.Contact.Email
+			}
+			if out[i].PhoneNumber == "" {
+				out[i].PhoneNumber = r.Contact.PhoneNumber
+			}
+		}
+	}
+	return out
+}
+

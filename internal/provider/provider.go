@@ -1,0 +1,143 @@
+// Package provider is the seam to third-party flight APIs. Each provider
+// (duffel, amadeus, kiwi) has a package of its own that speaks that
+// provider's documented wire format and implements Provider, and a simulator
+// of that format for tests, benchmarks and the embedded default. Adapters
+// never import each other; the aggregator composes them.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/reservd/reservd/internal/money"
+)
+
+// Provider is one third-party flight API.
+type Provider interface {
+	// Name is the provider's public name: "duffel", "amadeus" or "kiwi".
+	Name() string
+	// Search returns the provider's offers for a one-way trip. Safe to retry.
+	Search(ctx context.Context, req SearchRequest) ([]Offer, error)
+	// Price confirms an offer's current price before booking. Safe to retry.
+	// Errors: ErrUnavailable (sold out, offer gone).
+	Price(ctx context.Context, offer Offer) (Offer, error)
+	// Book creates the order. It carries req.Reference, our own reference,
+	// in the provider's own way, so that after an ambiguous outcome (the
+	// call timed out) FindOrder can tell whether the order exists. Book is
+	// NOT safe to retry blindly. Errors: ErrUnavailable, *PriceChangedError.
+	Book(ctx context.Context, req OrderRequest) (Order, error)
+	// FindOrder looks an order up by our reference; ErrNotFound when the
+	// provider has none. Safe to retry.
+	FindOrder(ctx context.Context, reference string) (Order, error)
+}
+
+// SearchRequest is a one-way search.
+type SearchRequest struct {
+	Origin        string    // IATA airport code
+	Destination   string    // IATA airport code
+	DepartureDate time.Time // a calendar date (midnight UTC)
+	Adults        int
+	Currency      string // the currency the caller wants; providers may quote another
+}
+
+// Segment is one flight of an offer. Times are UTC instants, converted from
+// the provider's local times with the airport's time zone.
+type Segment struct {
+	Carrier      string // marketing carrier IATA code, "UA"
+	FlightNumber string // the number alone, "123"
+	Origin       string
+	Destination  string
+	DepartsAt    time.Time
+	ArrivesAt    time.Time
+}
+
+// Offer is a priced itinerary as the provider quoted it.
+type Offer struct {
+	Provider string
+	// ID is the provider's handle to book the offer: Duffel's offer id,
+	// Kiwi's booking_token, or Amadeus's offer id.
+	ID string
+	// Price is the total as the provider quoted it, exact, in its currency.
+	Price     money.Money
+	Segments  []Segment
+	ExpiresAt time.Time
+	// Raw is the provider's own representation of the offer when booking
+	// needs it back (Amadeus prices and books the whole flight-offer object).
+	Raw []byte
+}
+
+// Passenger is a traveller of an order.
+type Passenger struct {
+	GivenName   string
+	FamilyName  string
+	BornOn      string // YYYY-MM-DD
+	Title       string // mr, ms, mrs, miss, dr; optional
+	Gender      string // m or f; optional
+	Email       string
+	PhoneNumber string
+}
+
+// OrderRequest asks to book an offer.
+type OrderRequest struct {
+	Offer      Offer
+	Passengers []Passenger
+	// Reference is ours, unique per booking attempt (trip id and attempt):
+	// the key to find the order again after an ambiguous outcome.
+	Reference string
+}
+
+// Order is a booked order.
+type Order struct {
+	// ID is the provider's order id.
+	ID string
+	// BookingReference is what the traveller quotes to the airline (the PNR or
+	// the provider's booking id).
+	BookingReference string
+	Price            money.Money
+}
+
+// Errors a provider call can end in. Anything else (transport errors,
+// 5xx, timeouts) is transient: retried where safe, then an attempt outcome
+// of "error" or "timeout".
+var (
+	// ErrUnavailable: the offer is sold out or no longer exists.
+	ErrUnavailable = errors.New("offer no longer available")
+	// ErrNotFound: FindOrder found no order with that reference.
+	ErrNotFound = errors.New("order not found")
+	// ErrRejected: the provider refused the request as invalid (4xx); retrying will not help.
+	ErrRejected = errors.New("request rejected by provider")
+)
+
+// PriceChangedError reports that the provider's price moved.
+type PriceChangedError struct {
+	Old, New money.Money
+}
+
+func (e *PriceChangedError) Error() string {
+	return fmt.Sprintf("price changed from %s to %s", e.Old, e.New)
+}
+
+// RateLimitedError is a 429: wait RetryAfter before calling again.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited; retry after %s", e.RetryAfter)
+}
+
+// HTTPError is an unexpected status from a provider: 5xx are transient, 4xx not.
+type HTTPError struct {
+	Status int
+	Code   string // the provider's own error code, when it sent one
+	Detail string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("provider answered %d %s: %s", e.Status, e.Code, e.Detail)
+}
+
+// Temporary reports whether retrying the same call may succeed.
+func (e *HTTPError) Temporary() bool { return e.Status >= 500 || e.Status == 408 }

@@ -1,0 +1,94 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/trips"
+)
+
+const tripColumns = `id, api_key_id, status, state, created_at, updated_at`
+
+func scanTrip(row pgx.Row) (trips.Trip, error) {
+	var t trips.Trip
+	var status string
+	var state []byte
+	if err := row.Scan(&t.ID, &t.KeyID, &status, &state, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return trips.Trip{}, err
+	}
+	t.Status = trips.Status(status)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, t.UnmarshalState(state)
+}
+
+// CreateTrip implements store.Trips.
+func (s *Store) CreateTrip(ctx context.Context, t trips.Trip, done *store.Completion) (trips.Trip, error) {
+	state, err := t.MarshalState()
+	if err != nil {
+		return trips.Trip{}, err
+	}
+	var out trips.Trip
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanTrip(tx.QueryRow(ctx, `
+			INSERT INTO trips (id, api_key_id, status, state, lease_until) VALUES ($1, $2, 'pending', $3, now())
+			RETURNING `+tripColumns, t.ID, t.KeyID, state))
+		if err != nil {
+			return translate(err)
+		}
+		return complete(ctx, tx, done, out)
+	})
+	if err != nil {
+		return trips.Trip{}, fmt.Errorf("create trip: %w", err)
+	}
+	return out, nil
+}
+
+// Trip implements store.Trips.
+func (s *Store) Trip(ctx context.Context, keyID int64, id string) (trips.Trip, error) {
+	t, err := scanTrip(s.pool.QueryRow(ctx, `SELECT `+tripColumns+` FROM trips WHERE id = $1 AND api_key_id = $2`, id, keyID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return trips.Trip{}, trips.ErrNotFound
+	}
+	if err != nil {
+		return trips.Trip{}, fmt.Errorf("trip %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// ClaimTrips implements store.Trips.
+func (s *Store) ClaimTrips(ctx context.Context, lease time.Duration, limit int) ([]trips.Trip, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE trips SET lease_until = now() + $1::interval
+		WHERE id IN (
+			SELECT id FROM trips WHERE status = 'pending' AND lease_until <= now()
+			ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING `+tripColumns, lease, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim trips: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (trips.Trip, error) { return scanTrip(r) })
+	if err != nil {
+		return nil, fmt.Errorf("claim trips: %w", err)
+	}
+	return out, nil
+}
+
+// SaveTrip implements store.Trips.
+func (s *Store) SaveTrip(ctx context.Context, t trips.Trip, lease time.Duration) error {
+	state, err := t.MarshalState()
+	if err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `
+		UPDATE trips SET status = $2, state = $3, lease_until = now() + $4::interval, updated_at = now()
+		WHERE id = $1 AND status = 'pending'`, t.ID, string(t.Status), state, lease); err != nil {
+		return fmt.Errorf("save trip: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/money"
+	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/trips"
+)
+
+func testTrips(t *testing.T, newStore NewStore) {
+	s := newStore(t)
+	ctx := t.Context()
+	_, digest := apikey.Generate()
+	alice, err := s.CreateAPIKey(ctx, "alice", digest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := trips.Request{Origin: "SFO", Destination: "JFK", DepartureDate: "2026-12-24", Currency: "USD",
+		Passengers: []trips.Passenger{{GivenName: "Ada", FamilyName: "Lovelace", BornOn: "1990-12-10"}},
+		MaxPrice:   &money.Money{Amount: 50000, Currency: "USD"}}
+	if _, err := s.ClaimIdempotencyKey(ctx, alice, "trip-1", "fp", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	done := &store.Completion{KeyID: alice, Key: "trip-1", Status: 202, Render: func(v any) ([]byte, error) {
+		return []byte(`{"id":"` + v.(trips.Trip).ID + `"}`), nil
+	}}
+	created, err := s.CreateTrip(ctx, trips.Trip{ID: trips.NewID(), KeyID: alice, Request: req}, done)
+	if err != nil {
+		t.Fatalf("CreateTrip: %v", err)
+	}
+	if created.Status != trips.Pending || created.CreatedAt.IsZero() || created.Request.MaxPrice.Amount != 50000 {
+		t.Errorf("created trip = %+v", created)
+	}
+	if c, _ := s.ClaimIdempotencyKey(ctx, alice, "trip-1", "fp", time.Minute); c.Outcome != store.IdemReplay || c.Status != 202 {
+		t.Errorf("trip key after CreateTrip = %+v, want a stored 202", c)
+	}
+	if _, err := s.Trip(ctx, alice+1, created.ID); !errors.Is(err, trips.ErrNotFound) {
+		t.Errorf("another key's Trip: %v, want ErrNotFound", err)
+	}
+	claimed, err := s.ClaimTrips(ctx, 200*time.Millisecond, 10)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != created.ID {
+		t.Fatalf("ClaimTrips = %+v, %v", claimed, err)
+	}
+	if again, _ := s.ClaimTrips(ctx, time.Minute, 10); len(again) != 0 {
+		t.Errorf("a leased trip was claimed again")
+	}
+	tr := claimed[0]
+	tr.Attempts = append(tr.Attempts, trips.Attempt{Provider: "kiwi", OfferID: "off_x", Price: money.Money{Amount: 100, Currency: "USD"}, Outcome: trips.OutcomeUnavailable, Reference: tr.ID + "-1"})
+	tr.InFlight = &trips.Attempt{Provider: "duffel", OfferID: "off_y", Reference: tr.ID + "-2"}
+	if err := s.SaveTrip(ctx, tr, 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	resumed, err := s.ClaimTrips(ctx, time.Minute, 10)
+	if err != nil || len(resumed) != 1 || len(resumed[0].Attempts) != 1 || resumed[0].InFlight == nil || resumed[0].InFlight.Reference != tr.ID+"-2" {
+		t.Fatalf("resumed trip = %+v, %v", resumed, err)
+	}
+	tr = resumed[0]
+	tr.Status, tr.Provider, tr.ProviderBookingReference, tr.InFlight = trips.Confirmed, "duffel", "PNR123", nil
+	tr.Price = &money.Money{Amount: 200, Currency: "USD"}
+	if err := s.SaveTrip(ctx, tr, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tr.Status = trips.Failed
+	if err := s.SaveTrip(ctx, tr, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Trip(ctx, alice, tr.ID)
+	if err != nil || got.Status != trips.Confirmed || got.ProviderBookingReference != "PNR123" || got.Price.Amount != 200 || got.InFlight != nil {
+		t.Errorf("final trip = %+v, %v; want confirmed and never changed after", got, err)
+	}
+	if none, _ := s.ClaimTrips(ctx, time.Minute, 10); len(none) != 0 {
+		t.Errorf("a finished trip was claimed")
+	}
+}

@@ -1,0 +1,229 @@
+// Package trips is the domain of third-party bookings: a customer asks for
+// a one-way trip, and reservd books the cheapest offer across providers,
+// recording every attempt, falling back when a provider refuses, and never
+// booking twice.
+package trips
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/reservd/reservd/internal/flights"
+	"github.com/reservd/reservd/internal/id"
+	"github.com/reservd/reservd/internal/money"
+	"github.com/reservd/reservd/internal/validate"
+)
+
+// Status of a trip.
+type Status string
+
+// Trip statuses.
+const (
+	Pending   Status = "pending"
+	Confirmed Status = "confirmed"
+	Failed    Status = "failed"
+)
+
+// Attempt outcomes, as the API reports them.
+const (
+	OutcomeConfirmed    = "confirmed"
+	OutcomePriceChanged = "price_changed"
+	OutcomeUnavailable  = "unavailable"
+	OutcomeError        = "error"
+	OutcomeTimeout      = "timeout"
+	OutcomeCircuitOpen  = "circuit_open"
+)
+
+// ErrNotFound reports a trip that does not exist (or is another customer's).
+var ErrNotFound = errors.New("trip not found")
+
+// Passenger is a traveller.
+type Passenger struct {
+	GivenName   string `json:"given_name"`
+	FamilyName  string `json:"family_name"`
+	BornOn      string `json:"born_on"`
+	Title       string `json:"title,omitempty"`
+	Gender      string `json:"gender,omitempty"`
+	Email       string `json:"email,omitempty"`
+	PhoneNumber string `json:"phone_number,omitempty"`
+}
+
+// Contact is who the provider writes to about the order.
+type Contact struct {
+	Email       string `json:"email"`
+	PhoneNumber string `json:"phone_number"`
+}
+
+// Request is what a customer asked for.
+type Request struct {
+	Origin        string       `json:"origin"`
+	Destination   string       `json:"destination"`
+	DepartureDate string       `json:"departure_date"`
+	Currency      string       `json:"currency"`
+	Passengers    []Passenger  `json:"passengers"`
+	Contact       *Contact     `json:"contact,omitempty"`
+	MaxPrice      *money.Money `json:"max_price,omitempty"`
+}
+
+// Attempt is one try at booking an offer.
+type Attempt struct {
+	Provider string      `json:"provider"`
+	OfferID  string      `json:"offer_id"`
+	Price    money.Money `json:"price"`
+	Outcome  string      `json:"outcome"`
+	Detail   string      `json:"detail"`
+	// Reference is ours, carried to the provider with the order.
+	Reference string `json:"reference"`
+}
+
+// Trip is a booking across providers.
+type Trip struct {
+	ID                       string
+	KeyID                    int64
+	Status                   Status
+	Request                  Request
+	Price                    *money.Money // what was booked, in the requested currency
+	Provider                 string
+	ProviderBookingReference string
+	Attempts                 []Attempt
+	// InFlight is an order call whose outcome is not known yet; it is
+	// resolved by looking the order up before anything else is tried.
+	InFlight  *Attempt
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// NewID returns a fresh trip id.
+func NewID() string { return id.New("trp") }
+
+// ValidID reports whether s could be a trip id.
+func ValidID(s string) bool { return id.Valid("trp", s) }
+
+// MaxPassengers bounds one trip.
+const MaxPassengers = 9
+
+var (
+	dateRe  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	phoneRe = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+)
+
+// Validate checks a request against today's date (UTC).
+func (r *Request) Validate(today time.Time) error {
+	var errs validate.Errors
+	r.Origin, r.Destination = strings.ToUpper(r.Origin), strings.ToUpper(r.Destination)
+	r.Currency = strings.ToUpper(r.Currency)
+	if !flights.ValidAirport(r.Origin) {
+		errs.Add("origin", "must be a three-letter IATA airport code")
+	}
+	if !flights.ValidAirport(r.Destination) {
+		errs.Add("destination", "must be a three-letter IATA airport code")
+	} else if r.Destination == r.Origin {
+		errs.Add("destination", "must differ from origin")
+	}
+	if d, err := ParseDate(r.DepartureDate); err != nil {
+		errs.Add("departure_date", "must be a date like 2026-12-24")
+	} else if d.Before(today.UTC().Truncate(24 * time.Hour)) {
+		errs.Add("departure_date", "must not be in the past")
+	}
+	if !money.Known(r.Currency) {
+		errs.Add("currency", "must be an ISO 4217 currency code such as USD")
+	}
+	switch {
+	case len(r.Passengers) == 0:
+		errs.Add("passengers", "at least one passenger is required")
+	case len(r.Passengers) > MaxPassengers:
+		errs.Add("passengers", fmt.Sprintf("at most %d passengers", MaxPassengers))
+	}
+	for i, p := range r.Passengers {
+		f := fmt.Sprintf("passengers[%d].", i)
+		if strings.TrimSpace(p.GivenName) == "" || len(p.GivenName) > 100 {
+			errs.Add(f+"given_name", "is required (at most 100 characters)")
+		}
+		if strings.TrimSpace(p.FamilyName) == "" || len(p.FamilyName) > 100 {
+			errs.Add(f+"family_name", "is required (at most 100 characters)")
+		}
+		if d, err := ParseDate(p.BornOn); err != nil || !d.Before(today) {
+			errs.Add(f+"born_on", "must be a past date like 1990-04-01")
+		}
+		switch p.Title {
+		case "", "mr", "ms", "mrs", "miss", "dr":
+		default:
+			errs.Add(f+"title", "must be one of mr, ms, mrs, miss, dr")
+		}
+		switch p.Gender {
+		case "", "m", "f":
+		default:
+			errs.Add(f+"gender", "must be m or f")
+		}
+		if p.Email != "" && !validEmail(p.Email) {
+			errs.Add(f+"email", "must be an email address")
+		}
+		if p.PhoneNumber != "" && !phoneRe.MatchString(p.PhoneNumber) {
+			errs.Add(f+"phone_number", "must be in E.164 form, like +14155550100")
+		}
+	}
+	if c := r.Contact; c != nil {
+		if !validEmail(c.Email) {
+			errs.Add("contact.email", "must be an email address")
+		}
+		if !phoneRe.MatchString(c.PhoneNumber) {
+			errs.Add("contact.phone_number", "must be in E.164 form, like +14155550100")
+		}
+	}
+	if m := r.MaxPrice; m != nil {
+		if !money.Known(m.Currency) {
+			errs.Add("max_price.currency", "must be an ISO 4217 currency code")
+		} else if m.Currency != r.Currency {
+			errs.Add("max_price.currency", "must be the trip's currency")
+		}
+		if m.Amount <= 0 {
+			errs.Add("max_price.amount", "must be positive")
+		}
+	}
+	return errs.Err()
+}
+
+// ParseDate reads a YYYY-MM-DD date as midnight UTC.
+func ParseDate(s string) (time.Time, error) {
+	if !dateRe.MatchString(s) {
+		return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD", s)
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && len(s) <= 254
+}
+
+// state is the part of a trip stores keep as one JSON document.
+type state struct {
+	Request                  Request      `json:"request"`
+	Price                    *money.Money `json:"price,omitempty"`
+	Provider                 string       `json:"provider,omitempty"`
+	ProviderBookingReference string       `json:"provider_booking_reference,omitempty"`
+	Attempts                 []Attempt    `json:"attempts"`
+	InFlight                 *Attempt     `json:"in_flight,omitempty"`
+}
+
+// MarshalState encodes what a store keeps of t besides its id, owner,
+// status and times.
+func (t Trip) MarshalState() ([]byte, error) {
+	return json.Marshal(state{t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight})
+}
+
+// UnmarshalState fills t from a document MarshalState wrote.
+func (t *Trip) UnmarshalState(b []byte) error {
+	var s state
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("trip state: %w", err)
+	}
+	t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight =
+		s.Request, s.Price, s.Provider, s.ProviderBookingReference, s.Attempts, s.InFlight
+	return nil
+}
