@@ -27,6 +27,34 @@ type Config struct {
 	SeedDemo        bool          // SEED_DEMO
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
 	SweepInterval   time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
+
+	ProviderTimeout time.Duration // PROVIDER_TIMEOUT: one call to a flight provider
+	SearchBudget    time.Duration // SEARCH_BUDGET: one whole offer search
+	FXRatesFile     string        // FX_RATES_FILE: exchange rates; empty uses the shipped table
+	Duffel          Duffel
+	Amadeus         Amadeus
+	Kiwi            Kiwi
+}
+
+// Duffel configures the Duffel API (DUFFEL_BASE_URL, DUFFEL_ACCESS_TOKEN).
+type Duffel struct{ BaseURL, AccessToken string }
+
+// Amadeus configures the Amadeus Self-Service API (AMADEUS_BASE_URL,
+// AMADEUS_CLIENT_ID, AMADEUS_CLIENT_SECRET).
+type Amadeus struct{ BaseURL, ClientID, ClientSecret string }
+
+// Kiwi configures the Kiwi Tequila API (KIWI_BASE_URL, KIWI_API_KEY).
+type Kiwi struct{ BaseURL, APIKey string }
+
+// Configured reports whether a provider's credentials are set.
+func (d Duffel) Configured() bool  { return d.AccessToken != "" }
+func (a Amadeus) Configured() bool { return a.ClientID != "" && a.ClientSecret != "" }
+func (k Kiwi) Configured() bool    { return k.APIKey != "" }
+
+// SimulateProviders reports whether no provider is configured, so the
+// built-in simulators stand in for all three.
+func (c Config) SimulateProviders() bool {
+	return !c.Duffel.Configured() && !c.Amadeus.Configured() && !c.Kiwi.Configured()
 }
 
 // Load reads the configuration through getenv and reports every bad value.
@@ -55,6 +83,13 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat:       strings.ToLower(env("LOG_FORMAT", "text")),
 		ShutdownTimeout: duration("SHUTDOWN_TIMEOUT", "20s"),
 		SweepInterval:   duration("SWEEP_INTERVAL", "5s"),
+		ProviderTimeout: duration("PROVIDER_TIMEOUT", "2s"),
+		SearchBudget:    duration("SEARCH_BUDGET", "3s"),
+		FXRatesFile:     env("FX_RATES_FILE", ""),
+		Duffel:          Duffel{BaseURL: env("DUFFEL_BASE_URL", ""), AccessToken: env("DUFFEL_ACCESS_TOKEN", "")},
+		Amadeus: Amadeus{BaseURL: env("AMADEUS_BASE_URL", ""), ClientID: env("AMADEUS_CLIENT_ID", ""),
+			ClientSecret: env("AMADEUS_CLIENT_SECRET", "")},
+		Kiwi: Kiwi{BaseURL: env("KIWI_BASE_URL", ""), APIKey: env("KIWI_API_KEY", "")},
 	}
 	n, err := strconv.Atoi(env("HOLD_MAX_SEATS", "10"))
 	if err != nil || n < 1 {
@@ -102,7 +137,24 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("seed_demo", c.SeedDemo),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("sweep_interval", c.SweepInterval),
+		slog.Duration("provider_timeout", c.ProviderTimeout),
+		slog.Duration("search_budget", c.SearchBudget),
+		slog.String("fx_rates_file", c.FXRatesFile),
+		slog.String("duffel", provider(c.Duffel.BaseURL, c.Duffel.Configured())),
+		slog.String("amadeus", provider(c.Amadeus.BaseURL, c.Amadeus.Configured())),
+		slog.String("kiwi", provider(c.Kiwi.BaseURL, c.Kiwi.Configured())),
 	)
+}
+
+// provider describes a provider's configuration without its credentials.
+func provider(baseURL string, configured bool) string {
+	switch {
+	case !configured:
+		return "not configured"
+	case baseURL == "":
+		return "configured (default base URL, credentials hidden)"
+	}
+	return "configured at " + maskURL(baseURL) + " (credentials hidden)"
 }
 
 // maskURL hides the password of a URL and any secret-looking query parameter.

@@ -40,8 +40,10 @@ func TestLoadRejectsBadValues(t *testing.T) {
 func TestLogValueMasksSecrets(t *testing.T) {
 	t.Parallel()
 	c, err := Load(env(map[string]string{
-		"DATABASE_URL": "postgres://app:s3cret@db:5432/reservd?sslmode=disable",
-		"REDIS_URL":    "redis://:hunter2@cache:6379/0",
+		"DATABASE_URL":        "postgres://app:s3cret@db:5432/reservd?sslmode=disable",
+		"REDIS_URL":           "redis://:hunter2@cache:6379/0",
+		"DUFFEL_ACCESS_TOKEN": "duffel_test_tok3n", "AMADEUS_CLIENT_ID": "am-id", "AMADEUS_CLIENT_SECRET": "am-s3cret",
+		"KIWI_API_KEY": "kiwi-k3y",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -49,7 +51,10 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	var b strings.Builder
 	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
 	out := b.String()
-	for _, secret := range []string{"s3cret", "hunter2"} {
+	if c.SimulateProviders() {
+		t.Error("providers configured, yet SimulateProviders")
+	}
+	for _, secret := range []string{"s3cret", "hunter2", "duffel_test_tok3n", "am-s3cret", "kiwi-k3y"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log line leaks %q: %s", secret, out)
 		}

@@ -673,9 +673,9 @@ func (s *Store) ListBookings(ctx context.Context, keyID int64, after *store.Book
 	return out, nil
 }
 
-// cancelRefundLease gives the canceling request time to refund before
-// recovery may take the refund over.
-const cancelRefundLease = 30 * time.Second
+// cancelRefundLease is zero: the canceling request refunds at once, and if
+// recovery races it, the refund's idempotency key makes the two one refund.
+const cancelRefundLease = time.Duration(0)
 
 // CancelBooking implements store.Reservations.
 func (s *Store) CancelBooking(ctx context.Context, keyID int64, id string, done *store.Completion) (bookings.Booking, error) {

@@ -805,9 +805,9 @@ const insertCanceledEvents = `
 	WHERE booking_id = ?2
 	ORDER BY row_no, letter`
 
-// refundLease is how long a cancellation's own request owns its refund
-// before recovery may take it over.
-const refundLease = 30 * time.Second
+// refundLease is zero: the canceling request refunds at once, and if
+// recovery races it, the refund's idempotency key makes the two one refund.
+const refundLease = time.Duration(0)
 
 // CancelBooking implements store.Reservations.
 func (s *Store) CancelBooking(ctx context.Context, keyID int64, id string, done *store.Completion) (bookings.Booking, error) {

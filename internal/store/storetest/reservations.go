@@ -254,7 +254,7 @@ func testHoldQuantity(t *testing.T, f *fixture) {
 }
 
 func testExpiryIsExactAndLazy(t *testing.T, f *fixture) {
-	ttl := 300 * time.Millisecond
+	ttl := time.Second
 	h := f.mustHold(t, f.alice, ttl, "10A", "10B")
 	if _, err := f.hold(t, f.bob, time.Minute, "10A"); err == nil {
 		t.Fatal("a held seat was granted again before expiry")
@@ -431,7 +431,7 @@ func testDeclinedPayment(t *testing.T, f *fixture) {
 
 func testPaymentInProgress(t *testing.T, f *fixture) {
 	h := f.mustHold(t, f.alice, time.Minute, "11B")
-	if _, err := f.s.BeginBooking(f.ctx, store.BeginBooking{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: 50 * time.Millisecond, Pin: time.Minute}); err != nil {
+	if _, err := f.s.BeginBooking(f.ctx, store.BeginBooking{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: time.Second, Pin: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.begin(t, h, "tok_visa")
@@ -441,7 +441,7 @@ func testPaymentInProgress(t *testing.T, f *fixture) {
 	if claimed, err := f.s.ClaimStalePayments(f.ctx, time.Minute, 10); err != nil || len(claimed) != 0 {
 		t.Errorf("ClaimStalePayments before the lease ran out = %v, %v; want none", claimed, err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(1200 * time.Millisecond)
 	claimed, err := f.s.ClaimStalePayments(f.ctx, time.Minute, 10)
 	if err != nil || len(claimed) != 1 || claimed[0].HoldID != h.ID || claimed[0].State != store.PaymentPending {
 		t.Fatalf("ClaimStalePayments = %+v, %v; want the stale payment", claimed, err)
@@ -455,7 +455,7 @@ func testPaymentInProgress(t *testing.T, f *fixture) {
 }
 
 func testPaymentPinsSeats(t *testing.T, f *fixture) {
-	h := f.mustHold(t, f.alice, 300*time.Millisecond, "10C")
+	h := f.mustHold(t, f.alice, time.Second, "10C")
 	p, err := f.begin(t, h, "tok_visa") // pins the seat for a minute
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +476,7 @@ func testPaymentPinsSeats(t *testing.T, f *fixture) {
 }
 
 func testChargedButSeatsLost(t *testing.T, f *fixture) {
-	h := f.mustHold(t, f.alice, 200*time.Millisecond, "10D")
+	h := f.mustHold(t, f.alice, time.Second, "10D")
 	p, err := f.s.BeginBooking(f.ctx, store.BeginBooking{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: time.Millisecond, Pin: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -724,6 +724,7 @@ func testListBookings(t *testing.T, f *fixture) {
 	var ids []string
 	for _, s := range []string{"10A", "10B", "10C", "10D", "10E"} {
 		ids = append(ids, f.mustBook(t, f.mustHold(t, f.alice, time.Minute, s)).ID)
+		time.Sleep(3 * time.Millisecond) // SQLite keeps milliseconds: keep the bookings apart
 	}
 	f.mustBook(t, f.mustHold(t, f.bob, time.Minute, "10F"))
 	var got []string
