@@ -218,4 +218,3 @@ func passengers(r trips.Request) []provider.Passenger {
 	}
 	return out
 }
-

@@ -186,8 +186,11 @@ func (s *Service) drive(ctx context.Context, pay store.Payment, done *store.Comp
 		s.m.payments.WithLabelValues("declined").Inc()
 		return bookings.Booking{}, fmt.Errorf("%w: %s", bookings.ErrPaymentDeclined, declined.Reason)
 	case err != nil:
-		// The outcome is unknown; the payment stays pending under its lease
-		// and recovery charges again with the same idempotency key.
+		// The outcome is unknown; the payment stays pending, and a retry of
+		// the request (or recovery) charges again with the same idempotency key.
+		if err := s.store.ReleasePayment(context.WithoutCancel(ctx), pay); err != nil {
+			s.log.Warn("release payment lease", "hold_id", pay.HoldID, "error", err.Error())
+		}
 		s.m.payments.WithLabelValues("unavailable").Inc()
 		return bookings.Booking{}, fmt.Errorf("%w: %v", ErrPaymentUnavailable, err)
 	}

@@ -168,6 +168,29 @@ func TestCrashAfterCharge(t *testing.T) {
 	})
 }
 
+// TestRetryAfterLostAnswer: the client retries a booking whose gateway
+// answer was lost; the retry takes the payment over and books with the
+// first charge.
+func TestRetryAfterLostAnswer(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, newStore storetest.NewStore) {
+		e := newEnv(t, newStore, nil, nil)
+		h := e.hold(t, "12A")
+		e.gw.OnCharge = func(payment.Charge) error { return errors.New("connection reset by peer") }
+		if _, err := e.svc.Book(t.Context(), e.alice, h.ID, payment.TokenVisa, nil); !errors.Is(err, reserve.ErrPaymentUnavailable) {
+			t.Fatalf("Book with a lost answer: %v", err)
+		}
+		e.gw.OnCharge = nil
+		b, err := e.svc.Book(t.Context(), e.alice, h.ID, payment.TokenVisa, nil)
+		if err != nil || b.HoldID != h.ID {
+			t.Fatalf("retried Book = %+v, %v", b, err)
+		}
+		if e.gw.Succeeded() != 1 {
+			t.Errorf("card charged %d times, want once", e.gw.Succeeded())
+		}
+	})
+}
+
 // TestCrashAfterDeclinedIntent: a recovered declined payment leaves the hold active.
 func TestCrashAfterDeclinedIntent(t *testing.T) {
 	t.Parallel()

@@ -129,10 +129,15 @@ type Reservations interface {
 	ReleaseHold(ctx context.Context, keyID int64, id string, done *Completion) (holds.Hold, error)
 
 	// BeginBooking records the intent to pay for an active hold and pins its
-	// seats for the payment. It returns the payment to charge. Errors:
+	// seats for the payment. It returns the payment to charge. A pending
+	// payment whose lease has run out is taken over by a retry with the same
+	// token (the same attempt, so the same charge key). Errors:
 	// holds.ErrNotFound, holds.ErrExpired, holds.ErrNotActive (released or
 	// booked), bookings.ErrPaymentInProgress (another request owns the payment).
 	BeginBooking(ctx context.Context, b BeginBooking) (Payment, error)
+	// ReleasePayment ends a request's lease on a still-pending payment (the
+	// gateway did not answer), so that a retry or recovery takes it over now.
+	ReleasePayment(ctx context.Context, p Payment) error
 	// CompleteBooking converts the hold of a charged payment into its booking.
 	// Completing a completed payment returns its booking. When the seats could
 	// not be kept, the payment turns refunding and holds.ErrExpired is returned.

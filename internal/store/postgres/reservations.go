@@ -414,9 +414,19 @@ func (s *Store) BeginBooking(ctx context.Context, b store.BeginBooking) (store.P
 		if err != nil {
 			return err
 		}
+		if pay == store.PaymentPending {
+			// A stalled payment (its lease ran out) is taken over by a retry
+			// with the same card; the charge keeps its idempotency key.
+			out, err = scanPayment(tx.QueryRow(ctx, `
+				UPDATE payments SET lease_until = now() + $3::interval, updated_at = now()
+				WHERE hold_id = $1 AND token = $2 AND state = 'pending' AND lease_until <= now()
+				RETURNING `+paymentColumns, h.ID, b.Token, b.Lease))
+			if errors.Is(err, pgx.ErrNoRows) {
+				return bookings.ErrPaymentInProgress
+			}
+			return err
+		}
 		switch {
-		case pay == store.PaymentPending:
-			return bookings.ErrPaymentInProgress
 		case h.Status == holds.Booked || h.Status == holds.Released,
 			pay == store.PaymentCompleted || pay == store.PaymentRefunding || pay == store.PaymentRefunded:
 			return holds.ErrNotActive
@@ -534,6 +544,16 @@ func (s *Store) CompleteBooking(ctx context.Context, p store.Payment, chargeID s
 		return bookings.Booking{}, holds.ErrExpired
 	}
 	return out, nil
+}
+
+// ReleasePayment implements store.Reservations.
+func (s *Store) ReleasePayment(ctx context.Context, p store.Payment) error {
+	if _, err := s.pool.Exec(ctx, `
+		UPDATE payments SET lease_until = now(), updated_at = now()
+		WHERE hold_id = $1 AND attempt = $2 AND state = 'pending'`, p.HoldID, p.Attempt); err != nil {
+		return fmt.Errorf("release payment: %w", err)
+	}
+	return nil
 }
 
 // DeclinePayment implements store.Reservations.

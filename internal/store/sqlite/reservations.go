@@ -460,6 +460,27 @@ const retryPayment = `
 	UPDATE payments SET attempt = attempt + 1, token = ?1, state = 'pending', lease_until = ?2, updated_at = ?3
 	WHERE hold_id = ?4 AND state = 'declined'`
 
+const takeOverPayment = `
+	UPDATE payments SET lease_until = ?1, updated_at = ?2
+	WHERE hold_id = ?3 AND token = ?4 AND state = 'pending' AND lease_until <= ?2`
+
+// ReleasePayment implements store.Reservations.
+func (s *Store) ReleasePayment(ctx context.Context, p store.Payment) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		now, _, _, err := readClock(ctx, tx, 0, 0)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE payments SET lease_until = ?1, updated_at = ?1
+			WHERE hold_id = ?2 AND attempt = ?3 AND state = 'pending'`, now, p.HoldID, p.Attempt)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release payment: %w", err)
+	}
+	return nil
+}
+
 // pinSeats keeps a hold's seats for its payment, past expires_at if need be.
 const pinSeats = `UPDATE seats SET held_until = max(held_until, ?1) WHERE hold_id = ?2 AND booking_id IS NULL`
 
@@ -475,11 +496,22 @@ func (s *Store) BeginBooking(ctx context.Context, b store.BeginBooking) (store.P
 		if err != nil {
 			return err
 		}
+		if row.payment == store.PaymentPending {
+			// A stalled payment (its lease ran out) is taken over by a retry
+			// with the same card; the charge keeps its idempotency key.
+			res, err := tx.ExecContext(ctx, takeOverPayment, leaseUntil, now, b.HoldID, b.Token)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return bookings.ErrPaymentInProgress
+			}
+			out, err = scanPayment(tx.QueryRowContext(ctx, selectPayment, b.HoldID))
+			return err
+		}
 		switch {
 		case row.Status == holds.Booked, row.Status == holds.Released:
 			return holds.ErrNotActive
-		case row.payment == store.PaymentPending:
-			return bookings.ErrPaymentInProgress
 		case row.payment != "" && row.payment != store.PaymentDeclined:
 			return holds.ErrNotActive
 		case row.status(now) == holds.Expired:

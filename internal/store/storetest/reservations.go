@@ -452,6 +452,25 @@ func testPaymentInProgress(t *testing.T, f *fixture) {
 	if _, err := f.s.CompleteBooking(f.ctx, claimed[0], "ch_rec", nil); err != nil {
 		t.Fatalf("CompleteBooking of a recovered payment: %v", err)
 	}
+
+	// A retry with the same card takes over a stalled payment once its
+	// lease is released: the same attempt, hence the same charge key.
+	h2 := f.mustHold(t, f.alice, time.Minute, "11E")
+	p, err := f.begin(t, h2, "tok_visa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.ReleasePayment(f.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.begin(t, h2, "tok_chargeDeclined")
+	wantErr(t, err, bookings.ErrPaymentInProgress)
+	again, err := f.begin(t, h2, "tok_visa")
+	if err != nil || again.Attempt != p.Attempt || again.ChargeKey() != p.ChargeKey() || again.BookingID != p.BookingID {
+		t.Fatalf("retry of a released payment = %+v, %v; want the same attempt %+v", again, err, p)
+	}
+	_, err = f.begin(t, h2, "tok_visa")
+	wantErr(t, err, bookings.ErrPaymentInProgress)
 }
 
 func testPaymentPinsSeats(t *testing.T, f *fixture) {
