@@ -16,12 +16,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/demo"
+	"github.com/reservd/reservd/internal/fx"
 	"github.com/reservd/reservd/internal/httpapi"
 	"github.com/reservd/reservd/internal/jobs"
 	"github.com/reservd/reservd/internal/payment"
+	"github.com/reservd/reservd/internal/provider/amadeus"
+	"github.com/reservd/reservd/internal/provider/duffel"
+	"github.com/reservd/reservd/internal/provider/kiwi"
+	"github.com/reservd/reservd/internal/provider/simset"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
@@ -144,12 +150,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	rcfg := reserve.DefaultConfig()
 	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
 	svc := reserve.New(st, locks, payment.NewTestGateway(), log, reg, rcfg)
-	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Logger: log, Registry: reg, Ready: ready})
+	agg, closeProviders, err := newAggregator(cfg, locks, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeProviders()
+	tripSvc := aggregator.NewTripService(st, agg)
+	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg, Ready: ready})
 
 	runner := jobs.NewRunner(log, reg,
 		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
 		jobs.Job{Name: "recover_payments", Every: cfg.SweepInterval, Run: svc.RecoverPayments},
 		jobs.Job{Name: "recover_refunds", Every: 2 * cfg.SweepInterval, Run: svc.RecoverRefunds},
+		jobs.Job{Name: "book_trips", Every: 500 * time.Millisecond, Run: tripSvc.Work},
 		jobs.Job{Name: "clean_idempotency_keys", Every: time.Hour, Run: func(ctx context.Context) (int, error) {
 			n, err := svc.CleanIdempotencyKeys(ctx, idempotencyKeyAge)
 			return int(n), err
@@ -191,6 +204,45 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newAggregator builds the flight aggregator: the configured providers, or
+// with none configured, the built-in simulators of all three.
+func newAggregator(cfg config.Config, cache aggregator.Cache, log *slog.Logger, reg prometheus.Registerer) (*aggregator.Aggregator, func(), error) {
+	rates, err := fx.Load(cfg.FXRatesFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	hc := &http.Client{Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 30 * time.Second,
+	}}
+	acfg := aggregator.DefaultConfig()
+	acfg.CallTimeout, acfg.SearchBudget = cfg.ProviderTimeout, cfg.SearchBudget
+	var sources []aggregator.Source
+	closeAll := func() {}
+	if cfg.SimulateProviders() {
+		sims, err := simset.Start()
+		if err != nil {
+			return nil, nil, fmt.Errorf("start provider simulators: %w", err)
+		}
+		closeAll = func() { sims.Close() }
+		for _, p := range sims.Providers(hc) {
+			sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
+		}
+		log.Info("no flight provider configured: using the built-in simulators", "urls", sims.URLs)
+	} else {
+		if cfg.Duffel.Configured() {
+			sources = append(sources, aggregator.Source{Provider: duffel.New(duffel.Config{BaseURL: cfg.Duffel.BaseURL, AccessToken: cfg.Duffel.AccessToken}, hc)})
+		}
+		if cfg.Amadeus.Configured() {
+			sources = append(sources, aggregator.Source{Provider: amadeus.New(amadeus.Config{BaseURL: cfg.Amadeus.BaseURL, ClientID: cfg.Amadeus.ClientID, ClientSecret: cfg.Amadeus.ClientSecret}, hc)})
+		}
+		if cfg.Kiwi.Configured() {
+			sources = append(sources, aggregator.Source{Provider: kiwi.New(kiwi.Config{BaseURL: cfg.Kiwi.BaseURL, APIKey: cfg.Kiwi.APIKey}, hc)})
+		}
+	}
+	return aggregator.New(sources, rates, cache, log, reg, acfg), closeAll, nil
 }
 
 // idempotencyKeyAge is how long idempotency keys are kept (the contract says at least 24 h).

@@ -52,6 +52,9 @@ func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.T
 		if t.Request.MaxPrice != nil && offer.Price.Amount > t.Request.MaxPrice.Amount {
 			break // cheapest first: every offer left costs more
 		}
+		if err := ctx.Err(); err != nil {
+			return t, fmt.Errorf("%w: %v", ErrRetryLater, err) // out of time, not out of offers
+		}
 		done, err := a.try(ctx, &t, offer, save)
 		if err != nil || done {
 			return t, err
@@ -78,6 +81,8 @@ func (a *Aggregator) try(ctx context.Context, t *trips.Trip, offer Offer, save S
 	switch {
 	case errors.As(err, &changed):
 		priced.Price = changed.New
+	case ctx.Err() != nil:
+		return false, fmt.Errorf("%w: %v", ErrRetryLater, err) // our time ran out, not the provider
 	case err != nil:
 		return false, a.record(ctx, t, at, attemptOutcome(err), err.Error(), save)
 	}

@@ -102,8 +102,8 @@ func (g *guarded) retrying(ctx context.Context, f func(ctx context.Context) erro
 		if err == nil || errors.Is(err, errCircuitOpen) || !transient(err) || ctx.Err() != nil {
 			return err
 		}
-		wait, more := backoff.Next()
-		if !more {
+		wait, stop := backoff.Next()
+		if stop {
 			return err
 		}
 		var rl *provider.RateLimitedError

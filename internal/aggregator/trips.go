@@ -53,7 +53,9 @@ func (s *TripService) Work(ctx context.Context) (int, error) {
 		save := func(ctx context.Context, t trips.Trip) error {
 			return s.store.SaveTrip(context.WithoutCancel(ctx), t, s.Lease)
 		}
-		tripCtx, cancel := context.WithTimeout(ctx, s.Lease)
+		// Stop before the lease runs out, so that no other worker takes the
+		// trip while this one still calls providers for it.
+		tripCtx, cancel := context.WithTimeout(ctx, s.Lease*9/10)
 		t, err := s.agg.Book(tripCtx, t, save)
 		cancel()
 		switch {

@@ -9,6 +9,7 @@ import (
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/trips"
 	"github.com/reservd/reservd/internal/validate"
 )
 
@@ -43,6 +44,8 @@ func view(v any) any {
 			Status: string(v.Status), CreatedAt: v.CreatedAt.UTC()}
 	case flights.Flight:
 		return viewFlight(v)
+	case trips.Trip:
+		return viewTrip(v)
 	}
 	return v
 }

@@ -41,6 +41,11 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/bookings/{id}", customer, s.getBooking, idemNone},
 		{http.MethodPost, "/bookings/{id}/cancel", customer, s.cancelBooking, idemOptional},
 
+		// Offers and trips (third-party flights).
+		{http.MethodGet, "/offers", customer, s.listOffers, idemNone},
+		{http.MethodPost, "/trips", customer, s.createTrip, idemRequired},
+		{http.MethodGet, "/trips/{id}", customer, s.getTrip, idemNone},
+
 		// Operations.
 		{http.MethodGet, "/healthz", public, s.healthz, idemNone},
 		{http.MethodGet, "/readyz", public, s.readyz, idemNone},

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
 )
@@ -26,7 +27,10 @@ type Deps struct {
 	Store store.Store
 	// Reserve holds, books, releases and cancels seats.
 	Reserve *reserve.Service
-	Logger  *slog.Logger
+	// Aggregator searches third-party providers; Trips books through them.
+	Aggregator *aggregator.Aggregator
+	Trips      *aggregator.TripService
+	Logger     *slog.Logger
 	// Registry receives the HTTP metrics and serves /metrics.
 	Registry *prometheus.Registry
 	// Ready lists the dependencies /readyz reports on.
@@ -37,6 +41,8 @@ type Deps struct {
 type Server struct {
 	store    store.Store
 	reserve  *reserve.Service
+	agg      *aggregator.Aggregator
+	trips    *aggregator.TripService
 	log      *slog.Logger
 	registry *prometheus.Registry
 	ready    []Check
@@ -51,6 +57,8 @@ func NewServer(deps Deps) http.Handler {
 	s := &Server{
 		store:    deps.Store,
 		reserve:  deps.Reserve,
+		agg:      deps.Aggregator,
+		trips:    deps.Trips,
 		log:      deps.Logger,
 		registry: deps.Registry,
 		ready:    deps.Ready,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/reservd/reservd/internal/trips"
@@ -17,7 +18,11 @@ type Trips interface {
 	Trip(ctx context.Context, keyID int64, id string) (trips.Trip, error)
 	// ClaimTrips leases up to limit pending trips whose lease has run out.
 	ClaimTrips(ctx context.Context, lease time.Duration, limit int) ([]trips.Trip, error)
-	// SaveTrip stores a trip's progress and renews its lease; a trip that is
-	// no longer pending is never changed again.
+	// SaveTrip stores a trip's progress and renews its lease, as long as
+	// t.Claim is still the trip's latest claim (else ErrLeaseLost); a trip
+	// that is no longer pending is never changed again.
 	SaveTrip(ctx context.Context, t trips.Trip, lease time.Duration) error
 }
+
+// ErrLeaseLost reports a save by a worker whose claim on the work was taken over.
+var ErrLeaseLost = errors.New("lease lost to another worker")

@@ -93,7 +93,11 @@ type Trip struct {
 	Attempts                 []Attempt
 	// InFlight is an order call whose outcome is not known yet; it is
 	// resolved by looking the order up before anything else is tried.
-	InFlight  *Attempt
+	InFlight *Attempt
+	// Claim is the fencing token of the worker that holds the trip: a save
+	// with an older claim is refused, so a worker whose lease ran out can
+	// never overwrite its successor's progress.
+	Claim     int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

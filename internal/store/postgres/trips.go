@@ -12,13 +12,13 @@ import (
 	"github.com/reservd/reservd/internal/trips"
 )
 
-const tripColumns = `id, api_key_id, status, state, created_at, updated_at`
+const tripColumns = `id, api_key_id, status, state, claims, created_at, updated_at`
 
 func scanTrip(row pgx.Row) (trips.Trip, error) {
 	var t trips.Trip
 	var status string
 	var state []byte
-	if err := row.Scan(&t.ID, &t.KeyID, &status, &state, &t.CreatedAt, &t.UpdatedAt); err != nil {
+	if err := row.Scan(&t.ID, &t.KeyID, &status, &state, &t.Claim, &t.CreatedAt, &t.UpdatedAt); err != nil {
 		return trips.Trip{}, err
 	}
 	t.Status = trips.Status(status)
@@ -64,7 +64,7 @@ func (s *Store) Trip(ctx context.Context, keyID int64, id string) (trips.Trip, e
 // ClaimTrips implements store.Trips.
 func (s *Store) ClaimTrips(ctx context.Context, lease time.Duration, limit int) ([]trips.Trip, error) {
 	rows, err := s.pool.Query(ctx, `
-		UPDATE trips SET lease_until = now() + $1::interval
+		UPDATE trips SET lease_until = now() + $1::interval, claims = claims + 1
 		WHERE id IN (
 			SELECT id FROM trips WHERE status = 'pending' AND lease_until <= now()
 			ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED)
@@ -85,10 +85,14 @@ func (s *Store) SaveTrip(ctx context.Context, t trips.Trip, lease time.Duration)
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, `
+	tag, err := s.pool.Exec(ctx, `
 		UPDATE trips SET status = $2, state = $3, lease_until = now() + $4::interval, updated_at = now()
-		WHERE id = $1 AND status = 'pending'`, t.ID, string(t.Status), state, lease); err != nil {
+		WHERE id = $1 AND status = 'pending' AND claims = $5`, t.ID, string(t.Status), state, lease, t.Claim)
+	if err != nil {
 		return fmt.Errorf("save trip: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("save trip %s: %w", t.ID, store.ErrLeaseLost)
 	}
 	return nil
 }

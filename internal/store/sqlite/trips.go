@@ -11,12 +11,12 @@ import (
 	"github.com/reservd/reservd/internal/trips"
 )
 
-const tripColumns = `id, api_key_id, status, state, created_at, updated_at`
+const tripColumns = `id, api_key_id, status, state, claims, created_at, updated_at`
 
 func scanTrip(r scanner) (trips.Trip, error) {
 	var t trips.Trip
 	var status, state, created, updated string
-	if err := r.Scan(&t.ID, &t.KeyID, &status, &state, &created, &updated); err != nil {
+	if err := r.Scan(&t.ID, &t.KeyID, &status, &state, &t.Claim, &created, &updated); err != nil {
 		return trips.Trip{}, err
 	}
 	t.Status = trips.Status(status)
@@ -78,7 +78,7 @@ func (s *Store) ClaimTrips(ctx context.Context, lease time.Duration, limit int) 
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `
-			UPDATE trips SET lease_until = ?1
+			UPDATE trips SET lease_until = ?1, claims = claims + 1
 			WHERE id IN (SELECT id FROM trips WHERE status = 'pending' AND lease_until <= ?2 ORDER BY lease_until LIMIT ?3)
 			RETURNING `+tripColumns, until, now, limit)
 		if err != nil {
@@ -111,10 +111,16 @@ func (s *Store) SaveTrip(ctx context.Context, t trips.Trip, lease time.Duration)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `
+		res, err := tx.ExecContext(ctx, `
 			UPDATE trips SET status = ?2, state = ?3, lease_until = ?4, updated_at = ?5
-			WHERE id = ?1 AND status = 'pending'`, t.ID, string(t.Status), string(state), until, now)
-		return err
+			WHERE id = ?1 AND status = 'pending' AND claims = ?6`, t.ID, string(t.Status), string(state), until, now, t.Claim)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("trip %s: %w", t.ID, store.ErrLeaseLost)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("save trip: %w", err)

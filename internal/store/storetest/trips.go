@@ -59,6 +59,13 @@ func testTrips(t *testing.T, newStore NewStore) {
 	if err != nil || len(resumed) != 1 || len(resumed[0].Attempts) != 1 || resumed[0].InFlight == nil || resumed[0].InFlight.Reference != tr.ID+"-2" {
 		t.Fatalf("resumed trip = %+v, %v", resumed, err)
 	}
+	// The first worker's claim is stale now: its saves are refused.
+	if err := s.SaveTrip(ctx, tr, time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("save with a superseded claim: %v, want ErrLeaseLost", err)
+	}
+	if resumed[0].Claim <= tr.Claim {
+		t.Errorf("claims %d then %d: the fencing token must grow", tr.Claim, resumed[0].Claim)
+	}
 	tr = resumed[0]
 	tr.Status, tr.Provider, tr.ProviderBookingReference, tr.InFlight = trips.Confirmed, "duffel", "PNR123", nil
 	tr.Price = &money.Money{Amount: 200, Currency: "USD"}
@@ -66,8 +73,8 @@ func testTrips(t *testing.T, newStore NewStore) {
 		t.Fatal(err)
 	}
 	tr.Status = trips.Failed
-	if err := s.SaveTrip(ctx, tr, time.Minute); err != nil {
-		t.Fatal(err)
+	if err := s.SaveTrip(ctx, tr, time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("SaveTrip of a finished trip: %v, want ErrLeaseLost", err)
 	}
 	got, err := s.Trip(ctx, alice, tr.ID)
 	if err != nil || got.Status != trips.Confirmed || got.ProviderBookingReference != "PNR123" || got.Price.Amount != 200 || got.InFlight != nil {

@@ -8,6 +8,7 @@ CREATE TABLE trips (
     status      TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'failed')),
     state       JSONB NOT NULL,
     lease_until TIMESTAMPTZ NOT NULL,
+    claims      BIGINT NOT NULL DEFAULT 0, -- fencing token: bumped by every claim
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );

@@ -6,6 +6,7 @@ CREATE TABLE trips (
     status      TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'failed')),
     state       TEXT NOT NULL,
     lease_until TEXT NOT NULL,
+    claims      INTEGER NOT NULL DEFAULT 0, -- fencing token: bumped by every claim
     created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );

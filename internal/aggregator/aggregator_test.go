@@ -1,0 +1,414 @@
+package aggregator_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/fx"
+	"github.com/reservd/reservd/internal/money"
+	"github.com/reservd/reservd/internal/provider"
+	"github.com/reservd/reservd/internal/provider/simkit"
+	"github.com/reservd/reservd/internal/provider/simset"
+	"github.com/reservd/reservd/internal/seatlock"
+	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/store/storetest"
+	"github.com/reservd/reservd/internal/trips"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"), goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
+}
+
+// world is an aggregator over the three simulators, speaking real HTTP.
+type world struct {
+	sims *simset.Set
+	kits map[string]*simkit.Sim
+	agg  *aggregator.Aggregator
+	hc   *http.Client
+	cfg  aggregator.Config
+}
+
+func newWorld(t *testing.T, tune func(*aggregator.Config), cache aggregator.Cache) *world {
+	t.Helper()
+	sims, err := simset.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(func() {
+		sims.Close()
+		hc.CloseIdleConnections()
+	})
+	cfg := aggregator.DefaultConfig()
+	cfg.CallTimeout, cfg.SearchBudget, cfg.RetryBase, cfg.BookTimeout = 300*time.Millisecond, 800*time.Millisecond, 10*time.Millisecond, 500*time.Millisecond
+	if tune != nil {
+		tune(&cfg)
+	}
+	var sources []aggregator.Source
+	for _, p := range sims.Providers(hc) {
+		sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
+	}
+	return &world{sims: sims, kits: sims.Kits(), hc: hc, cfg: cfg,
+		agg: aggregator.New(sources, fx.Default(), cache, nil, prometheus.NewRegistry(), cfg)}
+}
+
+func search(date time.Time) provider.SearchRequest {
+	return provider.SearchRequest{Origin: "SFO", Destination: "JFK", DepartureDate: date, Adults: 1, Currency: "USD"}
+}
+
+var day = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 30)
+
+func status(res aggregator.Result) map[string]string {
+	out := map[string]string{}
+	for _, p := range res.Providers {
+		out[p.Name] = p.Status
+	}
+	return out
+}
+
+func TestSearchAllProviders(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil, nil)
+	res, err := w.agg.Search(t.Context(), search(day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for i, o := range res.Offers {
+		per[o.Provider]++
+		if o.Price.Currency != "USD" || o.Price.Amount <= 0 || o.ProviderPrice.Amount <= 0 || len(o.ID) != 30 {
+			t.Errorf("offer %+v", o)
+		}
+		if i > 0 && o.Price.Amount < res.Offers[i-1].Price.Amount {
+			t.Errorf("offers not cheapest first at %d", i)
+		}
+		for _, s := range o.Segments {
+			if s.DepartsAt.Location() != time.UTC || !s.ArrivesAt.After(s.DepartsAt) || s.Carrier == "" || s.FlightNumber == "" {
+				t.Errorf("segment %+v", s)
+			}
+		}
+		if o.ProviderPrice.Currency != "USD" {
+			conv, _ := fx.Default().Convert(o.ProviderPrice, "USD")
+			if conv != o.Price {
+				t.Errorf("%s offer %s converted to %v, want %v", o.Provider, o.ProviderPrice, o.Price, conv)
+			}
+		}
+	}
+	for _, p := range res.Providers {
+		if p.Status != "ok" || !p.Simulated || p.Offers != per[p.Name] || p.Offers == 0 {
+			t.Errorf("provider %+v (offers counted %d)", p, per[p.Name])
+		}
+	}
+}
+
+func TestSearchSurvivesSlowAndFailingProviders(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(c *aggregator.Config) { c.Retries = 1 }, nil)
+	w.kits["duffel"].Update(func(k *simkit.Knobs) { k.BlackHole = true })
+	w.kits["kiwi"].Update(func(k *simkit.Knobs) { k.ErrorBurst = 100 })
+	res, err := w.agg.Search(t.Context(), search(day))
+	if err != nil {
+		t.Fatalf("Search with one provider left: %v", err)
+	}
+	got := status(res)
+	if got["duffel"] != "timeout" || got["kiwi"] != "error" || got["amadeus"] != "ok" {
+		t.Errorf("statuses = %v", got)
+	}
+	for _, o := range res.Offers {
+		if o.Provider != "amadeus" {
+			t.Errorf("offer from a failed provider: %+v", o)
+		}
+	}
+	if n := w.kits["kiwi"].Stats().Searches; n != 0 {
+		t.Errorf("kiwi searched %d times through its errors", n)
+	}
+	if reqs := w.kits["kiwi"].Stats().Requests; reqs != 2 {
+		t.Errorf("kiwi got %d requests, want 2 (one retry of a failed search)", reqs)
+	}
+}
+
+func TestSearchRetriesTransientErrors(t *testing.T) {
+	t.Parallel()
+	// Retry-After has whole seconds: leave room to honour one.
+	w := newWorld(t, func(c *aggregator.Config) { c.SearchBudget = 3 * time.Second }, nil)
+	w.kits["amadeus"].Update(func(k *simkit.Knobs) { k.ErrorBurst = 1 })
+	w.kits["kiwi"].Update(func(k *simkit.Knobs) { k.RateLimited, k.RetryAfter = 1, time.Millisecond })
+	res, err := w.agg.Search(t.Context(), search(day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := status(res); got["amadeus"] != "ok" || got["kiwi"] != "ok" {
+		t.Errorf("after one transient failure each: %v, want ok (retried)", got)
+	}
+}
+
+func TestEveryProviderFailing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(c *aggregator.Config) { c.Retries = 0 }, nil)
+	for _, k := range w.kits {
+		k.Update(func(k *simkit.Knobs) { k.ErrorBurst = 100 })
+	}
+	if _, err := w.agg.Search(t.Context(), search(day)); !errors.Is(err, aggregator.ErrNoProviders) {
+		t.Errorf("Search with every provider down: %v, want ErrNoProviders", err)
+	}
+}
+
+func TestCircuitOpensAndSkipsWithoutWaiting(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(c *aggregator.Config) { c.Retries, c.BreakerFailures, c.BreakerOpenFor = 0, 2, time.Minute }, nil)
+	w.kits["duffel"].Update(func(k *simkit.Knobs) { k.ErrorBurst = 100 })
+	for range 2 {
+		w.agg.Search(t.Context(), search(day))
+	}
+	before := w.kits["duffel"].Stats().Requests
+	res, err := w.agg.Search(t.Context(), search(day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := status(res); got["duffel"] != "circuit_open" {
+		t.Errorf("duffel after 2 failures = %s, want circuit_open", got["duffel"])
+	}
+	if after := w.kits["duffel"].Stats().Requests; after != before {
+		t.Errorf("an open circuit still called duffel (%d → %d requests)", before, after)
+	}
+}
+
+func TestIdenticalSearchesAreCached(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil, seatlock.NewMemory(nil))
+	first, err := w.agg.Search(t.Context(), search(day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.kits["duffel"].Stats().Requests + w.kits["amadeus"].Stats().Requests + w.kits["kiwi"].Stats().Requests
+	second, err := w.agg.Search(t.Context(), search(day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := w.kits["duffel"].Stats().Requests + w.kits["amadeus"].Stats().Requests + w.kits["kiwi"].Stats().Requests
+	if after != before || len(second.Offers) != len(first.Offers) || second.Offers[0].ID != first.Offers[0].ID {
+		t.Errorf("second identical search reached the providers (%d → %d) or changed", before, after)
+	}
+	if len(second.Offers[0].Segments) == 0 || second.Offers[0].Source.ID == "" {
+		t.Errorf("cached offers lost their segments or provider handle")
+	}
+}
+
+// tripWorld is a world with a store and a customer, to book trips.
+type tripWorld struct {
+	*world
+	st    store.Store
+	svc   *aggregator.TripService
+	alice apikey.Principal
+}
+
+func newTripWorld(t *testing.T, tune func(*aggregator.Config)) *tripWorld {
+	w := &tripWorld{world: newWorld(t, tune, nil), st: storetest.Engines["sqlite"](t)}
+	w.svc = aggregator.NewTripService(w.st, w.agg)
+	w.svc.Lease = 3 * time.Second
+	_, digest := apikey.Generate()
+	id, err := w.st.CreateAPIKey(t.Context(), "alice", digest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.alice = apikey.Principal{KeyID: id}
+	return w
+}
+
+func (w *tripWorld) create(t *testing.T, max *money.Money) trips.Trip {
+	t.Helper()
+	tr, err := w.svc.Create(t.Context(), w.alice, trips.Request{
+		Origin: "SFO", Destination: "JFK", DepartureDate: day.Format(time.DateOnly), Currency: "USD", MaxPrice: max,
+		Passengers: []trips.Passenger{{GivenName: "Ada", FamilyName: "Lovelace", BornOn: "1990-12-10", Gender: "f", Title: "ms"}},
+		Contact:    &trips.Contact{Email: "ada@example.com", PhoneNumber: "+14155550100"},
+	}, nil)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	return tr
+}
+
+// work runs the trip worker until the trip leaves pending.
+func (w *tripWorld) work(t *testing.T, id string) trips.Trip {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := w.svc.Work(t.Context()); err != nil {
+			t.Fatalf("Work: %v", err)
+		}
+		tr, err := w.st.Trip(t.Context(), w.alice.KeyID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Status != trips.Pending {
+			return tr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("trip %s still pending", id)
+	return trips.Trip{}
+}
+
+func (w *world) orders() map[string]int {
+	out := map[string]int{}
+	for name, k := range w.kits {
+		out[name] = len(k.Orders())
+	}
+	return out
+}
+
+func (w *world) cheapest(t *testing.T) aggregator.Offer {
+	t.Helper()
+	res, err := w.agg.Search(t.Context(), search(day))
+	if err != nil || len(res.Offers) == 0 {
+		t.Fatalf("Search: %v", err)
+	}
+	return res.Offers[0]
+}
+
+func outcomes(tr trips.Trip) []string {
+	var out []string
+	for _, a := range tr.Attempts {
+		out = append(out, a.Provider+":"+a.Outcome)
+	}
+	return out
+}
+
+func TestTripBooksTheCheapestOffer(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, nil)
+	best := w.cheapest(t)
+	tr := w.work(t, w.create(t, nil).ID)
+	if tr.Status != trips.Confirmed || tr.Provider != best.Provider || tr.ProviderBookingReference == "" || *tr.Price != best.Price {
+		t.Fatalf("trip = %+v, want confirmed at %s for %v", tr, best.Provider, best.Price)
+	}
+	if o := w.orders(); o[best.Provider] != 1 || o["duffel"]+o["amadeus"]+o["kiwi"] != 1 {
+		t.Errorf("orders = %v, want exactly one at %s", o, best.Provider)
+	}
+}
+
+func TestTripFallsBackWhenTheCheapestIsSoldOut(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, nil)
+	best := w.cheapest(t)
+	w.kits[best.Provider].Update(func(k *simkit.Knobs) { k.SoldOut = true })
+	tr := w.work(t, w.create(t, nil).ID)
+	if tr.Status != trips.Confirmed || tr.Provider == best.Provider {
+		t.Fatalf("trip = %+v %v", tr.Status, outcomes(tr))
+	}
+	if tr.Attempts[0].Provider != best.Provider || tr.Attempts[0].Outcome != trips.OutcomeUnavailable {
+		t.Errorf("attempts = %v, want the cheapest unavailable first", outcomes(tr))
+	}
+	if o := w.orders(); o[best.Provider] != 0 || o["duffel"]+o["amadeus"]+o["kiwi"] != 1 {
+		t.Errorf("orders = %v", o)
+	}
+}
+
+func TestTripSkipsAPriceRisePastMaxPrice(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, nil)
+	best := w.cheapest(t)
+	w.kits[best.Provider].Update(func(k *simkit.Knobs) { k.PriceChangeAtPricing = 50 })
+	max := money.Money{Amount: best.Price.Amount + best.Price.Amount/4, Currency: "USD"}
+	tr := w.work(t, w.create(t, &max).ID)
+	first := tr.Attempts[0]
+	if first.Provider != best.Provider || first.Outcome != trips.OutcomePriceChanged || first.Price.Amount <= max.Amount {
+		t.Errorf("first attempt = %+v, want price_changed above %v", first, max)
+	}
+	if tr.Status == trips.Confirmed && tr.Price.Amount > max.Amount {
+		t.Errorf("booked for %v, above max_price %v", tr.Price, max)
+	}
+	if w.orders()[best.Provider] != 0 {
+		t.Errorf("ordered from %s after its price rose past max_price", best.Provider)
+	}
+}
+
+func TestTripResolvesALostOrderAnswerByLookup(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, nil)
+	best := w.cheapest(t)
+	w.kits[best.Provider].Update(func(k *simkit.Knobs) { k.LoseOrderResponse = true })
+	tr := w.work(t, w.create(t, nil).ID)
+	if tr.Status != trips.Confirmed || tr.Provider != best.Provider {
+		t.Fatalf("trip = %s at %s %v, want confirmed at %s (found by reference)", tr.Status, tr.Provider, outcomes(tr), best.Provider)
+	}
+	if o := w.orders(); o[best.Provider] != 1 || o["duffel"]+o["amadeus"]+o["kiwi"] != 1 {
+		t.Errorf("orders = %v: one trip must be one order", o)
+	}
+}
+
+func TestTripResumesAfterARestart(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, nil)
+	best := w.cheapest(t)
+	// The provider takes the order but its answer never arrives, and the
+	// worker dies right then: the trip was saved with the order in flight.
+	w.kits[best.Provider].Update(func(k *simkit.Knobs) { k.LoseOrderResponse = true })
+	tr := w.create(t, nil)
+	claimed, err := w.st.ClaimTrips(t.Context(), w.svc.Lease, 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatal(claimed, err)
+	}
+	crashed := errors.New("worker killed")
+	var once sync.Once
+	_, err = w.agg.Book(t.Context(), claimed[0], func(ctx context.Context, t trips.Trip) error {
+		if err := w.st.SaveTrip(ctx, t, 50*time.Millisecond); err != nil {
+			return err
+		}
+		if t.InFlight != nil {
+			var stop error
+			once.Do(func() { stop = crashed })
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, crashed) {
+		t.Fatalf("Book = %v, want the simulated crash", err)
+	}
+	saved, _ := w.st.Trip(t.Context(), w.alice.KeyID, tr.ID)
+	if saved.InFlight == nil || saved.Status != trips.Pending {
+		t.Fatalf("saved trip = %+v, want pending with the order in flight", saved)
+	}
+	// The crash came before the order call, so the provider has no order;
+	// a new worker looks it up, finds none, and goes on.
+	w.kits[best.Provider].Update(func(k *simkit.Knobs) { k.LoseOrderResponse = false })
+	time.Sleep(100 * time.Millisecond)
+	done := w.work(t, tr.ID)
+	if done.Status != trips.Confirmed {
+		t.Fatalf("resumed trip = %s %v", done.Status, outcomes(done))
+	}
+	if o := w.orders(); o["duffel"]+o["amadeus"]+o["kiwi"] != 1 {
+		t.Errorf("orders = %v, want exactly one after the restart", o)
+	}
+}
+
+func TestTripFailsWhenNothingFits(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, nil)
+	for _, k := range w.kits {
+		k.Update(func(k *simkit.Knobs) { k.SoldOut = true })
+	}
+	tr := w.work(t, w.create(t, nil).ID)
+	if tr.Status != trips.Failed || len(tr.Attempts) == 0 {
+		t.Fatalf("trip = %s %v, want failed after trying", tr.Status, outcomes(tr))
+	}
+	for _, a := range tr.Attempts {
+		if a.Outcome != trips.OutcomeUnavailable {
+			t.Errorf("attempt %+v", a)
+		}
+	}
+	if o := w.orders(); o["duffel"]+o["amadeus"]+o["kiwi"] != 0 {
+		t.Errorf("orders = %v", o)
+	}
+}

@@ -1,0 +1,170 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/flights"
+	"github.com/reservd/reservd/internal/money"
+	"github.com/reservd/reservd/internal/provider"
+	"github.com/reservd/reservd/internal/trips"
+	"github.com/reservd/reservd/internal/validate"
+)
+
+type segmentView struct {
+	Carrier      string    `json:"carrier"`
+	FlightNumber string    `json:"flight_number"`
+	Origin       string    `json:"origin"`
+	Destination  string    `json:"destination"`
+	DepartsAt    time.Time `json:"departs_at"`
+	ArrivesAt    time.Time `json:"arrives_at"`
+}
+
+type offerView struct {
+	ID            string        `json:"id"`
+	Provider      string        `json:"provider"`
+	Price         money.Money   `json:"price"`
+	ProviderPrice money.Money   `json:"provider_price"`
+	Segments      []segmentView `json:"segments"`
+	ExpiresAt     time.Time     `json:"expires_at"`
+}
+
+type providerView struct {
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	Offers    int    `json:"offers"`
+	LatencyMS int64  `json:"latency_ms"`
+	Simulated bool   `json:"simulated"`
+}
+
+type offersPage struct {
+	Data      []offerView    `json:"data"`
+	Providers []providerView `json:"providers"`
+}
+
+func viewOffer(o aggregator.Offer) offerView {
+	v := offerView{ID: o.ID, Provider: o.Provider, Price: o.Price, ProviderPrice: o.ProviderPrice, ExpiresAt: o.ExpiresAt.UTC(),
+		Segments: make([]segmentView, len(o.Segments))}
+	for i, s := range o.Segments {
+		v.Segments[i] = segmentView{Carrier: s.Carrier, FlightNumber: s.FlightNumber, Origin: s.Origin, Destination: s.Destination,
+			DepartsAt: s.DepartsAt.UTC(), ArrivesAt: s.ArrivesAt.UTC()}
+	}
+	return v
+}
+
+func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var errs validate.Errors
+	req := provider.SearchRequest{
+		Origin: strings.ToUpper(q.Get("origin")), Destination: strings.ToUpper(q.Get("destination")),
+		Adults: 1, Currency: "USD",
+	}
+	if !flights.ValidAirport(req.Origin) {
+		errs.Add("origin", "is required: a three-letter IATA airport code")
+	}
+	if !flights.ValidAirport(req.Destination) {
+		errs.Add("destination", "is required: a three-letter IATA airport code")
+	} else if req.Destination == req.Origin {
+		errs.Add("destination", "must differ from origin")
+	}
+	if d, err := trips.ParseDate(q.Get("departure_date")); err != nil {
+		errs.Add("departure_date", "is required: a date like 2026-12-24")
+	} else if d.Before(time.Now().UTC().Truncate(24 * time.Hour)) {
+		errs.Add("departure_date", "must not be in the past")
+	} else {
+		req.DepartureDate = d
+	}
+	if v := q.Get("adults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > trips.MaxPassengers {
+			errs.Add("adults", "must be an integer from 1 to 9")
+		}
+		req.Adults = n
+	}
+	if v := q.Get("currency"); v != "" {
+		req.Currency = strings.ToUpper(v)
+	}
+	if _, err := s.agg.Rates().Convert(money.Money{Currency: "USD"}, req.Currency); err != nil {
+		errs.Add("currency", "must be a currency the exchange-rate table knows, such as USD or EUR")
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	res, err := s.agg.Search(r.Context(), req)
+	if errors.Is(err, aggregator.ErrNoProviders) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "no_providers", Message: "No flight provider answered; try again shortly",
+			Details: map[string]any{"providers": providerViews(res.Providers)}, RetryAfter: 5}
+	}
+	if err != nil {
+		return err
+	}
+	out := offersPage{Data: make([]offerView, len(res.Offers)), Providers: providerViews(res.Providers)}
+	for i, o := range res.Offers {
+		out.Data[i] = viewOffer(o)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func providerViews(ps []aggregator.ProviderStatus) []providerView {
+	out := make([]providerView, len(ps))
+	for i, p := range ps {
+		out[i] = providerView{Name: p.Name, Status: p.Status, Offers: p.Offers, LatencyMS: p.LatencyMS, Simulated: p.Simulated}
+	}
+	return out
+}
+
+type attemptView struct {
+	Provider string      `json:"provider"`
+	OfferID  string      `json:"offer_id"`
+	Price    money.Money `json:"price"`
+	Outcome  string      `json:"outcome"`
+	Detail   string      `json:"detail"`
+}
+
+type tripView struct {
+	ID                       string        `json:"id"`
+	Status                   string        `json:"status"`
+	Price                    *money.Money  `json:"price"`
+	Provider                 *string       `json:"provider"`
+	ProviderBookingReference *string       `json:"provider_booking_reference"`
+	Attempts                 []attemptView `json:"attempts"`
+	CreatedAt                time.Time     `json:"created_at"`
+}
+
+func viewTrip(t trips.Trip) tripView {
+	v := tripView{ID: t.ID, Status: string(t.Status), Price: t.Price, Attempts: make([]attemptView, len(t.Attempts)), CreatedAt: t.CreatedAt.UTC()}
+	if t.Provider != "" {
+		v.Provider, v.ProviderBookingReference = &t.Provider, &t.ProviderBookingReference
+	}
+	for i, a := range t.Attempts {
+		v.Attempts[i] = attemptView{Provider: a.Provider, OfferID: a.OfferID, Price: a.Price, Outcome: a.Outcome, Detail: a.Detail}
+	}
+	return v
+}
+
+func (s *Server) createTrip(w http.ResponseWriter, r *http.Request) error {
+	var req trips.Request
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.trips.Create(r.Context(), principal(r.Context()), req, completion(r, http.StatusAccepted))
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusAccepted, view(t))
+	return nil
+}
+
+func (s *Server) getTrip(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.trips.Get(r.Context(), principal(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusOK, view(t))
+	return nil
+}

@@ -1,0 +1,623 @@
+package amadeus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reservd/reservd/internal/provider"
+)
+
+// Name is the provider's public name.
+const Name = "amadeus"
+
+// DefaultBaseURL is Amadeus's test environment, the SDKs' default.
+const DefaultBaseURL = "https://test.api.amadeus.com"
+
+// ErrLookupUnsupported: the endpoint offers no search of orders by our
+// reference (the real Self-Service API does not), so FindOrder cannot tell
+// whether an order whose booking answer was lost exists. It is not
+// provider.ErrNotFound on purpose: treating it as "absent" could book twice.
+var ErrLookupUnsupported = errors.New("amadeus: this endpoint cannot look orders up by client reference")
+
+// Config configures the adapter.
+type Config struct {
+	// BaseURL is AMADEUS_BASE_URL; empty means DefaultBaseURL.
+	BaseURL string
+	// ClientID and ClientSecret are AMADEUS_CLIENT_ID and
+	// AMADEUS_CLIENT_SECRET, the application's API key and secret.
+	ClientID     string
+	ClientSecret string
+	// MaxOffers is the search's max parameter; 0 means 50.
+	MaxOffers int
+	// OfferTTL caps an offer's ExpiresAt after the search; 0 means 30
+	// minutes. Amadeus's search answers carry no expiry of their own.
+	OfferTTL time.Duration
+	// Now is the clock (token expiry, offer expiry); nil means time.Now.
+	Now func() time.Time
+}
+
+// ConfigFromEnv reads the settings the Amadeus SDKs read.
+func ConfigFromEnv(getenv func(string) string) Config {
+	return Config{
+		BaseURL:      getenv("AMADEUS_BASE_URL"),
+		ClientID:     getenv("AMADEUS_CLIENT_ID"),
+		ClientSecret: getenv("AMADEUS_CLIENT_SECRET"),
+	}
+}
+
+// Client speaks to Amadeus. It is safe for concurrent use.
+type Client struct {
+	base     string
+	id       string
+	secret   string
+	max      int
+	ttl      time.Duration
+	now      func() time.Time
+	http     *http.Client
+	tokens   tokenCache
+	refs     orderIndex
+	maxBytes int64
+}
+
+var _ provider.Provider = (*Client)(nil)
+
+// New returns a client; httpClient nil means a client of its own. Deadlines
+// come from each call's context.
+func New(cfg Config, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = &http.Client{}
+	}
+	c := &Client{
+		base:     strings.TrimRight(cfg.BaseURL, "/"),
+		id:       cfg.ClientID,
+		secret:   cfg.ClientSecret,
+		max:      cfg.MaxOffers,
+		ttl:      cfg.OfferTTL,
+		now:      cfg.Now,
+		http:     httpClient,
+		maxBytes: 32 << 20,
+	}
+	if c.base == "" {
+		c.base = DefaultBaseURL
+	}
+	if c.max <= 0 {
+		c.max = 50
+	}
+	if c.ttl <= 0 {
+		c.ttl = 30 * time.Minute
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.tokens.sem = make(chan struct{}, 1)
+	return c
+}
+
+// Name returns "amadeus".
+func (c *Client) Name() string { return Name }
+
+// Search runs Flight Offers Search for a one-way trip.
+func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]provider.Offer, error) {
+	adults := req.Adults
+	if adults < 1 {
+		adults = 1
+	}
+	q := url.Values{}
+	q.Set("originLocationCode", req.Origin)
+	q.Set("destinationLocationCode", req.Destination)
+	q.Set("departureDate", req.DepartureDate.Format(time.DateOnly))
+	q.Set("adults", strconv.Itoa(adults))
+	if req.Currency != "" {
+		q.Set("currencyCode", req.Currency)
+	}
+	q.Set("max", strconv.Itoa(c.max))
+	res, err := c.call(ctx, http.MethodGet, "/v2/shopping/flight-offers?"+q.Encode(), nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("amadeus search: %w", err)
+	}
+	if res.status != http.StatusOK {
+		return nil, fmt.Errorf("amadeus search: %w", c.apiErr(res))
+	}
+	offers, err := parseSearchResponse(res.body, c.now(), c.ttl)
+	if err != nil {
+		return nil, fmt.Errorf("amadeus search: %w", err)
+	}
+	return offers, nil
+}
+
+// Price confirms the offer with Flight Offers Price. When the price moved it
+// returns the re-priced offer AND a *provider.PriceChangedError, so that a
+// caller willing to pay the new price can book the returned offer.
+func (c *Client) Price(ctx context.Context, offer provider.Offer) (provider.Offer, error) {
+	p, err := c.price(ctx, offer)
+	if err != nil {
+		return provider.Offer{}, fmt.Errorf("amadeus price: %w", err)
+	}
+	priced := offer
+	priced.Provider = Name
+	priced.Price = p.Price
+	priced.Raw = p.Raw
+	if fo, err := parseFlightOffer(p.Raw); err == nil {
+		priced.Segments = fo.Segments
+	}
+	if p.Price != offer.Price {
+		return priced, &provider.PriceChangedError{Old: offer.Price, New: p.Price}
+	}
+	return priced, nil
+}
+
+func (c *Client) price(ctx context.Context, offer provider.Offer) (pricedOffer, error) {
+	if len(offer.Raw) == 0 {
+		return pricedOffer{}, fmt.Errorf("%w: offer %q has no flight-offer object to price", provider.ErrRejected, offer.ID)
+	}
+	body, err := json.Marshal(map[string]any{"data": map[string]any{
+		"type":         "flight-offers-pricing",
+		"flightOffers": []json.RawMessage{offer.Raw},
+	}})
+	if err != nil {
+		return pricedOffer{}, fmt.Errorf("%w: offer %q: %v", provider.ErrRejected, offer.ID, err)
+	}
+	// The pricing endpoint is a POST that reads: the specification makes the
+	// X-HTTP-Method-Override: GET header mandatory.
+	res, err := c.call(ctx, http.MethodPost, "/v1/shopping/flight-offers/pricing", body,
+		http.Header{"X-Http-Method-Override": {"GET"}})
+	if err != nil {
+		return pricedOffer{}, err
+	}
+	if res.status != http.StatusOK {
+		return pricedOffer{}, c.apiErr(res)
+	}
+	return parsePricingResponse(res.body, offer.ID)
+}
+
+// Book creates the flight order, carrying req.Reference as a general remark
+// of the PNR. It is not retried here: a lost answer is resolved by FindOrder.
+func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.Order, error) {
+	body, err := orderBody(req)
+	if err != nil {
+		return provider.Order{}, fmt.Errorf("amadeus book: %w", err)
+	}
+	res, err := c.call(ctx, http.MethodPost, "/v1/booking/flight-orders", body, nil)
+	if err != nil {
+		return provider.Order{}, fmt.Errorf("amadeus book: %w", err)
+	}
+	if res.status != http.StatusCreated && res.status != http.StatusOK {
+		if issue, ok := findIssue(res.body, codePriceDiscrepancy); ok {
+			return provider.Order{}, fmt.Errorf("amadeus book: %w", c.priceChanged(ctx, req.Offer, issue))
+		}
+		return provider.Order{}, fmt.Errorf("amadeus book: %w", c.apiErr(res))
+	}
+	o, err := parseOrderResponse(res.body)
+	if err != nil {
+		// The order exists but its answer is unreadable: an ambiguous outcome.
+		return provider.Order{}, fmt.Errorf("amadeus book: %w", err)
+	}
+	c.refs.put(req.Reference, o.Order.ID)
+	return o.Order, nil
+}
+
+// priceChanged builds the PriceChangedError of a 37200 PRICE DISCREPANCY:
+// the new price from the error's detail when it names it, else from a fresh
+// pricing call (safe: a read).
+func (c *Client) priceChanged(ctx context.Context, offer provider.Offer, issue apiError) error {
+	if p, ok := parseDiscrepancyDetail(issue.Detail, offer.Price.Currency); ok {
+		return &provider.PriceChangedError{Old: offer.Price, New: p}
+	}
+	p, err := c.price(ctx, offer)
+	if err != nil {
+		return fmt.Errorf("price discrepancy (%s), and pricing again failed: %w", issue.Detail, err)
+	}
+	return &provider.PriceChangedError{Old: offer.Price, New: p.Price}
+}
+
+// FindOrder looks the order up by our reference: by id when this process
+// saw the booking's answer, else through the remark search (see the package
+// documentation; ErrLookupUnsupported where the endpoint has none).
+func (c *Client) FindOrder(ctx context.Context, reference string) (provider.Order, error) {
+	if reference == "" {
+		return provider.Order{}, fmt.Errorf("amadeus find order: %w: empty reference", provider.ErrRejected)
+	}
+	if id, ok := c.refs.get(reference); ok {
+		res, err := c.call(ctx, http.MethodGet, "/v1/booking/flight-orders/"+url.PathEscape(id), nil, nil)
+		if err != nil {
+			return provider.Order{}, fmt.Errorf("amadeus find order: %w", err)
+		}
+		switch res.status {
+		case http.StatusOK:
+			o, err := parseOrderResponse(res.body)
+			if err != nil {
+				return provider.Order{}, fmt.Errorf("amadeus find order: %w", err)
+			}
+			return o.Order, nil
+		case http.StatusNotFound: // cancelled or purged since
+			return provider.Order{}, fmt.Errorf("amadeus find order %s: %w", id, provider.ErrNotFound)
+		default:
+			return provider.Order{}, fmt.Errorf("amadeus find order: %w", c.apiErr(res))
+		}
+	}
+	q := url.Values{"remark": {referenceRemark(reference)}}
+	res, err := c.call(ctx, http.MethodGet, "/v1/booking/flight-orders?"+q.Encode(), nil, nil)
+	if err != nil {
+		return provider.Order{}, fmt.Errorf("amadeus find order: %w", err)
+	}
+	switch res.status {
+	case http.StatusOK:
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		// Not ErrRejected nor ErrNotFound: the outcome stays unknown.
+		return provider.Order{}, fmt.Errorf("amadeus find order: %w (answered %d)", ErrLookupUnsupported, res.status)
+	default:
+		return provider.Order{}, fmt.Errorf("amadeus find order: %w", c.apiErr(res))
+	}
+	orders, err := parseOrderList(res.body)
+	if err != nil {
+		return provider.Order{}, fmt.Errorf("amadeus find order: %w", err)
+	}
+	for _, o := range orders {
+		if carriesReference(o.Remarks, reference) {
+			c.refs.put(reference, o.Order.ID)
+			return o.Order, nil
+		}
+	}
+	return provider.Order{}, fmt.Errorf("amadeus find order %q: %w", reference, provider.ErrNotFound)
+}
+
+// response is an answer read whole.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// call sends one request with a bearer token. A 401 that asks for a new
+// token (38190-38193) refreshes it once and repeats the request once.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, hdr http.Header) (response, error) {
+	tok, err := c.token(ctx, "")
+	if err != nil {
+		return response{}, err
+	}
+	res, err := c.send(ctx, method, path, body, hdr, tok)
+	if err != nil || res.status != http.StatusUnauthorized || !tokenRejected(res.body) {
+		return res, err
+	}
+	if tok, err = c.token(ctx, tok); err != nil {
+		return response{}, err
+	}
+	return c.send(ctx, method, path, body, hdr, tok)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, body []byte, hdr http.Header, tok string) (response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return response{}, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/vnd.amadeus+json, application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/vnd.amadeus+json")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return c.do(req)
+}
+
+func (c *Client) do(req *http.Request) (response, error) {
+	res, err := c.http.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, c.maxBytes))
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}, nil
+}
+
+// orderIndex remembers which order id answered which reference, for the
+// orders this process saw created; bounded, oldest forgotten first.
+type orderIndex struct {
+	mu    sync.Mutex
+	ids   map[string]string
+	order []string
+}
+
+const orderIndexSize = 4096
+
+func (x *orderIndex) put(reference, id string) {
+	if reference == "" || id == "" {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.ids == nil {
+		x.ids = make(map[string]string)
+	}
+	if _, ok := x.ids[reference]; !ok {
+		x.order = append(x.order, reference)
+		if len(x.order) > orderIndexSize {
+			delete(x.ids, x.order[0])
+			x.order = x.order[1:]
+		}
+	}
+	x.ids[reference] = id
+}
+
+func (x *orderIndex) get(reference string) (string, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	id, ok := x.ids[reference]
+	return id, ok
+}
+
+// orderBody renders a Flight Create Orders request.
+func orderBody(req provider.OrderRequest) ([]byte, error) {
+	if len(req.Offer.Raw) == 0 {
+		return nil, fmt.Errorf("%w: offer %q has no flight-offer object to book", provider.ErrRejected, req.Offer.ID)
+	}
+	if len(req.Passengers) == 0 {
+		return nil, fmt.Errorf("%w: no passengers", provider.ErrRejected)
+	}
+	if req.Reference == "" {
+		return nil, fmt.Errorf("%w: no reference", provider.ErrRejected)
+	}
+	type name struct {
+		FirstName string `json:"firstName"`
+		LastName  string `json:"lastName"`
+	}
+	type phone struct {
+		DeviceType         string `json:"deviceType"`
+		CountryCallingCode string `json:"countryCallingCode"`
+		Number             string `json:"number"`
+	}
+	type contact struct {
+		EmailAddress string  `json:"emailAddress,omitempty"`
+		Phones       []phone `json:"phones,omitempty"`
+	}
+	type traveler struct {
+		ID          string   `json:"id"`
+		DateOfBirth string   `json:"dateOfBirth"`
+		Name        name     `json:"name"`
+		Gender      string   `json:"gender,omitempty"`
+		Contact     *contact `json:"contact,omitempty"`
+	}
+	type remark struct {
+		SubType string `json:"subType"`
+		Text    string `json:"text"`
+	}
+	travelers := make([]traveler, 0, len(req.Passengers))
+	for i, p := range req.Passengers {
+		t := traveler{
+			ID:          strconv.Itoa(i + 1),
+			DateOfBirth: p.BornOn,
+			Name:        name{FirstName: p.GivenName, LastName: p.FamilyName},
+			Gender:      gender(p.Gender, p.Title),
+		}
+		var ct contact
+		ct.EmailAddress = p.Email
+		if cc, num, ok := splitPhone(p.PhoneNumber); ok {
+			ct.Phones = []phone{{DeviceType: "MOBILE", CountryCallingCode: cc, Number: num}}
+		}
+		if ct.EmailAddress != "" || len(ct.Phones) > 0 {
+			t.Contact = &ct
+		}
+		travelers = append(travelers, t)
+	}
+	return json.Marshal(map[string]any{"data": map[string]any{
+		"type":         "flight-order",
+		"flightOffers": []json.RawMessage{req.Offer.Raw},
+		"travelers":    travelers,
+		"remarks": map[string]any{"general": []remark{{
+			SubType: "GENERAL_MISCELLANEOUS",
+			Text:    referenceRemark(req.Reference),
+		}}},
+	}})
+}
+
+// gender maps our m/f (or, failing that, the title) to Amadeus's enum.
+func gender(g, title string) string {
+	switch strings.ToLower(g) {
+	case "m":
+		return "MALE"
+	case "f":
+		return "FEMALE"
+	}
+	switch strings.ToLower(title) {
+	case "mr":
+		return "MALE"
+	case "ms", "mrs", "miss":
+		return "FEMALE"
+	}
+	return ""
+}
+
+// splitPhone splits an E.164 number ("+33612345678") into Amadeus's
+// countryCallingCode ("33") and number ("612345678"), using the ITU
+// numbering plan's structure: 1 and 7 are one-digit codes, a fixed set of
+// two-digit codes, three digits otherwise.
+func splitPhone(e164 string) (cc, number string, ok bool) {
+	digits, found := strings.CutPrefix(strings.Map(func(r rune) rune {
+		switch {
+		case r >= '0' && r <= '9', r == '+':
+			return r
+		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
+			return -1
+		}
+		return 'x'
+	}, e164), "+")
+	if !found || strings.ContainsAny(digits, "x+") || len(digits) < 4 || len(digits) > 15 {
+		return "", "", false
+	}
+	n := 3
+	switch {
+	case digits[0] == '1' || digits[0] == '7':
+		n = 1
+	case twoDigitCodes[digits[:2]]:
+		n = 2
+	}
+	return digits[:n], digits[n:], true
+}
+
+var twoDigitCodes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49
+		51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98`) {
+		m[c] = true
+	}
+	return m
+}()
+
+// token returns a valid access token. stale, when set, is a token the API
+// has just refused: a new one is fetched unless another caller already
+// replaced it. One fetch runs at a time; waiters honour their context.
+func (c *Client) token(ctx context.Context, stale string) (string, error) {
+	select {
+	case c.tokens.sem <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-c.tokens.sem }()
+	now := c.now()
+	if t := c.tokens.tok; t != "" && t != stale && now.Add(tokenBuffer).Before(c.tokens.exp) {
+		return t, nil
+	}
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {c.id},
+		"client_secret": {c.secret},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/security/oauth2/token",
+		strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	res, err := c.do(req)
+	if err != nil {
+		return "", fmt.Errorf("access token: %w", err)
+	}
+	if res.status != http.StatusOK {
+		return "", fmt.Errorf("access token: %w", c.apiErr(res))
+	}
+	tk, err := parseTokenResponse(res.body)
+	if err != nil {
+		return "", fmt.Errorf("access token: %w", err)
+	}
+	c.tokens.tok, c.tokens.exp = tk.AccessToken, now.Add(tk.ExpiresIn)
+	return tk.AccessToken, nil
+}
+
+// tokenBuffer: a token is renewed this long before it expires, as the
+// official SDKs do.
+const tokenBuffer = 10 * time.Second
+
+// tokenCache holds the current access token. sem (one slot) serializes
+// fetching and guards tok and exp.
+type tokenCache struct {
+	sem chan struct{}
+	tok string
+	exp time.Time
+}
+
+// Amadeus error codes the adapter acts on.
+const (
+	codePriceDiscrepancy   = "37200" // PRICE DISCREPANCY
+	codeSegmentSellFailure = "34651" // SEGMENT SELL FAILURE
+	codeNotApplicableFare  = "34107" // NOT APPLICABLE FARE
+	codeServiceUnavailable = "38034" // ONE OR MORE SERVICES ARE NOT AVAILABLE
+	codeInvalidData        = "4926"  // INVALID DATA RECEIVED ("No fare applicable")
+)
+
+// tokenRejected reports a 401 that a new access token can cure.
+func tokenRejected(body []byte) bool {
+	for _, e := range parseErrorResponse(body) {
+		switch e.Code {
+		case "38190", "38191", "38192", "38193":
+			return true
+		}
+	}
+	return false
+}
+
+func findIssue(body []byte, code string) (apiError, bool) {
+	for _, e := range parseErrorResponse(body) {
+		if e.Code == code {
+			return e, true
+		}
+	}
+	return apiError{}, false
+}
+
+// apiErr maps an unsuccessful answer to the provider's errors.
+func (c *Client) apiErr(res response) error {
+	issues := parseErrorResponse(res.body)
+	var first apiError
+	if len(issues) > 0 {
+		first = issues[0]
+	}
+	detail := strings.TrimSpace(strings.TrimSpace(first.Title) + ": " + first.Detail)
+	detail = strings.Trim(detail, ": ")
+	if detail == "" {
+		detail = strings.TrimSpace(string(res.body[:min(len(res.body), 200)]))
+	}
+	herr := &provider.HTTPError{Status: res.status, Code: first.Code, Detail: detail}
+	if res.status == http.StatusTooManyRequests {
+		return &provider.RateLimitedError{RetryAfter: retryAfter(res.header.Get("Retry-After"), c.now())}
+	}
+	for _, e := range issues {
+		if soldOut(e) {
+			return fmt.Errorf("%w: %w", provider.ErrUnavailable, herr)
+		}
+	}
+	if res.status >= 400 && res.status < 500 && res.status != http.StatusRequestTimeout {
+		return fmt.Errorf("%w: %w", provider.ErrRejected, herr)
+	}
+	return herr
+}
+
+// soldOut reports the codes that mean the offer cannot be had any more.
+func soldOut(e apiError) bool {
+	switch e.Code {
+	case codeSegmentSellFailure, codeNotApplicableFare, codeServiceUnavailable:
+		return true
+	case codeInvalidData:
+		// 4926 is also any malformed input; only "No fare applicable" (and
+		// the like) says the fare is gone.
+		d := strings.ToLower(e.Detail)
+		return strings.Contains(d, "no fare") || strings.Contains(d, "not available")
+	}
+	return false
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date). Amadeus does not
+// document the header; without it, one second.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if secs, err := strconv.Atoi(h); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+		return 0
+	}
+	return time.Second
+}
