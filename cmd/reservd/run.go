@@ -28,6 +28,7 @@ import (
 	"github.com/reservd/reservd/internal/provider/duffel"
 	"github.com/reservd/reservd/internal/provider/kiwi"
 	"github.com/reservd/reservd/internal/provider/simset"
+	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
@@ -127,6 +128,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	// Seat locks and caches: Redis when configured, else in process. Either
 	// way only a fast path; the database decides.
 	var locks seatlock.Store = seatlock.NewMemory(nil)
+	var limiter ratelimit.Limiter
+	if cfg.RateLimit > 0 {
+		limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateBurst)
+	}
 	if cfg.RedisURL != "" {
 		rdb, err := seatlock.NewRedisClient(cfg.RedisURL)
 		if err != nil {
@@ -135,6 +140,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		defer rdb.Close()
 		if locks, err = seatlock.NewRedis(rdb); err != nil {
 			return err
+		}
+		if cfg.RateLimit > 0 {
+			limiter = ratelimit.NewRedis(rdb, cfg.RateLimit, cfg.RateBurst)
 		}
 		ready = append(ready, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 	}
@@ -156,7 +164,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	defer closeProviders()
 	tripSvc := aggregator.NewTripService(st, agg)
-	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg, Ready: ready})
+	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg, Ready: ready, Limiter: limiter})
 
 	runner := jobs.NewRunner(log, reg,
 		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},

@@ -293,7 +293,7 @@ func customerKeys(t testing.TB, env map[string]string, n int) []string {
 func TestStormEmbedded(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	env := map[string]string{"DATA_DIR": dir, "SEED_DEMO": "false", "LOG_LEVEL": "warn"}
+	env := map[string]string{"DATA_DIR": dir, "SEED_DEMO": "false", "LOG_LEVEL": "warn", "RATE_LIMIT": "0"}
 	in := start(t, env)
 	c := newClient(t, in)
 	flight := stormFlight(t, c, createKey(t, env, "ops", true), 8)
@@ -310,7 +310,7 @@ func TestStormEmbedded(t *testing.T) {
 // one PostgreSQL database and one Redis.
 func TestStormThreeInstances(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "LOG_LEVEL": "warn"}
+	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "LOG_LEVEL": "warn", "RATE_LIMIT": "0"}
 	a, b, c3 := start(t, clone(env)), start(t, clone(env)), start(t, clone(env))
 	c := newClient(t, a, b, c3)
 	flight := stormFlight(t, c, createKey(t, env, "ops", true), 8)
@@ -325,7 +325,7 @@ func TestStormThreeInstances(t *testing.T) {
 func TestStormRedisFlushedThenStopped(t *testing.T) {
 	t.Parallel()
 	redisAddr, stopRedis, flushRedis := privateRedis(t)
-	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": "redis://" + redisAddr + "/0", "LOG_LEVEL": "error"}
+	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": "redis://" + redisAddr + "/0", "LOG_LEVEL": "error", "RATE_LIMIT": "0"}
 	a, b := start(t, clone(env)), start(t, clone(env))
 	c := newClient(t, a, b)
 	flight := stormFlight(t, c, createKey(t, env, "ops", true), 8)
@@ -356,7 +356,7 @@ func TestStormRedisFlushedThenStopped(t *testing.T) {
 // booked seats are taken, whether or not the sweeper has run.
 func TestStormShortTTL(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "LOG_LEVEL": "warn",
+	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "LOG_LEVEL": "warn", "RATE_LIMIT": "0",
 		"HOLD_TTL": "400ms", "HOLD_MAX_LIFETIME": "1s", "SWEEP_INTERVAL": "1h"}
 	in := start(t, env)
 	c := newClient(t, in)

@@ -28,6 +28,9 @@ type Config struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
 	SweepInterval   time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
 
+	RateLimit float64 // RATE_LIMIT: requests per second per API key (0: no limit)
+	RateBurst int     // RATE_BURST: how many requests a key may send at once
+
 	ProviderTimeout time.Duration // PROVIDER_TIMEOUT: one call to a flight provider
 	SearchBudget    time.Duration // SEARCH_BUDGET: one whole offer search
 	FXRatesFile     string        // FX_RATES_FILE: exchange rates; empty uses the shipped table
@@ -102,6 +105,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", getenv("LOG_FORMAT")))
 	}
+	if c.RateLimit, err = strconv.ParseFloat(env("RATE_LIMIT", "50"), 64); err != nil || c.RateLimit < 0 {
+		errs = append(errs, fmt.Errorf("RATE_LIMIT=%q: want requests per second, 0 for none", getenv("RATE_LIMIT")))
+	}
+	if c.RateBurst, err = strconv.Atoi(env("RATE_BURST", "100")); err != nil || c.RateBurst < 1 {
+		errs = append(errs, fmt.Errorf("RATE_BURST=%q: want a positive integer", getenv("RATE_BURST")))
+	}
 	seed, err := strconv.ParseBool(env("SEED_DEMO", "true"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("SEED_DEMO=%q: want true or false", getenv("SEED_DEMO")))
@@ -137,6 +146,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("seed_demo", c.SeedDemo),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("sweep_interval", c.SweepInterval),
+		slog.Float64("rate_limit", c.RateLimit),
+		slog.Int("rate_burst", c.RateBurst),
 		slog.Duration("provider_timeout", c.ProviderTimeout),
 		slog.Duration("search_budget", c.SearchBudget),
 		slog.String("fx_rates_file", c.FXRatesFile),

@@ -54,6 +54,7 @@ type httpMetrics struct {
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
 	replays  prometheus.Counter
+	limited  prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -72,7 +73,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		Name: "reservd_idempotent_replays_total",
 		Help: "Responses replayed for a repeated Idempotency-Key.",
 	})
-	reg.MustRegister(m.duration, m.inflight, m.replays)
+	m.limited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "reservd_rate_limited_total",
+		Help: "Requests refused with 429 by the per-API-key rate limit.",
+	})
+	reg.MustRegister(m.duration, m.inflight, m.replays, m.limited)
 	return m
 }
 
@@ -181,6 +186,10 @@ func (s *Server) endpoint(rt route) http.Handler {
 				s.writeError(w, r, errForbidden)
 				return
 			}
+			if err := s.rateLimit(r, p); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 		}
 		if err := checkIdempotencyKey(r); err != nil {
@@ -206,6 +215,25 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 		return apikey.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
 	return p, nil
+}
+
+// rateLimit spends one of the API key's tokens. A limiter that fails lets
+// the request through: limits protect the service, they decide nothing.
+func (s *Server) rateLimit(r *http.Request, p apikey.Principal) error {
+	if s.limiter == nil {
+		return nil
+	}
+	ok, retry, err := s.limiter.Allow(r.Context(), fmt.Sprintf("key:%d", p.KeyID))
+	if err != nil {
+		logger(r.Context(), s.log).Warn("rate limiter unavailable; allowing the request", "error", err.Error())
+		return nil
+	}
+	if ok {
+		return nil
+	}
+	s.metrics.limited.Inc()
+	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "Too many requests for this API key; slow down",
+		RetryAfter: max(1, int((retry+time.Second-1)/time.Second))}
 }
 
 // checkIdempotencyKey rejects a malformed Idempotency-Key on any request.

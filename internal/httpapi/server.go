@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
 )
@@ -35,12 +36,15 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Ready lists the dependencies /readyz reports on.
 	Ready []Check
+	// Limiter limits requests per API key; nil means no limit.
+	Limiter ratelimit.Limiter
 }
 
 // Server serves the API. Build it with NewServer.
 type Server struct {
 	store    store.Store
 	reserve  *reserve.Service
+	limiter  ratelimit.Limiter
 	agg      *aggregator.Aggregator
 	trips    *aggregator.TripService
 	log      *slog.Logger
@@ -57,6 +61,7 @@ func NewServer(deps Deps) http.Handler {
 	s := &Server{
 		store:    deps.Store,
 		reserve:  deps.Reserve,
+		limiter:  deps.Limiter,
 		agg:      deps.Aggregator,
 		trips:    deps.Trips,
 		log:      deps.Logger,
