@@ -606,18 +606,11 @@ func soldOut(e apiError) bool {
 	return false
 }
 
-// retryAfter reads Retry-After (seconds or an HTTP date). Amadeus does not
-// document the header; without it, one second.
+// retryAfter reads Retry-After. Amadeus does not document the header;
+// without it, one second.
 func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if secs, err := strconv.Atoi(h); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-		return 0
+	if d, ok := provider.ParseRetryAfter(h, now); ok {
+		return d
 	}
 	return time.Second
 }

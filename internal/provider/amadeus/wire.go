@@ -243,7 +243,7 @@ func normalizeSegments(its []wireItinerary) ([]provider.Segment, error) {
 }
 
 func normalizeSegment(s wireSegment) (provider.Segment, error) {
-	number := flightNumber(string(s.Number))
+	number := provider.FlightNumber(string(s.Number))
 	if len(s.CarrierCode) != 2 || number == "" {
 		return provider.Segment{}, malformed("segment carrier %q number %q", s.CarrierCode, s.Number)
 	}
@@ -263,22 +263,6 @@ func normalizeSegment(s wireSegment) (provider.Segment, error) {
 		DepartsAt:    dep,
 		ArrivesAt:    arr,
 	}, nil
-}
-
-// flightNumber keeps the digits of a flight number, without leading zeros
-// ("0126" and "126" are the same flight).
-func flightNumber(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	n := strings.TrimLeft(b.String(), "0")
-	if n == "" && b.Len() > 0 {
-		return "0"
-	}
-	return n
 }
 
 // instant turns an end point's local wall-clock time into a UTC instant

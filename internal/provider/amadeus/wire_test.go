@@ -260,8 +260,8 @@ func TestParseDiscrepancyDetail(t *testing.T) {
 func TestFlightNumberAndPhone(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"126": "126", "0126": "126", "LH400": "400", "": "", "0": "0"} {
-		if got := flightNumber(in); got != want {
-			t.Errorf("flightNumber(%q) = %q, want %q", in, got, want)
+		if got := provider.FlightNumber(in); got != want {
+			t.Errorf("provider.FlightNumber(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for in, want := range map[string][2]string{

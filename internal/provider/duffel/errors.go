@@ -3,7 +3,6 @@ package duffel
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -91,21 +90,8 @@ func nonEmpty(ss ...string) []string {
 // the current window). Zero when neither says.
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	for _, name := range []string{"Retry-After", "Ratelimit-Reset"} {
-		v := strings.TrimSpace(h.Get(name))
-		if v == "" {
-			continue
-		}
-		if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-			if secs < 0 {
-				return 0
-			}
-			if secs > 1_000_000_000 { // an epoch, not a delay
-				return max(0, time.Unix(secs, 0).Sub(now))
-			}
-			return time.Duration(secs) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(0, t.Sub(now).Round(time.Second))
+		if d, ok := provider.ParseRetryAfter(h.Get(name), now); ok {
+			return d
 		}
 	}
 	return 0

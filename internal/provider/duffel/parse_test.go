@@ -204,8 +204,8 @@ func TestMapErrorFixtures(t *testing.T) {
 func TestNormalization(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"1234": "1234", "0012": "12", "BA117": "117", "117A": "117", "0": "0", "": "", "ZZ": ""} {
-		if got := flightNumber(in); got != want {
-			t.Errorf("flightNumber(%q) = %q, want %q", in, got, want)
+		if got := provider.FlightNumber(in); got != want {
+			t.Errorf("provider.FlightNumber(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for _, tt := range []struct {

@@ -237,7 +237,7 @@ func parseSegment(w wireSegment) (provider.Segment, error) {
 	if carrier == "" {
 		return provider.Segment{}, errors.New("segment without marketing_carrier.iata_code")
 	}
-	number := flightNumber(w.MarketingCarrierFlightNumber)
+	number := provider.FlightNumber(w.MarketingCarrierFlightNumber)
 	if number == "" {
 		return provider.Segment{}, fmt.Errorf("segment %s: flight number %q has no digits", carrier, w.MarketingCarrierFlightNumber)
 	}
@@ -254,22 +254,6 @@ func parseSegment(w wireSegment) (provider.Segment, error) {
 		Origin: w.Origin.IATACode, Destination: w.Destination.IATACode,
 		DepartsAt: dep, ArrivesAt: arr,
 	}, nil
-}
-
-// flightNumber keeps the digits of a flight number ("BA0117" -> "117",
-// "0012" -> "12").
-func flightNumber(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	n := strings.TrimLeft(b.String(), "0")
-	if n == "" && b.Len() > 0 {
-		n = "0"
-	}
-	return n
 }
 
 // localToUTC reads Duffel's local wall-clock time at an airport. The

@@ -397,19 +397,10 @@ func statusError(status int, retryAfter string, body []byte, now time.Time) erro
 	return he
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or bad.
+// parseRetryAfter reads Retry-After; 0 when absent or bad.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
+	d, _ := provider.ParseRetryAfter(v, now)
+	return d
 }
 
 // saveBookingRequest is save_booking's body.

@@ -103,7 +103,7 @@ func parseSearchResponse(body []byte, adults int, expiresAt time.Time) ([]provid
 
 func parseLeg(leg routeLeg) (provider.Segment, error) {
 	carrier := strings.ToUpper(strings.TrimSpace(leg.Airline))
-	number := digits(string(leg.FlightNo))
+	number := provider.FlightNumber(string(leg.FlightNo))
 	if carrier == "" || number == "" || leg.FlyFrom == "" || leg.FlyTo == "" {
 		return provider.Segment{}, fmt.Errorf("incomplete leg: airline %q, flight_no %q, %q-%q", leg.Airline, leg.FlightNo, leg.FlyFrom, leg.FlyTo)
 	}
@@ -144,21 +144,6 @@ func legTime(utc, local, iata string) (time.Time, error) {
 		wall = wall[:i]
 	}
 	return airport.LocalToUTC(iata, wall)
-}
-
-// digits keeps the flight number's digits, without leading zeros.
-func digits(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	d := strings.TrimLeft(b.String(), "0")
-	if d == "" && b.Len() > 0 {
-		return "0"
-	}
-	return d
 }
 
 // checkResult is what check_flights told us.

@@ -307,8 +307,8 @@ func TestStatusError(t *testing.T) {
 func TestDigits(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"8961": "8961", "FR1234": "1234", "0123": "123", "0": "0", "": "", "VY": ""} {
-		if got := digits(in); got != want {
-			t.Errorf("digits(%q) = %q, want %q", in, got, want)
+		if got := provider.FlightNumber(in); got != want {
+			t.Errorf("provider.FlightNumber(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
