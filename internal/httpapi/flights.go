@@ -135,18 +135,25 @@ func (s *Server) listFlights(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var next string
-	if len(list) > limit {
-		list = list[:limit]
-		last := list[len(list)-1]
-		next = encodeCursor(flightCursor{DepartsAt: last.DepartsAt, ID: last.ID})
-	}
-	out := make([]flightView, len(list))
-	for i, f := range list {
-		out[i] = viewFlight(f)
-	}
-	writeJSON(w, http.StatusOK, page{Data: out, NextCursor: next})
+	writeJSON(w, http.StatusOK, pageOf(list, limit, viewFlight, func(f flights.Flight) any {
+		return flightCursor{DepartsAt: f.DepartsAt, ID: f.ID}
+	}))
 	return nil
+}
+
+// pageOf builds a list response from up to limit+1 rows: the extra row, if
+// any, only says there is a next page, which starts after the last row shown.
+func pageOf[T, V any](rows []T, limit int, show func(T) V, cursor func(T) any) page {
+	var next string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = encodeCursor(cursor(rows[len(rows)-1]))
+	}
+	out := make([]V, len(rows))
+	for i, r := range rows {
+		out[i] = show(r)
+	}
+	return page{Data: out, NextCursor: next}
 }
 
 const (

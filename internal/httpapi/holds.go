@@ -166,17 +166,9 @@ func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var next string
-	if len(list) > limit {
-		list = list[:limit]
-		last := list[len(list)-1]
-		next = encodeCursor(bookingCursor{CreatedAt: last.CreatedAt, ID: last.ID})
-	}
-	out := make([]any, len(list))
-	for i, b := range list {
-		out[i] = view(b)
-	}
-	writeJSON(w, http.StatusOK, page{Data: out, NextCursor: next})
+	writeJSON(w, http.StatusOK, pageOf(list, limit, func(b bookings.Booking) any { return view(b) }, func(b bookings.Booking) any {
+		return bookingCursor{CreatedAt: b.CreatedAt, ID: b.ID}
+	}))
 	return nil
 }
 
