@@ -412,3 +412,36 @@ func TestTripFailsWhenNothingFits(t *testing.T) {
 		t.Errorf("orders = %v", o)
 	}
 }
+
+func TestTripFallsBackWhenThePriceChangesAtBooking(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, nil)
+	best := w.cheapest(t)
+	w.kits[best.Provider].Update(func(k *simkit.Knobs) { k.PriceChangeAtBooking = 20 })
+	tr := w.work(t, w.create(t, nil).ID)
+	if tr.Status != trips.Confirmed || tr.Provider == best.Provider {
+		t.Fatalf("trip = %s at %s %v", tr.Status, tr.Provider, outcomes(tr))
+	}
+	if a := tr.Attempts[0]; a.Provider != best.Provider || a.Outcome != trips.OutcomePriceChanged {
+		t.Errorf("first attempt = %+v, want price_changed at %s", a, best.Provider)
+	}
+	if o := w.orders(); o[best.Provider] != 0 || o["duffel"]+o["amadeus"]+o["kiwi"] != 1 {
+		t.Errorf("orders = %v", o)
+	}
+}
+
+func TestTripRidesOutRateLimitsAndErrorBursts(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, func(c *aggregator.Config) { c.SearchBudget = 5 * time.Second })
+	best := w.cheapest(t)
+	// The next calls to the cheapest provider fail once each way; retries of
+	// the safe calls (pricing) carry the trip through to that provider.
+	w.kits[best.Provider].Update(func(k *simkit.Knobs) { k.RateLimited, k.RetryAfter, k.ErrorBurst = 1, time.Second, 1 })
+	tr := w.work(t, w.create(t, nil).ID)
+	if tr.Status != trips.Confirmed || tr.Provider != best.Provider || len(tr.Attempts) != 1 {
+		t.Fatalf("trip = %s at %s %v, want confirmed at %s in one attempt", tr.Status, tr.Provider, outcomes(tr), best.Provider)
+	}
+	if o := w.orders(); o[best.Provider] != 1 || o["duffel"]+o["amadeus"]+o["kiwi"] != 1 {
+		t.Errorf("orders = %v", o)
+	}
+}
