@@ -22,7 +22,9 @@ func TestServesTheThreeSimulators(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-duffel", addrs[0], "-amadeus", addrs[1], "-kiwi", addrs[2]}, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"-duffel", addrs[0], "-amadeus", addrs[1], "-kiwi", addrs[2]}, io.Discard)
+	}()
 	for _, addr := range addrs {
 		var res *http.Response
 		var err error

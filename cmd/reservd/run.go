@@ -11,16 +11,20 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/demo"
 	"github.com/reservd/reservd/internal/fx"
+	"github.com/reservd/reservd/internal/health"
 	"github.com/reservd/reservd/internal/httpapi"
 	"github.com/reservd/reservd/internal/jobs"
 	"github.com/reservd/reservd/internal/payment"
@@ -34,6 +38,7 @@ import (
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/sqlite"
+	"github.com/reservd/reservd/internal/telemetry"
 )
 
 const usage = `usage: reservd [command]
@@ -67,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) > 0 {
 			return fmt.Errorf("serve takes no arguments, got %q", args)
 		}
-		return serve(ctx, cfg, log, stdout)
+		return serve(ctx, cfg, getenv, log, stdout)
 	case "migrate":
 		st, _, err := openStore(ctx, cfg)
 		if err != nil {
@@ -86,12 +91,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
+// newLogger writes text or JSON lines; a line logged with a request's or a
+// job's context carries its request id and trace and span ids.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(telemetry.NewLogHandler(h))
+}
+
+// version is the module version the binary was built from ("(devel)" for
+// a local build), the service.version of its spans.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// poolCollector is a store that exports its connection pools' statistics.
+type poolCollector interface {
+	Collector() prometheus.Collector
 }
 
 // openStore opens the configured engine. fresh reports that the embedded
@@ -113,8 +135,27 @@ func openStore(ctx context.Context, cfg config.Config) (st store.Store, fresh bo
 	return lite, errors.Is(statErr, os.ErrNotExist), nil
 }
 
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger, stdout io.Writer) error {
 	log.Info("starting reservd", "config", cfg)
+	// Tracing first: the store, Redis client and HTTP layers take their
+	// tracers from it as they are built.
+	tcfg, err := telemetry.ReadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	shutdownTracing, err := telemetry.Setup(ctx, getenv, version(), telemetry.WithConsoleWriter(stdout))
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flushCtx); err != nil {
+			log.Warn("flushing traces failed", "error", err.Error())
+		}
+	}()
+	log.Info("tracing", "exporters", tcfg.Exporters, "protocol", tcfg.Protocol, "endpoint", tcfg.Endpoint, "service_name", tcfg.ServiceName)
+
 	st, fresh, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -123,7 +164,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	ready := []httpapi.Check{{Name: "database", Check: st.Ping}}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if pc, ok := st.(poolCollector); ok {
+		reg.MustRegister(pc.Collector())
+	}
+	checks := []health.Check{{Name: "database", Check: st.Ping}}
 
 	// Seat locks and caches: Redis when configured, else in process. Either
 	// way only a fast path; the database decides.
@@ -138,13 +184,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
 		defer rdb.Close()
+		// Command names only: values (cache entries, owners) stay out of spans.
+		if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
+			return fmt.Errorf("trace redis: %w", err)
+		}
 		if locks, err = seatlock.NewRedis(rdb); err != nil {
 			return err
 		}
 		if cfg.RateLimit > 0 {
 			limiter = ratelimit.NewRedis(rdb, cfg.RateLimit, cfg.RateBurst)
 		}
-		ready = append(ready, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+		checks = append(checks, health.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	}
+	deps := health.NewMonitor(log, reg, checks...)
+	var ready []httpapi.Check
+	for _, c := range deps.Checks() {
+		ready = append(ready, httpapi.Check{Name: c.Name, Check: c.Check})
 	}
 
 	if cfg.Embedded() && cfg.SeedDemo {
@@ -153,8 +208,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		}
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rcfg := reserve.DefaultConfig()
 	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
 	svc := reserve.New(st, locks, payment.NewTestGateway(), log, reg, rcfg)
@@ -175,6 +228,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 			n, err := svc.CleanIdempotencyKeys(ctx, idempotencyKeyAge)
 			return int(n), err
 		}},
+		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
+		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
 	)
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
@@ -221,10 +276,12 @@ func newAggregator(cfg config.Config, cache aggregator.Cache, log *slog.Logger, 
 	if err != nil {
 		return nil, nil, err
 	}
-	hc := &http.Client{Transport: &http.Transport{
+	// Every provider request is a client span, and carries the W3C
+	// traceparent to the provider.
+	hc := &http.Client{Transport: otelhttp.NewTransport(&http.Transport{
 		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second,
 		TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 30 * time.Second,
-	}}
+	})}
 	acfg := aggregator.DefaultConfig()
 	acfg.CallTimeout, acfg.SearchBudget = cfg.ProviderTimeout, cfg.SearchBudget
 	var sources []aggregator.Source

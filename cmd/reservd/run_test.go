@@ -266,6 +266,10 @@ func TestReadyzNamesRedisWhenDown(t *testing.T) {
 	if code != 503 || fmt.Sprint(m["details"]) != "map[redis:unreachable]" {
 		t.Errorf("GET /readyz with Redis down = %d %v", code, m)
 	}
+	if met := in.scrape(t); met.value("reservd_dependency_up", "dependency", "redis") != 0 || met.value("reservd_dependency_up", "dependency", "database") != 1 {
+		t.Errorf("reservd_dependency_up after /readyz: redis %v, database %v; want 0 and 1",
+			met.value("reservd_dependency_up", "dependency", "redis"), met.value("reservd_dependency_up", "dependency", "database"))
+	}
 }
 
 func TestCommandErrors(t *testing.T) {

@@ -23,6 +23,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/reservd/reservd/internal/fx"
 	"github.com/reservd/reservd/internal/money"
@@ -73,6 +75,7 @@ type Aggregator struct {
 	log     *slog.Logger
 	cfg     Config
 	m       *metrics
+	tracer  trace.Tracer
 }
 
 // New returns an aggregator over sources.
@@ -83,7 +86,7 @@ func New(sources []Source, rates *fx.Table, cache Cache, log *slog.Logger, reg p
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	a := &Aggregator{rates: rates, cache: cache, log: log, cfg: cfg, m: newMetrics(reg)}
+	a := &Aggregator{rates: rates, cache: cache, log: log, cfg: cfg, m: newMetrics(reg), tracer: otel.Tracer(tracerName)}
 	for _, s := range sources {
 		name := s.Provider.Name()
 		a.m.breaker.WithLabelValues(name).Set(0)
@@ -150,21 +153,21 @@ func (a *Aggregator) Search(ctx context.Context, req provider.SearchRequest) (Re
 			defer wg.Done()
 			start := time.Now()
 			var got []provider.Offer
-			err := g.retrying(ctx, func(ctx context.Context) error {
+			callCtx, call := a.startCall(ctx, g.Name(), "search")
+			err := g.retrying(callCtx, func(ctx context.Context) error {
 				var err error
 				got, err = g.Search(ctx, req)
 				return err
 			})
 			st := ProviderStatus{Name: g.Name(), Simulated: g.simulated, LatencyMS: time.Since(start).Milliseconds()}
-			st.Status = outcome(err)
-			a.m.observe(g.Name(), "search", st.Status, time.Since(start))
+			st.Status = call.end(err)
 			if err != nil {
-				a.log.Warn("provider search failed", "provider", g.Name(), "status", st.Status, "error", err.Error())
+				a.log.WarnContext(ctx, "provider search failed", "provider", g.Name(), "status", st.Status, "error", err.Error())
 			}
 			for _, o := range got {
 				off, err := a.normalize(o, req.Currency)
 				if err != nil {
-					a.log.Warn("provider offer dropped", "provider", g.Name(), "error", err.Error())
+					a.log.WarnContext(ctx, "provider offer dropped", "provider", g.Name(), "error", err.Error())
 					continue
 				}
 				offers[i] = append(offers[i], off)
@@ -253,6 +256,9 @@ func (a *Aggregator) Providers() []string {
 
 // Rates is the exchange-rate table in use.
 func (a *Aggregator) Rates() *fx.Table { return a.rates }
+
+// tracerName names the aggregator's spans' instrumentation scope.
+const tracerName = "github.com/reservd/reservd/internal/aggregator"
 
 // timeNow is the aggregator's clock for latency measurements.
 var timeNow = time.Now

@@ -51,7 +51,9 @@ func newWorld(t *testing.T, tune func(*aggregator.Config), cache aggregator.Cach
 		hc.CloseIdleConnections()
 	})
 	cfg := aggregator.DefaultConfig()
-	cfg.CallTimeout, cfg.SearchBudget, cfg.RetryBase, cfg.BookTimeout = 300*time.Millisecond, 800*time.Millisecond, 10*time.Millisecond, 500*time.Millisecond
+	// Generous for a loaded 2-core machine running -race; the black-holed
+	// provider costs one CallTimeout per test that uses it.
+	cfg.CallTimeout, cfg.SearchBudget, cfg.RetryBase, cfg.BookTimeout = time.Second, 2*time.Second, 10*time.Millisecond, time.Second
 	if tune != nil {
 		tune(&cfg)
 	}

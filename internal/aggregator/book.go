@@ -72,11 +72,13 @@ func (a *Aggregator) try(ctx context.Context, t *trips.Trip, offer Offer, save S
 		return false, a.record(ctx, t, at, trips.OutcomeError, "provider not configured", save)
 	}
 	priced := offer.Source
-	err = g.retrying(ctx, func(ctx context.Context) error {
+	priceCtx, call := a.startCall(ctx, g.Name(), "price")
+	err = g.retrying(priceCtx, func(ctx context.Context) error {
 		var err error
 		priced, err = g.Price(ctx, offer.Source)
 		return err
 	})
+	call.end(err)
 	var changed *provider.PriceChangedError
 	switch {
 	case errors.As(err, &changed):
@@ -106,13 +108,13 @@ func (a *Aggregator) try(ctx context.Context, t *trips.Trip, offer Offer, save S
 	var order provider.Order
 	bookCtx, cancel := context.WithTimeout(ctx, a.cfg.BookTimeout)
 	defer cancel()
-	start := timeNow()
+	bookCtx, call = a.startCall(bookCtx, g.Name(), "book")
 	err = g.call(bookCtx, func(ctx context.Context) error {
 		var err error
 		order, err = g.Book(ctx, provider.OrderRequest{Offer: priced, Passengers: passengers(t.Request), Reference: at.Reference})
 		return err
 	})
-	a.m.observe(g.Name(), "book", outcome(err), timeNow().Sub(start))
+	call.end(err)
 	if err == nil {
 		return true, a.confirm(ctx, t, at, order, save)
 	}
@@ -121,7 +123,7 @@ func (a *Aggregator) try(ctx context.Context, t *trips.Trip, offer Offer, save S
 		return false, a.record(ctx, t, at, attemptOutcome(err), err.Error(), save)
 	}
 	// The order may or may not exist: find out before anything else.
-	a.log.Warn("order outcome unknown; looking it up", "provider", g.Name(), "reference", at.Reference, "error", err.Error())
+	a.log.WarnContext(ctx, "order outcome unknown; looking it up", "provider", g.Name(), "reference", at.Reference, "error", err.Error())
 	return a.settle(ctx, t, save)
 }
 
@@ -133,11 +135,13 @@ func (a *Aggregator) settle(ctx context.Context, t *trips.Trip, save Save) (done
 		return false, fmt.Errorf("%w: provider %s of an order in flight is not configured", ErrRetryLater, at.Provider)
 	}
 	var order provider.Order
-	err = g.retrying(ctx, func(ctx context.Context) error {
+	findCtx, call := a.startCall(ctx, g.Name(), "find_order")
+	err = g.retrying(findCtx, func(ctx context.Context) error {
 		var err error
 		order, err = g.FindOrder(ctx, at.Reference)
 		return err
 	})
+	call.end(err)
 	switch {
 	case err == nil:
 		return true, a.confirm(ctx, t, at, order, save)

@@ -5,8 +5,13 @@ import (
 	"errors"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/telemetry"
 	"github.com/reservd/reservd/internal/trips"
 )
 
@@ -31,7 +36,8 @@ func (s *TripService) Create(ctx context.Context, p apikey.Principal, req trips.
 	if err := req.Validate(s.now()); err != nil {
 		return trips.Trip{}, err
 	}
-	return s.store.CreateTrip(ctx, trips.Trip{ID: trips.NewID(), KeyID: p.KeyID, Status: trips.Pending, Request: req}, done)
+	return s.store.CreateTrip(ctx, trips.Trip{ID: trips.NewID(), KeyID: p.KeyID, Status: trips.Pending, Request: req,
+		TraceParent: telemetry.TraceParent(ctx)}, done)
 }
 
 // Get returns p's trip.
@@ -53,23 +59,49 @@ func (s *TripService) Work(ctx context.Context) (int, error) {
 		save := func(ctx context.Context, t trips.Trip) error {
 			return s.store.SaveTrip(context.WithoutCancel(ctx), t, s.Lease)
 		}
-		// Stop before the lease runs out, so that no other worker takes the
-		// trip while this one still calls providers for it.
-		tripCtx, cancel := context.WithTimeout(ctx, s.Lease*9/10)
-		t, err := s.agg.Book(tripCtx, t, save)
-		cancel()
-		switch {
-		case err == nil:
+		done, err := s.work(ctx, t, save)
+		if err != nil {
+			return n, err
+		}
+		if done {
 			n++
-		case errors.Is(err, ErrRetryLater) && t.InFlight == nil && s.now().Sub(t.CreatedAt) > s.GiveUp:
-			// Nothing is in flight, so failing cannot hide an order.
-			if _, err := s.agg.fail(ctx, t, save); err != nil {
-				return n, err
-			}
-			n++
-		default:
-			s.agg.log.Warn("trip will be retried", "trip_id", t.ID, "error", err.Error())
 		}
 	}
 	return n, nil
+}
+
+// work drives one claimed trip in its own span: a child of the request that
+// created the trip (so the booking shows in that request's trace, however
+// much later it runs) linked to the worker's pass, or without a request's
+// trace context, a child of the pass.
+func (s *TripService) work(ctx context.Context, t trips.Trip, save Save) (done bool, err error) {
+	opts := []trace.SpanStartOption{trace.WithAttributes(attribute.String("reservd.trip.id", t.ID))}
+	parent := telemetry.ContextWithTraceParent(ctx, t.TraceParent)
+	if !trace.SpanContextFromContext(parent).Equal(trace.SpanContextFromContext(ctx)) {
+		opts = append(opts, trace.WithLinks(trace.LinkFromContext(ctx)))
+	}
+	spanCtx, span := s.agg.tracer.Start(parent, "trip book", opts...)
+	defer span.End()
+	// Stop before the lease runs out, so that no other worker takes the
+	// trip while this one still calls providers for it.
+	tripCtx, cancel := context.WithTimeout(spanCtx, s.Lease*9/10)
+	t, err = s.agg.Book(tripCtx, t, save)
+	cancel()
+	switch {
+	case err == nil:
+		span.SetAttributes(attribute.String("reservd.trip.status", string(t.Status)))
+		return true, nil
+	case errors.Is(err, ErrRetryLater) && t.InFlight == nil && s.now().Sub(t.CreatedAt) > s.GiveUp:
+		// Nothing is in flight, so failing cannot hide an order.
+		if _, err := s.agg.fail(spanCtx, t, save); err != nil {
+			span.SetStatus(codes.Error, err.Error())
+			return false, err
+		}
+		span.SetAttributes(attribute.String("reservd.trip.status", string(trips.Failed)))
+		return true, nil
+	default:
+		span.RecordError(err)
+		s.agg.log.WarnContext(spanCtx, "trip will be retried", "trip_id", t.ID, "error", err.Error())
+		return false, nil
+	}
 }

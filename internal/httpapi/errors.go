@@ -100,7 +100,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			level = slog.LevelInfo // the client went away; nothing is wrong with us
 		}
-		logger(r.Context(), s.log).Log(r.Context(), level, "request failed", "error", err.Error())
+		s.log.Log(r.Context(), level, "request failed", "error", err.Error())
 	}
 	if pe.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(pe.RetryAfter))

@@ -88,7 +88,7 @@ func (s *Server) idempotent(use idemUse, w http.ResponseWriter, r *http.Request,
 		err = s.store.CompleteIdempotencyKey(settle, p.KeyID, key, st, rec.body.Bytes())
 	}
 	if err != nil {
-		logger(r.Context(), s.log).Error("settle idempotency key", "error", err.Error())
+		s.log.ErrorContext(r.Context(), "settle idempotency key", "error", err.Error())
 	}
 	for k, v := range rec.header {
 		w.Header()[k] = v

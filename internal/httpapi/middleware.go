@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/telemetry"
 )
 
 type ctxKey int
@@ -26,22 +29,13 @@ const (
 // requestInfo is filled in as a request travels through the middleware and
 // read back by the access log.
 type requestInfo struct {
-	id     string
-	route  string
-	logger *slog.Logger
+	id    string
+	route string
 }
 
 func info(ctx context.Context) *requestInfo {
 	ri, _ := ctx.Value(infoKey).(*requestInfo)
 	return ri
-}
-
-// logger returns the request's logger (carrying its request id), or fallback.
-func logger(ctx context.Context, fallback *slog.Logger) *slog.Logger {
-	if ri := info(ctx); ri != nil {
-		return ri.logger
-	}
-	return fallback
 }
 
 // principal returns who the request acts for; only set on authenticated routes.
@@ -106,8 +100,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe gives every request an id, then logs one access line and records
-// its duration once it is answered.
+// observe gives every request an id, which every log line written with the
+// request's context carries (with the trace id, see telemetry.NewLogHandler),
+// then logs one access line and records its duration once it is answered.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -115,18 +110,19 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		ri := &requestInfo{id: id, route: "unmatched", logger: s.log.With("request_id", id)}
+		ri := &requestInfo{id: id, route: "unmatched"}
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		s.metrics.inflight.Inc()
 		defer s.metrics.inflight.Dec()
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey, ri)))
+		ctx := telemetry.WithLogAttrs(context.WithValue(r.Context(), infoKey, ri), slog.String("request_id", id))
+		next.ServeHTTP(sw, r.WithContext(ctx))
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
 		s.metrics.duration.WithLabelValues(ri.route, r.Method, fmt.Sprintf("%dxx", sw.status/100)).Observe(elapsed.Seconds())
-		ri.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", ri.route),
 			slog.Int("status", sw.status),
@@ -169,12 +165,18 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// endpoint wraps one route: it names the route for logs and metrics,
-// enforces its access level, and answers its errors.
+// endpoint wraps one route: it names the route for logs, metrics and the
+// request's span ("POST /holds"), enforces its access level, and answers
+// its errors.
 func (s *Server) endpoint(rt route) http.Handler {
+	spanName := rt.method + " " + rt.pattern
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri := info(r.Context()); ri != nil {
 			ri.route = rt.pattern
+		}
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+			span.SetName(spanName)
+			span.SetAttributes(semconv.HTTPRoute(rt.pattern))
 		}
 		if rt.access != public {
 			p, err := s.authenticate(r)
@@ -225,7 +227,7 @@ func (s *Server) rateLimit(r *http.Request, p apikey.Principal) error {
 	}
 	ok, retry, err := s.limiter.Allow(r.Context(), fmt.Sprintf("key:%d", p.KeyID))
 	if err != nil {
-		logger(r.Context(), s.log).Warn("rate limiter unavailable; allowing the request", "error", err.Error())
+		s.log.WarnContext(r.Context(), "rate limiter unavailable; allowing the request", "error", err.Error())
 		return nil
 	}
 	if ok {

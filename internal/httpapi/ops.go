@@ -41,7 +41,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		res := <-results
 		if res.err != nil {
 			down[res.name] = "unreachable"
-			logger(r.Context(), s.log).Warn("readiness check failed", "dependency", res.name, "error", res.err.Error())
+			s.log.WarnContext(r.Context(), "readiness check failed", "dependency", res.name, "error", res.err.Error())
 			continue
 		}
 		checks[res.name] = "ok"

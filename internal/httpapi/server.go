@@ -10,11 +10,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/telemetry"
 )
 
 // Check is a dependency /readyz asks about.
@@ -72,6 +74,8 @@ func NewServer(deps Deps) http.Handler {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	// Lines logged with a request's context carry its request and trace ids.
+	s.log = slog.New(telemetry.NewLogHandler(s.log.Handler()))
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
@@ -80,7 +84,14 @@ func NewServer(deps Deps) http.Handler {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.endpoint(rt))
 	}
-	return s.observe(s.recoverPanics(http.HandlerFunc(s.dispatch)))
+	// The server span (from the global tracer provider, continuing a W3C
+	// traceparent) wraps everything, so that the access line carries its
+	// trace id; endpoint renames it after the route. Scrapes and liveness
+	// probes are not traced.
+	return otelhttp.NewHandler(s.observe(s.recoverPanics(http.HandlerFunc(s.dispatch))), "http.server",
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" && r.URL.Path != "/healthz" }),
+	)
 }
 
 // dispatch routes a request, answering unknown paths and methods in the

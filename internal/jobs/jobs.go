@@ -14,6 +14,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Job is one kind of periodic work.
@@ -26,17 +30,19 @@ type Job struct {
 
 // Runner runs jobs until its context ends.
 type Runner struct {
-	jobs []Job
-	log  *slog.Logger
-	runs *prometheus.CounterVec
-	done *prometheus.CounterVec
+	jobs   []Job
+	log    *slog.Logger
+	runs   *prometheus.CounterVec
+	done   *prometheus.CounterVec
+	tracer trace.Tracer
 }
 
 // NewRunner returns a runner for jobs; reg receives its metrics.
 func NewRunner(log *slog.Logger, reg prometheus.Registerer, jobs ...Job) *Runner {
 	r := &Runner{
-		jobs: jobs,
-		log:  log,
+		jobs:   jobs,
+		log:    log,
+		tracer: otel.Tracer("github.com/reservd/reservd/internal/jobs"),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reservd_job_runs_total",
 			Help: "Background job passes by job and result (ok or error).",
@@ -83,20 +89,51 @@ func (r *Runner) loop(ctx context.Context, j Job) {
 	}
 }
 
-// Once runs one pass of j, bounded by its interval, and records the result.
+// Once runs one pass of j, bounded by its interval, in a span of its own
+// (the root of a trace: "job NAME"), and records the result.
 func (r *Runner) Once(ctx context.Context, j Job) {
 	// A pass in flight at shutdown finishes: its claims are leases anyway.
 	pass, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(j.Every, 10*time.Second))
 	defer cancel()
+	pass, span := r.tracer.Start(pass, "job "+j.Name, trace.WithNewRoot(), trace.WithAttributes(attribute.String("reservd.job", j.Name)))
+	defer span.End()
 	n, err := j.Run(pass)
+	span.SetAttributes(attribute.Int("reservd.job.items", n))
 	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "job failed")
 		r.runs.WithLabelValues(j.Name, "error").Inc()
-		r.log.Error("background job failed", "job", j.Name, "error", err.Error())
+		r.log.ErrorContext(pass, "background job failed", "job", j.Name, "error", err.Error())
 		return
 	}
 	r.runs.WithLabelValues(j.Name, "ok").Inc()
 	r.done.WithLabelValues(j.Name).Add(float64(n))
 	if n > 0 {
-		r.log.Debug("background job", "job", j.Name, "items", n)
+		r.log.DebugContext(pass, "background job", "job", j.Name, "items", n)
 	}
+}
+
+// QueueDepth returns a job, named queue_depth, that sets the gauge
+// reservd_job_queue_depth{queue} from depth on every pass. queues lists
+// every queue depth reports; they are the only label values (anything else
+// depth returns is ignored), so the label stays bounded.
+func QueueDepth(reg prometheus.Registerer, every time.Duration, queues []string, depth func(ctx context.Context) (map[string]int, error)) Job {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reservd_job_queue_depth",
+		Help: "Background work outstanding by queue: payments pending, refunds due, trips pending.",
+	}, []string{"queue"})
+	for _, q := range queues {
+		g.WithLabelValues(q)
+	}
+	reg.MustRegister(g)
+	return Job{Name: "queue_depth", Every: every, Run: func(ctx context.Context) (int, error) {
+		d, err := depth(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, q := range queues {
+			g.WithLabelValues(q).Set(float64(d[q]))
+		}
+		return 0, nil // a measurement, not work done
+	}}
 }

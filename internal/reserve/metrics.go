@@ -10,6 +10,7 @@ type metrics struct {
 	cache     *prometheus.CounterVec
 	recovered prometheus.Counter
 	expiryLag prometheus.Gauge
+	active    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -42,6 +43,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "reservd_hold_expiry_lag_seconds",
 			Help: "How long the oldest expired hold has waited for the sweeper (its seats are free regardless).",
 		}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "reservd_active_holds",
+			Help: "Holds active now (not expired, released or booked), counted by every sweeper pass.",
+		}),
 	}
 	for _, e := range []string{"created", "conflict", "released", "expired", "booked"} {
 		m.holds.WithLabelValues(e)
@@ -54,6 +59,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	m.cache.WithLabelValues("hit")
 	m.cache.WithLabelValues("miss")
-	reg.MustRegister(m.holds, m.bookings, m.payments, m.fastPath, m.cache, m.recovered, m.expiryLag)
+	reg.MustRegister(m.holds, m.bookings, m.payments, m.fastPath, m.cache, m.recovered, m.expiryLag, m.active)
 	return m
 }

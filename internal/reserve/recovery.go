@@ -36,6 +36,11 @@ func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 		return total, err
 	}
 	s.m.expiryLag.Set(lag.Seconds())
+	active, err := s.store.CountActiveHolds(ctx)
+	if err != nil {
+		return total, err
+	}
+	s.m.active.Set(float64(active))
 	return total, nil
 }
 
@@ -55,9 +60,9 @@ func (s *Service) RecoverPayments(ctx context.Context) (int, error) {
 		case err == nil, errors.Is(err, bookings.ErrPaymentDeclined), errors.Is(err, holds.ErrExpired), errors.Is(err, holds.ErrNotActive):
 			n++
 			s.m.recovered.Inc()
-			s.log.Info("recovered an interrupted booking", "hold_id", pay.HoldID, "outcome", outcome(err))
+			s.log.InfoContext(ctx, "recovered an interrupted booking", "hold_id", pay.HoldID, "outcome", outcome(err))
 		default:
-			s.log.Warn("booking recovery will retry", "hold_id", pay.HoldID, "error", err.Error())
+			s.log.WarnContext(ctx, "booking recovery will retry", "hold_id", pay.HoldID, "error", err.Error())
 		}
 	}
 	return n, nil
@@ -72,7 +77,7 @@ func (s *Service) RecoverRefunds(ctx context.Context) (int, error) {
 	n := 0
 	for _, pay := range due {
 		if err := s.refundPayment(ctx, pay); err != nil {
-			s.log.Warn("refund recovery will retry", "hold_id", pay.HoldID, "error", err.Error())
+			s.log.WarnContext(ctx, "refund recovery will retry", "hold_id", pay.HoldID, "error", err.Error())
 			continue
 		}
 		n++

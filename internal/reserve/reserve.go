@@ -83,7 +83,7 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 		taken, err := s.locks.Acquire(ctx, req.FlightID, req.Seats, nh.ID, s.cfg.HoldTTL)
 		switch {
 		case err != nil:
-			s.fallback("acquire", err)
+			s.fallback(ctx, "acquire", err)
 		case len(taken) > 0:
 			// Obviously taken: refuse without a database round trip.
 			s.m.fastPath.WithLabelValues("hit").Inc()
@@ -108,7 +108,7 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 	if !fast {
 		// Teach the fast path about seats the database picked.
 		if _, err := s.locks.Acquire(ctx, h.FlightID, h.Seats, h.ID, time.Until(h.ExpiresAt)); err != nil {
-			s.fallback("acquire", err)
+			s.fallback(ctx, "acquire", err)
 		}
 	}
 	s.invalidate(ctx, h.FlightID)
@@ -134,7 +134,7 @@ func (s *Service) Extend(ctx context.Context, p apikey.Principal, id string, don
 		return holds.Hold{}, err
 	}
 	if err := s.locks.Extend(ctx, h.FlightID, h.Seats, h.ID, time.Until(h.ExpiresAt)); err != nil {
-		s.fallback("extend", err)
+		s.fallback(ctx, "extend", err)
 	}
 	return h, nil
 }
@@ -189,7 +189,7 @@ func (s *Service) drive(ctx context.Context, pay store.Payment, done *store.Comp
 		// The outcome is unknown; the payment stays pending, and a retry of
 		// the request (or recovery) charges again with the same idempotency key.
 		if err := s.store.ReleasePayment(context.WithoutCancel(ctx), pay); err != nil {
-			s.log.Warn("release payment lease", "hold_id", pay.HoldID, "error", err.Error())
+			s.log.WarnContext(ctx, "release payment lease", "hold_id", pay.HoldID, "error", err.Error())
 		}
 		s.m.payments.WithLabelValues("unavailable").Inc()
 		return bookings.Booking{}, fmt.Errorf("%w: %v", ErrPaymentUnavailable, err)
@@ -204,7 +204,7 @@ func (s *Service) drive(ctx context.Context, pay store.Payment, done *store.Comp
 		return bookings.Booking{}, err
 	}
 	if err := s.locks.Transfer(ctx, b.FlightID, b.Seats, b.HoldID, b.ID, bookedTTL); err != nil {
-		s.fallback("transfer", err)
+		s.fallback(ctx, "transfer", err)
 	}
 	s.invalidate(ctx, b.FlightID)
 	s.m.payments.WithLabelValues("charged").Inc()
@@ -254,7 +254,7 @@ func (s *Service) refund(ctx context.Context, holdID string) {
 		return
 	}
 	if err := s.refundPayment(ctx, pay); err != nil {
-		s.log.Warn("refund deferred to recovery", "hold_id", holdID, "error", err.Error())
+		s.log.WarnContext(ctx, "refund deferred to recovery", "hold_id", holdID, "error", err.Error())
 	}
 }
 
@@ -273,14 +273,14 @@ func (s *Service) refundPayment(ctx context.Context, pay store.Payment) error {
 // release clears fast-path keys; a failure only costs the fast path.
 func (s *Service) release(ctx context.Context, flightID int64, seats []string, owner string) {
 	if err := s.locks.Release(ctx, flightID, seats, owner); err != nil {
-		s.fallback("release", err)
+		s.fallback(ctx, "release", err)
 	}
 }
 
 // fallback records that the fast path failed and the database alone decided.
-func (s *Service) fallback(op string, err error) {
+func (s *Service) fallback(ctx context.Context, op string, err error) {
 	s.m.fastPath.WithLabelValues("error").Inc()
-	s.log.Warn("seat fast path unavailable; using the database alone", "op", op, "error", err.Error())
+	s.log.WarnContext(ctx, "seat fast path unavailable; using the database alone", "op", op, "error", err.Error())
 }
 
 // readCacheTTL bounds how stale a cached flight or seat map can be. Changes
@@ -301,7 +301,7 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 		s.m.cache.WithLabelValues("hit").Inc()
 		return b, nil
 	} else if err != nil {
-		s.fallback("cache get", err)
+		s.fallback(ctx, "cache get", err)
 	}
 	s.m.cache.WithLabelValues("miss").Inc()
 	b, err := load()
@@ -309,7 +309,7 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 		return nil, err
 	}
 	if err := s.locks.Set(ctx, key, b, readCacheTTL); err != nil {
-		s.fallback("cache set", err)
+		s.fallback(ctx, "cache set", err)
 	}
 	return b, nil
 }
@@ -317,6 +317,6 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 // invalidate forgets the cached reads of a flight whose seats changed.
 func (s *Service) invalidate(ctx context.Context, flightID int64) {
 	if err := s.locks.Delete(ctx, FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
-		s.fallback("cache delete", err)
+		s.fallback(ctx, "cache delete", err)
 	}
 }

@@ -168,6 +168,11 @@ type Reservations interface {
 	ExpireHolds(ctx context.Context, limit int) ([]holds.Hold, error)
 	// ExpiryLag is how long the oldest expired-but-unswept hold has been expired.
 	ExpiryLag(ctx context.Context) (time.Duration, error)
+	// CountActiveHolds counts the holds that are active now: status active
+	// and expires_at still ahead by the database clock. It is cheap (the
+	// sweeper's index answers it) and only for gauges: by the time a caller
+	// reads it, holds may have come and gone.
+	CountActiveHolds(ctx context.Context) (int, error)
 
 	// ClaimIdempotencyKey claims key for a request with this fingerprint.
 	ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (IdemClaim, error)

@@ -53,6 +53,20 @@ type Store interface {
 	// Principal returns who a key digest belongs to, or apikey.ErrNotFound.
 	Principal(ctx context.Context, digest []byte) (apikey.Principal, error)
 
+	// WorkDepth counts the background work outstanding in each queue of
+	// WorkQueues, for gauges.
+	WorkDepth(ctx context.Context) (map[string]int, error)
+
 	Reservations
 	Trips
 }
+
+// The queues of background work WorkDepth counts.
+const (
+	QueuePayments = "payments" // payments still pending: a booking request is charging, or died and recovery will
+	QueueRefunds  = "refunds"  // payments waiting for their refund
+	QueueTrips    = "trips"    // trips not yet confirmed or failed
+)
+
+// WorkQueues lists every queue WorkDepth reports.
+var WorkQueues = []string{QueuePayments, QueueRefunds, QueueTrips}

@@ -100,6 +100,9 @@ type Trip struct {
 	Claim     int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// TraceParent is the W3C traceparent of the request that created the
+	// trip, so that the background work booking it joins that trace.
+	TraceParent string
 }
 
 // NewID returns a fresh trip id.
@@ -213,12 +216,13 @@ type state struct {
 	ProviderBookingReference string       `json:"provider_booking_reference,omitempty"`
 	Attempts                 []Attempt    `json:"attempts"`
 	InFlight                 *Attempt     `json:"in_flight,omitempty"`
+	TraceParent              string       `json:"traceparent,omitempty"`
 }
 
 // MarshalState encodes what a store keeps of t besides its id, owner,
 // status and times.
 func (t Trip) MarshalState() ([]byte, error) {
-	return json.Marshal(state{t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight})
+	return json.Marshal(state{t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight, t.TraceParent})
 }
 
 // UnmarshalState fills t from a document MarshalState wrote.
@@ -227,7 +231,7 @@ func (t *Trip) UnmarshalState(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("trip state: %w", err)
 	}
-	t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight =
-		s.Request, s.Price, s.Provider, s.ProviderBookingReference, s.Attempts, s.InFlight
+	t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight, t.TraceParent =
+		s.Request, s.Price, s.Provider, s.ProviderBookingReference, s.Attempts, s.InFlight, s.TraceParent
 	return nil
 }

@@ -17,12 +17,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/flights"
@@ -56,6 +58,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	}
+	// A span per query under the caller's span (none without one), named by
+	// the statement's operation; parameters are never recorded. Acquire
+	// spans are left out: the pool metrics show waiting for connections.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithDisableAcquireTracer())
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -73,6 +79,34 @@ func (s *Store) Engine() string { return "postgres" }
 
 // Pool is the connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Collector exports the connection pool's statistics as Prometheus metrics.
+func (s *Store) Collector() prometheus.Collector {
+	return store.NewPoolCollector(func() []store.PoolStats {
+		st := s.pool.Stat()
+		return []store.PoolStats{{
+			Pool:     "primary",
+			MaxConns: int(st.MaxConns()), OpenConns: int(st.TotalConns()),
+			InUse: int(st.AcquiredConns()), Idle: int(st.IdleConns()),
+			WaitCount: st.EmptyAcquireCount(), WaitDuration: st.EmptyAcquireWaitTime(),
+			AcquireCount: st.AcquireCount(), AcquireDuration: st.AcquireDuration(),
+			CountsAcquires: true,
+		}}
+	})
+}
+
+// WorkDepth implements store.Store.
+func (s *Store) WorkDepth(ctx context.Context) (map[string]int, error) {
+	var payments, refunds, pending int
+	err := s.pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM payments WHERE state = 'pending'),
+		       (SELECT count(*) FROM payments WHERE state = 'refunding'),
+		       (SELECT count(*) FROM trips WHERE status = 'pending')`).Scan(&payments, &refunds, &pending)
+	if err != nil {
+		return nil, fmt.Errorf("work depth: %w", err)
+	}
+	return map[string]int{store.QueuePayments: payments, store.QueueRefunds: refunds, store.QueueTrips: pending}, nil
+}
 
 // Migrate applies the embedded migrations, holding a PostgreSQL advisory lock
 // so that concurrent callers (replicas starting together) apply them once.

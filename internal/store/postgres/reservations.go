@@ -823,6 +823,15 @@ func (s *Store) ExpiryLag(ctx context.Context) (time.Duration, error) {
 	return lag, nil
 }
 
+// CountActiveHolds implements store.Reservations.
+func (s *Store) CountActiveHolds(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM holds WHERE status = 'active' AND expires_at > now()`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count active holds: %w", err)
+	}
+	return n, nil
+}
+
 // ClaimIdempotencyKey implements store.Reservations.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (store.IdemClaim, error) {
 	var out store.IdemClaim

@@ -957,6 +957,15 @@ func (s *Store) ExpireHolds(ctx context.Context, limit int) ([]holds.Hold, error
 	return out, nil
 }
 
+// CountActiveHolds implements store.Reservations.
+func (s *Store) CountActiveHolds(ctx context.Context) (int, error) {
+	var n int
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM holds WHERE status = 'active' AND expires_at > `+nowSQL).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count active holds: %w", err)
+	}
+	return n, nil
+}
+
 // ExpiryLag implements store.Reservations.
 func (s *Store) ExpiryLag(ctx context.Context) (time.Duration, error) {
 	var (

@@ -11,6 +11,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -18,9 +19,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
 
+	"github.com/XSAM/otelsql"
 	"github.com/pressly/goose/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -65,7 +72,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	writer, err := sql.Open("sqlite", dsn("immediate"))
+	writer, err := openDB(dsn("immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
@@ -73,7 +80,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
-	reader, err := sql.Open("sqlite", dsn("deferred"))
+	reader, err := openDB(dsn("deferred"))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("open sqlite reader: %w", err)
@@ -87,6 +94,63 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openDB opens a pool on the modernc driver wrapped by otelsql: a span per
+// statement and transaction, under the caller's span only (migrations and
+// other work outside any trace make none), named by the statement's
+// operation; arguments are never recorded.
+func openDB(dsn string) (*sql.DB, error) {
+	return otelsql.Open("sqlite", dsn,
+		otelsql.WithAttributes(semconv.DBSystemNameSQLite),
+		otelsql.WithSpanNameFormatter(func(_ context.Context, method otelsql.Method, query string) string {
+			op := strings.TrimSpace(query)
+			if i := strings.IndexFunc(op, unicode.IsSpace); i > 0 {
+				op = op[:i]
+			}
+			if op == "" {
+				return string(method) // sql.conn.begin_tx, sql.tx.commit, …
+			}
+			return strings.ToUpper(op)
+		}),
+		otelsql.WithSpanOptions(otelsql.SpanOptions{
+			OmitConnResetSession: true,
+			OmitConnPrepare:      true,
+			OmitRows:             true,
+			OmitConnectorConnect: true,
+			SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
+				return trace.SpanFromContext(ctx).IsRecording()
+			},
+		}),
+	)
+}
+
+// Collector exports the writer and reader pools' statistics as Prometheus
+// metrics. database/sql does not count acquisitions, only waits.
+func (s *Store) Collector() prometheus.Collector {
+	return store.NewPoolCollector(func() []store.PoolStats {
+		stats := func(pool string, db *sql.DB) store.PoolStats {
+			st := db.Stats()
+			return store.PoolStats{
+				Pool: pool, MaxConns: st.MaxOpenConnections, OpenConns: st.OpenConnections,
+				InUse: st.InUse, Idle: st.Idle, WaitCount: st.WaitCount, WaitDuration: st.WaitDuration,
+			}
+		}
+		return []store.PoolStats{stats("writer", s.writer), stats("reader", s.reader)}
+	})
+}
+
+// WorkDepth implements store.Store.
+func (s *Store) WorkDepth(ctx context.Context) (map[string]int, error) {
+	var payments, refunds, pending int
+	err := s.reader.QueryRowContext(ctx, `
+		SELECT (SELECT count(*) FROM payments WHERE state = 'pending'),
+		       (SELECT count(*) FROM payments WHERE state = 'refunding'),
+		       (SELECT count(*) FROM trips WHERE status = 'pending')`).Scan(&payments, &refunds, &pending)
+	if err != nil {
+		return nil, fmt.Errorf("work depth: %w", err)
+	}
+	return map[string]int{store.QueuePayments: payments, store.QueueRefunds: refunds, store.QueueTrips: pending}, nil
 }
 
 // Engine implements store.Store.

@@ -32,6 +32,7 @@ func runReservations(t *testing.T, newStore NewStore) {
 		"ChargedButSeatsLost":     testChargedButSeatsLost,
 		"CancelBooking":           testCancelBooking,
 		"Sweeper":                 testSweeper,
+		"Gauges":                  testGauges,
 		"IdempotencyKeys":         testIdempotencyKeys,
 		"CompletionInTransaction": testCompletionInTransaction,
 		"ListBookings":            testListBookings,
@@ -599,6 +600,62 @@ func testSweeper(t *testing.T, f *fixture) {
 	}
 	if expired != 3 {
 		t.Errorf("%d expired events, want 3: %v", expired, f.events(t))
+	}
+}
+
+// testGauges checks the counts behind the gauges: active holds (exact
+// expiry, by the database clock) and the depth of each work queue.
+func testGauges(t *testing.T, f *fixture) {
+	count := func() int {
+		t.Helper()
+		n, err := f.s.CountActiveHolds(f.ctx)
+		if err != nil {
+			t.Fatalf("CountActiveHolds: %v", err)
+		}
+		return n
+	}
+	depth := func(want map[string]int) {
+		t.Helper()
+		got, err := f.s.WorkDepth(f.ctx)
+		if err != nil {
+			t.Fatalf("WorkDepth: %v", err)
+		}
+		for _, q := range store.WorkQueues {
+			if _, ok := got[q]; !ok || got[q] != want[q] {
+				t.Errorf("WorkDepth = %v, want %v (every queue present)", got, want)
+				return
+			}
+		}
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("CountActiveHolds on an empty store = %d", n)
+	}
+	depth(map[string]int{})
+
+	short := f.mustHold(t, f.alice, 2*time.Second, "10A")
+	f.mustHold(t, f.bob, time.Minute, "10B")
+	pending := f.mustHold(t, f.alice, time.Minute, "10C")
+	if _, err := f.begin(t, pending, "tok_visa"); err != nil {
+		t.Fatalf("BeginBooking: %v", err)
+	}
+	canceled := f.mustBook(t, f.mustHold(t, f.bob, time.Minute, "10D"))
+	released := f.mustHold(t, f.alice, time.Minute, "10E")
+	if _, err := f.s.ReleaseHold(f.ctx, f.alice, released.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 3 {
+		t.Errorf("CountActiveHolds = %d, want 3 (the booked and the released are not active)", n)
+	}
+	if _, err := f.s.CancelBooking(f.ctx, f.bob, canceled.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	depth(map[string]int{store.QueuePayments: 1, store.QueueRefunds: 1})
+
+	// Expiry is exact: the short hold stops counting at its expires_at,
+	// before any sweep.
+	time.Sleep(time.Until(short.ExpiresAt) + 200*time.Millisecond)
+	if n := count(); n != 2 {
+		t.Errorf("CountActiveHolds after one hold lapsed = %d, want 2", n)
 	}
 }
 

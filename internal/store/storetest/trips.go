@@ -28,7 +28,8 @@ func testTrips(t *testing.T, newStore NewStore) {
 	done := &store.Completion{KeyID: alice, Key: "trip-1", Status: 202, Render: func(v any) ([]byte, error) {
 		return []byte(`{"id":"` + v.(trips.Trip).ID + `"}`), nil
 	}}
-	created, err := s.CreateTrip(ctx, trips.Trip{ID: trips.NewID(), KeyID: alice, Request: req}, done)
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	created, err := s.CreateTrip(ctx, trips.Trip{ID: trips.NewID(), KeyID: alice, Request: req, TraceParent: traceparent}, done)
 	if err != nil {
 		t.Fatalf("CreateTrip: %v", err)
 	}
@@ -41,9 +42,15 @@ func testTrips(t *testing.T, newStore NewStore) {
 	if _, err := s.Trip(ctx, alice+1, created.ID); !errors.Is(err, trips.ErrNotFound) {
 		t.Errorf("another key's Trip: %v, want ErrNotFound", err)
 	}
+	if d, err := s.WorkDepth(ctx); err != nil || d[store.QueueTrips] != 1 {
+		t.Errorf("WorkDepth with one pending trip = %v, %v", d, err)
+	}
 	claimed, err := s.ClaimTrips(ctx, 200*time.Millisecond, 10)
 	if err != nil || len(claimed) != 1 || claimed[0].ID != created.ID {
 		t.Fatalf("ClaimTrips = %+v, %v", claimed, err)
+	}
+	if claimed[0].TraceParent != traceparent {
+		t.Errorf("claimed trip's TraceParent = %q, want the creating request's %q", claimed[0].TraceParent, traceparent)
 	}
 	if again, _ := s.ClaimTrips(ctx, time.Minute, 10); len(again) != 0 {
 		t.Errorf("a leased trip was claimed again")
@@ -82,5 +89,8 @@ func testTrips(t *testing.T, newStore NewStore) {
 	}
 	if none, _ := s.ClaimTrips(ctx, time.Minute, 10); len(none) != 0 {
 		t.Errorf("a finished trip was claimed")
+	}
+	if d, err := s.WorkDepth(ctx); err != nil || d[store.QueueTrips] != 0 {
+		t.Errorf("WorkDepth once the trip is confirmed = %v, %v", d, err)
 	}
 }
