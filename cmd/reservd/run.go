@@ -210,6 +210,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 
 	rcfg := reserve.DefaultConfig()
 	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
+	rcfg.PaymentLease = cfg.PaymentLease
 	svc := reserve.New(st, locks, payment.NewTestGateway(), log, reg, rcfg)
 	agg, closeProviders, err := newAggregator(cfg, locks, log, reg)
 	if err != nil {
@@ -217,6 +218,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	defer closeProviders()
 	tripSvc := aggregator.NewTripService(st, agg)
+	tripSvc.Lease = cfg.TripLease
 	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg, Ready: ready, Limiter: limiter})
 
 	runner := jobs.NewRunner(log, reg,

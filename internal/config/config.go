@@ -27,6 +27,8 @@ type Config struct {
 	SeedDemo        bool          // SEED_DEMO
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
 	SweepInterval   time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
+	TripLease       time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
+	PaymentLease    time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
 
 	RateLimit float64 // RATE_LIMIT: requests per second per API key (0: no limit)
 	RateBurst int     // RATE_BURST: how many requests a key may send at once
@@ -86,6 +88,8 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat:       strings.ToLower(env("LOG_FORMAT", "text")),
 		ShutdownTimeout: duration("SHUTDOWN_TIMEOUT", "20s"),
 		SweepInterval:   duration("SWEEP_INTERVAL", "5s"),
+		TripLease:       duration("TRIP_LEASE", "30s"),
+		PaymentLease:    duration("PAYMENT_LEASE", "30s"),
 		ProviderTimeout: duration("PROVIDER_TIMEOUT", "2s"),
 		SearchBudget:    duration("SEARCH_BUDGET", "3s"),
 		FXRatesFile:     env("FX_RATES_FILE", ""),
@@ -146,6 +150,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("seed_demo", c.SeedDemo),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("sweep_interval", c.SweepInterval),
+		slog.Duration("trip_lease", c.TripLease),
+		slog.Duration("payment_lease", c.PaymentLease),
 		slog.Float64("rate_limit", c.RateLimit),
 		slog.Int("rate_burst", c.RateBurst),
 		slog.Duration("provider_timeout", c.ProviderTimeout),

@@ -6,8 +6,11 @@ package payment
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/reservd/reservd/internal/id"
@@ -56,7 +59,10 @@ const (
 
 // TestGateway is an in-memory gateway: tok_visa succeeds, tok_chargeDeclined
 // is declined, other tokens are declined as unknown. It remembers every
-// idempotency key, like a real gateway, and counts what it did.
+// idempotency key, like a real gateway, and counts what it did. Charge ids
+// are derived from the idempotency key, so that replicas each running their
+// own test gateway agree on them (and one can refund another's charge), as
+// they would sharing a real gateway.
 type TestGateway struct {
 	mu       sync.Mutex
 	charges  map[string]result // by idempotency key
@@ -110,7 +116,7 @@ func (g *TestGateway) Charge(ctx context.Context, c Charge) (Receipt, error) {
 	if !seen {
 		switch c.Token {
 		case TokenVisa:
-			r = result{receipt: Receipt{ID: id.New("ch")}}
+			r = result{receipt: Receipt{ID: chargeID(c.IdempotencyKey)}}
 		case TokenDeclined:
 			r = result{err: &DeclinedError{Reason: "Your card was declined."}}
 		default:
@@ -143,13 +149,7 @@ func (g *TestGateway) Refund(ctx context.Context, rf Refund) (Receipt, error) {
 	if r, ok := g.refunds[rf.IdempotencyKey]; ok {
 		return r.receipt, r.err
 	}
-	found := false
-	for _, c := range g.charges {
-		if c.receipt.ID == rf.ChargeID && c.err == nil {
-			found = true
-		}
-	}
-	if !found {
+	if !validChargeID(rf.ChargeID) {
 		return Receipt{}, fmt.Errorf("refund of unknown charge %q", rf.ChargeID)
 	}
 	r := result{receipt: Receipt{ID: id.New("re")}}
@@ -188,4 +188,19 @@ func (g *TestGateway) ChargedFor(keyPrefix string) int {
 		}
 	}
 	return n
+}
+
+// chargeID is the id of the charge made under an idempotency key.
+func chargeID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "ch_" + hex.EncodeToString(sum[:12])
+}
+
+func validChargeID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "ch_")
+	if !ok || len(rest) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(rest)
+	return err == nil
 }
