@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/bookings"
@@ -54,6 +55,9 @@ type Service struct {
 	log     *slog.Logger
 	cfg     Config
 	m       *metrics
+	// near caches hot reads in this process in front of the shared cache.
+	near  *nearCache
+	loads singleflight.Group
 }
 
 // New returns a Service. locks is the fast path and read cache
@@ -66,7 +70,7 @@ func New(st store.Store, locks seatlock.Store, gw payment.Gateway, log *slog.Log
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	return &Service{store: st, locks: locks, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg)}
+	return &Service{store: st, locks: locks, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: newNearCache(readCacheTTL, time.Now)}
 }
 
 // Config returns the service's configuration.
@@ -285,7 +289,8 @@ func (s *Service) fallback(ctx context.Context, op string, err error) {
 
 // readCacheTTL bounds how stale a cached flight or seat map can be. Changes
 // made through the service invalidate at once; the TTL covers the one change
-// nobody announces, a hold lapsing at its expires_at.
+// nobody announces, a hold lapsing at its expires_at, and writes made by
+// other replicas.
 const readCacheTTL = time.Second
 
 // FlightCacheKey and SeatsCacheKey name the cached reads of a flight.
@@ -295,27 +300,42 @@ func FlightCacheKey(flightID int64) string { return fmt.Sprintf("flight:%d", fli
 func SeatsCacheKey(flightID int64) string { return fmt.Sprintf("seats:%d", flightID) }
 
 // Cached returns the cached value of key, or loads, caches and returns it.
-// A cache that fails only costs the load.
+// Reads go to this process's near cache first, then to the shared cache
+// (Redis when configured), then to load; concurrent misses of one key share
+// one load. A cache that fails only costs the load.
 func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, error)) ([]byte, error) {
-	if b, ok, err := s.locks.Get(ctx, key); err == nil && ok {
+	if b, ok := s.near.get(key); ok {
 		s.m.cache.WithLabelValues("hit").Inc()
 		return b, nil
-	} else if err != nil {
-		s.fallback(ctx, "cache get", err)
 	}
-	s.m.cache.WithLabelValues("miss").Inc()
-	b, err := load()
+	v, err, _ := s.loads.Do(key, func() (any, error) {
+		if b, ok, err := s.locks.Get(ctx, key); err == nil && ok {
+			s.m.cache.WithLabelValues("hit").Inc()
+			s.near.set(key, b)
+			return b, nil
+		} else if err != nil {
+			s.fallback(ctx, "cache get", err)
+		}
+		s.m.cache.WithLabelValues("miss").Inc()
+		b, err := load()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.locks.Set(ctx, key, b, readCacheTTL); err != nil {
+			s.fallback(ctx, "cache set", err)
+		}
+		s.near.set(key, b)
+		return b, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.locks.Set(ctx, key, b, readCacheTTL); err != nil {
-		s.fallback(ctx, "cache set", err)
-	}
-	return b, nil
+	return v.([]byte), nil
 }
 
 // invalidate forgets the cached reads of a flight whose seats changed.
 func (s *Service) invalidate(ctx context.Context, flightID int64) {
+	s.near.delete(FlightCacheKey(flightID), SeatsCacheKey(flightID))
 	if err := s.locks.Delete(ctx, FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
 		s.fallback(ctx, "cache delete", err)
 	}
