@@ -121,7 +121,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		s.metrics.duration.WithLabelValues(ri.route, r.Method, fmt.Sprintf("%dxx", sw.status/100)).Observe(elapsed.Seconds())
+		s.metrics.duration.WithLabelValues(ri.route, r.Method, statusClass(sw.status)).Observe(elapsed.Seconds())
 		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", ri.route),
@@ -244,4 +244,14 @@ func checkIdempotencyKey(r *http.Request) error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 255 characters"}
 	}
 	return nil
+}
+
+var statusClasses = [...]string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// statusClass is the code label of a status: "2xx", "4xx", …
+func statusClass(status int) string {
+	if c := status / 100; c >= 1 && c <= 5 {
+		return statusClasses[c]
+	}
+	return "other"
 }
