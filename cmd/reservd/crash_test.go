@@ -92,7 +92,7 @@ func waitNoWork(t *testing.T, st store.Store) {
 // twice.
 func TestKill9MidStorm(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "LOG_LEVEL": "error",
+	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "REDIS_PREFIX": testdb.UniquePrefix(t), "LOG_LEVEL": "error",
 		"RATE_LIMIT": "0", "PAYMENT_LEASE": "1s", "SWEEP_INTERVAL": "500ms"}
 	a, b := startProcess(t, env), startProcess(t, env)
 	c := newClient(t)

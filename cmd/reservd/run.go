@@ -188,7 +188,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
 			return fmt.Errorf("trace redis: %w", err)
 		}
-		if locks, err = seatlock.NewRedis(rdb); err != nil {
+		if locks, err = seatlock.NewRedis(rdb, seatlock.WithPrefix(cfg.RedisPrefix)); err != nil {
 			return err
 		}
 		if cfg.RateLimit > 0 {

@@ -217,7 +217,7 @@ func TestSeedDemoFalse(t *testing.T) {
 func TestPostgresMigrateKeysServe(t *testing.T) {
 	t.Parallel()
 	url := testdb.PostgresURL(t)
-	env := map[string]string{"DATABASE_URL": url, "REDIS_URL": testdb.RedisURL(t)}
+	env := map[string]string{"DATABASE_URL": url, "REDIS_URL": testdb.RedisURL(t), "REDIS_PREFIX": testdb.UniquePrefix(t)}
 	getenv := func(k string) string { return env[k] }
 	for i := range 2 {
 		var stdout, stderr bytes.Buffer

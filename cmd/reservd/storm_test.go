@@ -334,7 +334,7 @@ func TestStormEmbedded(t *testing.T) {
 // one PostgreSQL database and one Redis.
 func TestStormThreeInstances(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "LOG_LEVEL": "warn", "RATE_LIMIT": "0"}
+	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "REDIS_PREFIX": testdb.UniquePrefix(t), "LOG_LEVEL": "warn", "RATE_LIMIT": "0"}
 	a, b, c3 := start(t, clone(env)), start(t, clone(env)), start(t, clone(env))
 	c := newClient(t, a, b, c3)
 	flight := stormFlight(t, c, createKey(t, env, "ops", true), 8)
@@ -380,7 +380,7 @@ func TestStormRedisFlushedThenStopped(t *testing.T) {
 // booked seats are taken, whether or not the sweeper has run.
 func TestStormShortTTL(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "LOG_LEVEL": "warn", "RATE_LIMIT": "0",
+	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "REDIS_PREFIX": testdb.UniquePrefix(t), "LOG_LEVEL": "warn", "RATE_LIMIT": "0",
 		"HOLD_TTL": "400ms", "HOLD_MAX_LIFETIME": "1s", "SWEEP_INTERVAL": "1h"}
 	in := start(t, env)
 	c := newClient(t, in)

@@ -19,6 +19,7 @@ type Config struct {
 	DatabaseURL     string        // DATABASE_URL; empty selects the embedded SQLite engine
 	DataDir         string        // DATA_DIR, where the embedded database lives
 	RedisURL        string        // REDIS_URL; empty keeps locks, caches and limits in process
+	RedisPrefix     string        // REDIS_PREFIX: namespace of every key, so deployments can share a Redis
 	HoldTTL         time.Duration // HOLD_TTL
 	HoldMaxLifetime time.Duration // HOLD_MAX_LIFETIME
 	HoldMaxSeats    int           // HOLD_MAX_SEATS
@@ -83,6 +84,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DatabaseURL:     env("DATABASE_URL", ""),
 		DataDir:         env("DATA_DIR", "./data"),
 		RedisURL:        env("REDIS_URL", ""),
+		RedisPrefix:     env("REDIS_PREFIX", "reservd"),
 		HoldTTL:         duration("HOLD_TTL", "10m"),
 		HoldMaxLifetime: duration("HOLD_MAX_LIFETIME", "30m"),
 		LogFormat:       strings.ToLower(env("LOG_FORMAT", "text")),
@@ -142,6 +144,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database_url", maskURL(c.DatabaseURL)),
 		slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", maskURL(c.RedisURL)),
+		slog.String("redis_prefix", c.RedisPrefix),
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_max_lifetime", c.HoldMaxLifetime),
 		slog.Int("hold_max_seats", c.HoldMaxSeats),

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -97,7 +96,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	pe := publicError(err)
 	if pe.Status >= 500 {
 		level := slog.LevelError
-		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away: whatever broke (a canceled query, a
+		// transaction the driver already rolled back) broke because of that.
+		if r.Context().Err() != nil {
 			level = slog.LevelInfo // the client went away; nothing is wrong with us
 		}
 		s.log.Log(r.Context(), level, "request failed", "error", err.Error())

@@ -100,7 +100,8 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 	}
 	h, err := s.store.CreateHold(ctx, nh, done)
 	if err != nil {
-		if fast {
+		if !req.ByQuantity() {
+			// Whether or not Acquire's answer arrived, its keys may exist.
 			s.release(ctx, req.FlightID, req.Seats, nh.ID)
 		}
 		var unavailable *holds.SeatsUnavailableError
@@ -207,7 +208,9 @@ func (s *Service) drive(ctx context.Context, pay store.Payment, done *store.Comp
 	if err != nil {
 		return bookings.Booking{}, err
 	}
-	if err := s.locks.Transfer(ctx, b.FlightID, b.Seats, b.HoldID, b.ID, bookedTTL); err != nil {
+	// The database has spoken; the fast path must hear it even if the
+	// client has gone (a stale key would refuse a seat that is free).
+	if err := s.locks.Transfer(context.WithoutCancel(ctx), b.FlightID, b.Seats, b.HoldID, b.ID, bookedTTL); err != nil {
 		s.fallback(ctx, "transfer", err)
 	}
 	s.invalidate(ctx, b.FlightID)
@@ -275,8 +278,11 @@ func (s *Service) refundPayment(ctx context.Context, pay store.Payment) error {
 }
 
 // release clears fast-path keys; a failure only costs the fast path.
+// It runs even when the request's client has gone: the database change it
+// follows is committed, and a stale key would refuse a free seat until it
+// expired.
 func (s *Service) release(ctx context.Context, flightID int64, seats []string, owner string) {
-	if err := s.locks.Release(ctx, flightID, seats, owner); err != nil {
+	if err := s.locks.Release(context.WithoutCancel(ctx), flightID, seats, owner); err != nil {
 		s.fallback(ctx, "release", err)
 	}
 }
@@ -336,7 +342,7 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 // invalidate forgets the cached reads of a flight whose seats changed.
 func (s *Service) invalidate(ctx context.Context, flightID int64) {
 	s.near.delete(FlightCacheKey(flightID), SeatsCacheKey(flightID))
-	if err := s.locks.Delete(ctx, FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
+	if err := s.locks.Delete(context.WithoutCancel(ctx), FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
 		s.fallback(ctx, "cache delete", err)
 	}
 }

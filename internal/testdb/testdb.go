@@ -150,3 +150,12 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// UniquePrefix is a Redis key prefix of the test's own, so that tests
+// sharing one Redis (whose flights all start at id 1) never see each
+// other's seat locks or cached reads.
+func UniquePrefix(t testing.TB) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "reservd-test-" + hex.EncodeToString(b[:])
+}
