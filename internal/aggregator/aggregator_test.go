@@ -447,3 +447,33 @@ func TestTripRidesOutRateLimitsAndErrorBursts(t *testing.T) {
 		t.Errorf("orders = %v", o)
 	}
 }
+
+func TestTripWaitsOutAnOutageOfEveryProvider(t *testing.T) {
+	t.Parallel()
+	w := newTripWorld(t, func(c *aggregator.Config) { c.Retries, c.BreakerOpenFor = 0, 300*time.Millisecond })
+	w.svc.Lease = time.Second
+	w.cheapest(t)
+	for _, k := range w.kits {
+		k.Update(func(k *simkit.Knobs) { k.ErrorBurst = 1000 })
+	}
+	tr := w.create(t, nil)
+	for range 2 {
+		if _, err := w.svc.Work(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond)
+	}
+	if got, _ := w.st.Trip(t.Context(), w.alice.KeyID, tr.ID); got.Status != trips.Pending {
+		t.Fatalf("trip during an outage of every provider = %s %v, want still pending", got.Status, outcomes(got))
+	}
+	for _, k := range w.kits {
+		k.Update(func(k *simkit.Knobs) { k.ErrorBurst = 0 })
+	}
+	done := w.work(t, tr.ID)
+	if done.Status != trips.Confirmed {
+		t.Fatalf("trip after the outage = %s %v", done.Status, outcomes(done))
+	}
+	if o := w.orders(); o["duffel"]+o["amadeus"]+o["kiwi"] != 1 {
+		t.Errorf("orders = %v", o)
+	}
+}

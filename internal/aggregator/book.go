@@ -41,10 +41,16 @@ func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.T
 	if err != nil {
 		return t, fmt.Errorf("%w: search: %v", ErrRetryLater, err)
 	}
+	// Offers a provider refused for good are not tried again; those that
+	// failed for want of a provider (errors, timeouts, an open circuit) are,
+	// on a later pass.
 	tried := map[string]bool{}
 	for _, at := range t.Attempts {
-		tried[at.OfferID] = true
+		if !transientOutcome(at.Outcome) {
+			tried[at.OfferID] = true
+		}
 	}
+	before := len(t.Attempts)
 	for _, offer := range res.Offers {
 		if tried[offer.ID] {
 			continue
@@ -60,7 +66,19 @@ func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.T
 			return t, err
 		}
 	}
+	for _, at := range t.Attempts[before:] {
+		if transientOutcome(at.Outcome) {
+			// A provider failing is not a provider refusing: try again later
+			// (the worker gives up after TripService.GiveUp).
+			return t, fmt.Errorf("%w: providers failed, none refused", ErrRetryLater)
+		}
+	}
 	return a.fail(ctx, t, save)
+}
+
+// transientOutcome reports an attempt that failed for want of a provider.
+func transientOutcome(outcome string) bool {
+	return outcome == trips.OutcomeError || outcome == trips.OutcomeTimeout || outcome == trips.OutcomeCircuitOpen
 }
 
 // try attempts one offer; done reports that the trip is settled.

@@ -81,6 +81,9 @@ func (m *Memory) prune(now time.Time) {
 	}
 }
 
+// redisTimeout bounds one limiter call, as the seat fast path's calls are.
+const redisTimeout = 100 * time.Millisecond
+
 // Redis is a GCRA limiter shared by every replica.
 type Redis struct {
 	lim   *redis_rate.Limiter
@@ -101,6 +104,9 @@ func NewRedis(client redis.UniversalClient, perSecond float64, burst int) *Redis
 
 // Allow implements Limiter.
 func (r *Redis) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
+	// A slow Redis must not slow every request: past this, let it through.
+	ctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	defer cancel()
 	res, err := r.lim.Allow(ctx, "reservd:rate:"+key, r.limit)
 	if err != nil {
 		return true, 0, err
