@@ -50,10 +50,41 @@ tidy: ## go mod tidy
 	$(GO) mod tidy
 
 # ---------------------------------------------------------------------------
-# Future targets go here: bench-*, fuzz, chaos.
-# Add each to .PHONY and give it a "## description" so `make help` lists it.
+# Longer runs, each behind its own command (docs/RELIABILITY.md, docs/PERFORMANCE.md).
 # ---------------------------------------------------------------------------
+
+FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	./internal/httpapi:FuzzDecodeHoldRequest ./internal/httpapi:FuzzDecodeBookingRequest \
+	./internal/httpapi:FuzzDecodeFlightRequest ./internal/httpapi:FuzzDecodeTripRequest \
+	./internal/httpapi:FuzzFlightListQuery ./internal/money:FuzzParseDecimal
+
+.PHONY: chaos fuzz
+chaos: ## the full fault-injection, crash and linearizability suite (minutes; CHAOS_FULL=1)
+	bin/start_db.sh --check
+	CHAOS_FULL=1 $(GO) test -race -count=1 -timeout 30m -v ./internal/faults/ ./internal/lincheck/ -run . 2>&1 | tail -n 80
+	$(GO) test -race -count=1 -run 'Kill9|Storm' -v ./cmd/reservd/ 2>&1 | grep -E '^(---|ok|FAIL|PASS)|storm:'
+
+fuzz: ## run every fuzz target (request decoders, query parsing, money, provider parsers) for FUZZTIME each
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$pkg $$name"; $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+	@for d in ./internal/provider/duffel ./internal/provider/amadeus ./internal/provider/kiwi; do \
+		for name in $$($(GO) test -list '^Fuzz' $$d | grep '^Fuzz'); do \
+			echo "== $$d $$name"; $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$d || exit 1; done; done
 
 .PHONY: bench-flights
 bench-flights: ## benchmark GET /flights/{id}: reservd (SQLite, PostgreSQL) vs bare net/http, with wrk (docs/PERFORMANCE.md)
 	bench/flights.sh
+
+.PHONY: bench-holds bench-flashsale bench-fastpath bench-offers
+bench-holds: ## benchmark POST /holds on PostgreSQL beside pgbench's conditional UPDATE (docs/PERFORMANCE.md)
+	bench/holds.sh
+
+bench-flashsale: ## flash sale: 2,000 clients race for 100 seats and book them; checks no seat is sold twice
+	bench/flashsale.sh
+
+bench-fastpath: ## conflict refusals with the seat fast path in Redis, in process, and PostgreSQL only
+	bench/fastpath.sh
+
+bench-offers: ## GET /offers latency with a black-holed provider; cache hits vs bare net/http
+	bench/offers.sh

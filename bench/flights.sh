@@ -16,13 +16,19 @@
 #                the database BENCH_DB (default reservd_bench) on it is DROPPED
 #                and recreated at the start and dropped again at the end
 #   LOG_LEVEL    reservd's log level (default warn: access logs cost throughput)
+#   RAW_DIR      if set, wrk's full output for each target is copied there
 #
 # It installs nothing: wrk, curl (and psql for the PostgreSQL target) must be
 # on PATH. Every server listens on 127.0.0.1 only, on a free port, and runs
 # one at a time; wrk shares the machine's cores with the server under test.
 # Prints a Markdown table: target, req/s, p50, p99, peak RSS of the server
-# process (VmHWM, which includes start-up and seeding), and req/s relative to
-# bare.
+# process (VmHWM, which includes start-up and seeding), req/s relative to
+# bare, and "other CPU": the share of the machine's CPU that processes other
+# than wrk, the server and its PostgreSQL backends used during the measured
+# run (0% on a quiet machine; above 10% the run is noisy and a warning says so),
+# and the CPU time the system under test (server, its PostgreSQL backends, wrk)
+# spent per request, with bare's divided by it: an estimate of the req/s
+# ratio that a busy machine disturbs much less than req/s itself.
 set -euo pipefail
 
 DURATION=${DURATION:-15s}
@@ -34,6 +40,7 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_URL=${PG_URL%/}
 BENCH_DB=${BENCH_DB:-reservd_bench}
 export LOG_LEVEL=${LOG_LEVEL:-warn}
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -152,26 +159,100 @@ flight_json() {
 		"$dep" "$arr" "${seats%,}"
 }
 
+# cpu_jiffies PID...: CPU time (user + system, in clock ticks) of the processes.
+cpu_jiffies() {
+	local p stat sum=0 f
+	for p in "$@"; do
+		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue # it may have exited
+		# the fields after the ") " that ends the command name: utime is the
+		# 12th of them, stime the 13th
+		stat=${stat##*) }
+		read -r -a f <<<"$stat"
+		sum=$((sum + f[11] + f[12]))
+	done
+	echo "$sum"
+}
+
+# machine_jiffies: "busy total" clock ticks of all CPUs since boot.
+machine_jiffies() {
+	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+
+# children_jiffies: CPU time of this shell's reaped children (wrk), in clock
+# ticks. `times` must run in this shell, not in a pipe or $(...) subshell.
+children_jiffies() {
+	times >"$WORK/times"
+	awk -v hz="$(getconf CLK_TCK)" 'NR == 2 {
+		s = 0
+		for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] }
+		printf "%d\n", s * hz
+	}' "$WORK/times"
+}
+
+# helper_pids: the PostgreSQL backends serving the server under test (their
+# CPU counts as the server's), when HELPER_DB names its database.
+HELPER_DB=
+helper_pids() {
+	[[ -n $HELPER_DB ]] || return 0
+	psql "$PG_URL/postgres" -XAtqc \
+		"SELECT pid FROM pg_stat_activity WHERE datname = '$HELPER_DB' AND pid <> pg_backend_pid()"
+}
+
 # measure NAME URL: warm up, run wrk, record a result line in results.
+# Whatever used CPU during the run besides wrk, the server and its helpers is
+# reported as "other CPU", a measure of how noisy the machine was.
 measure() {
-	local name=$1 url=$2 out="$WORK/$1.wrk" code
+	local name=$1 url=$2 out="$WORK/$1.wrk" code helpers
 	code=$(curl -s -o "$WORK/probe.json" -w '%{http_code}' "$url")
 	[[ $code == 200 ]] || { cat "$WORK/probe.json" >&2; die "$name: GET $url answered $code, not 200"; }
 	say "$name: warm-up $WARMUP"
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+	helpers=$(helper_pids) # after the warm-up, which grows the pool
 	say "$name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency $url"
+	local m0 m1 ours0 ours1 kids0 kids1
+	read -r -a m0 <<<"$(machine_jiffies)"
+	# shellcheck disable=SC2086 # one PID a word
+	ours0=$(cpu_jiffies "$SERVER_PID" $helpers)
+	children_jiffies >"$WORK/kids"
+	read -r kids0 <"$WORK/kids"
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$out"
+	children_jiffies >"$WORK/kids"
+	read -r kids1 <"$WORK/kids"
+	# shellcheck disable=SC2086
+	ours1=$(cpu_jiffies "$SERVER_PID" $helpers)
+	read -r -a m1 <<<"$(machine_jiffies)"
+	local busy=$((m1[0] - m0[0])) total=$((m1[1] - m0[1])) ours=$((ours1 - ours0 + kids1 - kids0))
+	local other
+	other=$(awk -v b="$busy" -v o="$ours" -v t="$total" 'BEGIN { x = t > 0 ? 100 * (b - o) / t : 0; printf "%.0f", x < 0 ? 0 : x }')
+	# CPU per request of the whole system under test (server, its PostgreSQL
+	# backends and wrk), in µs: unlike req/s, it hardly moves when other
+	# processes compete for the CPUs.
+	local requests cpu_us
+	requests=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$out")
+	cpu_us=$(awk -v o="$ours" -v n="${requests:-0}" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { if (n > 0) printf "%.0f", o / hz * 1e6 / n; else print "?" }')
 	local rss rps p50 p99
 	rss=$(peak_rss_mb "$SERVER_PID")
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
 	p50=$(ms "$(awk '$1 == "50%" { print $2 }' "$out")")
 	p99=$(ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-	if grep -qE 'Non-2xx|Socket errors' "$out"; then
+	# Any non-2xx answer or connection error makes the run meaningless; a
+	# timeout (no answer within wrk's 2 s) is a latency outlier, kept and reported.
+	if grep -q 'Non-2xx' "$out" || grep -qE 'Socket errors: connect [1-9]|read [1-9]|write [1-9]' "$out"; then
 		cat "$out" >&2
 		die "$name: wrk saw errors or non-2xx answers; the numbers would mean nothing"
 	fi
+	if grep -q 'Socket errors' "$out"; then
+		say "$name: WARNING: $(grep -o 'timeout [0-9]*' "$out") request(s) timed out (no answer within 2 s)"
+	fi
 	[[ -n $rps ]] || { cat "$out" >&2; die "$name: could not read wrk's output"; }
-	echo "$name $rps $p50 $p99 $rss" >>"$WORK/results"
+	if ((other > 10)); then
+		say "$name: WARNING: other processes used ${other}% of the machine's CPU during the run; the numbers are noisy"
+	fi
+	if [[ -n ${RAW_DIR:-} ]]; then
+		mkdir -p "$RAW_DIR" && cp "$out" "$RAW_DIR/$name.wrk.txt"
+	fi
+	echo "$name $rps $p50 $p99 $rss $other $cpu_us" >>"$WORK/results"
 }
 
 : >"$WORK/results"
@@ -206,7 +287,9 @@ for target in $TARGETS; do
 			--data-binary "@$WORK/flight.json" "$base/flights")
 		id=$(grep -o '"id":[0-9]*' <<<"$created" | head -n 1 | cut -d: -f2)
 		[[ -n $id ]] || die "reservd-postgres: creating the flight failed: $created"
+		HELPER_DB=$BENCH_DB
 		measure reservd-postgres "$base/flights/$id"
+		HELPER_DB=
 		;;
 	*)
 		die "unknown target $target (want bare, reservd-sqlite or reservd-postgres)"
@@ -218,14 +301,15 @@ done
 say "done: $(nproc) CPUs, $(go env GOVERSION), LOG_LEVEL=$LOG_LEVEL, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
 awk '
 	BEGIN {
-		print "| target | req/s | p50 (ms) | p99 (ms) | peak RSS (MB) | × bare |"
-		print "|---|---:|---:|---:|---:|---:|"
+		print "| target | req/s | p50 (ms) | p99 (ms) | peak RSS (MB) | × bare | other CPU | CPU µs/req | × bare by CPU |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	}
-	$1 == "bare" { bare = $2 }
-	{ name[NR] = $1; rps[NR] = $2; p50[NR] = $3; p99[NR] = $4; rss[NR] = $5 }
+	$1 == "bare" { bare = $2; barecpu = $7 }
+	{ name[NR] = $1; rps[NR] = $2; p50[NR] = $3; p99[NR] = $4; rss[NR] = $5; other[NR] = $6; cpu[NR] = $7 }
 	END {
 		for (i = 1; i <= NR; i++) {
 			ratio = bare > 0 ? sprintf("%.2f", rps[i] / bare) : "n/a"
-			printf "| %s | %.0f | %s | %s | %s | %s |\n", name[i], rps[i], p50[i], p99[i], rss[i], ratio
+			cratio = (barecpu > 0 && cpu[i] > 0) ? sprintf("%.2f", barecpu / cpu[i]) : "n/a"
+			printf "| %s | %.0f | %s | %s | %s | %s | %s%% | %s | %s |\n", name[i], rps[i], p50[i], p99[i], rss[i], ratio, other[i], cpu[i], cratio
 		}
 	}' "$WORK/results"
