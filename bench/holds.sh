@@ -26,7 +26,9 @@
 # seat nobody has held); read reservd's peak RSS (VmHWM); stop reservd; add
 # fresh 1000-seat flights with SQL into the same seats table and run
 # bench/holds_pgbench.sql with pgbench at CONNECTIONS clients and at 8
-# clients (reservd's pool size on 2 CPUs); print a Markdown table and the
+# clients (reservd's pool size on 2 CPUs), then bench/holds_tx_pgbench.sql
+# (reservd's own statements for a hold, without reservd) at both, each run
+# on seats of its own; print a Markdown table and the
 # targets (holds/s >= 0.5 x pgbench TPS at the same concurrency, p99 <= 50 ms,
 # peak RSS <= 200 MB). "other CPU" is the share of the machine's CPU used by
 # processes other than the benchmark's own during the run (noise).
@@ -188,7 +190,7 @@ fi
 # pgbench: the same seats table, fresh seats, flights numbered contiguously.
 PG_SECS=${DURATION%s}
 [[ $PG_SECS =~ ^[0-9]+$ ]] || die "DURATION must be whole seconds (like 15s) for pgbench -T"
-PGB_FLIGHTS=$((2 * (PGB_SEATS / 1000 + 1)))
+PGB_FLIGHTS=$((4 * (PGB_SEATS / 1000 + 1)))
 say "adding $PGB_FLIGHTS flights of 1000 seats for pgbench"
 psql "$DB_URL" -XAtq -v ON_ERROR_STOP=1 <<SQL >/dev/null
 INSERT INTO flights (number, origin, destination, departs_at, arrives_at, currency, seats_total)
@@ -204,45 +206,53 @@ SQL
 read -r FBASE FMAX < <(psql "$DB_URL" -XAtqF' ' -c "SELECT min(id), max(id) FROM flights WHERE number LIKE 'PB%'")
 ((FMAX - FBASE + 1 == PGB_FLIGHTS)) || die "the pgbench flights are not numbered contiguously"
 
-# pgbench_run NAME CLIENTS FIRST_FLIGHT: TPS and latency percentiles from its per-transaction log.
+# The replay of reservd's hold transaction looks its API key up like reservd.
+read -r KEY_ID KEY_DIGEST < <(psql "$DB_URL" -XAtqF' ' -c "SELECT id, encode(digest, 'hex') FROM api_keys WHERE name = 'bench-1'")
+
+# pgbench_run NAME CLIENTS PART SCRIPT: run SCRIPT on the PART-th (0 to 3)
+# quarter of the pgbench flights; TPS and latency percentiles from its
+# per-transaction log, and the seats it granted.
 pgbench_run() {
-	local name=$1 clients=$2 fbase=$3 threads
+	local name=$1 clients=$2 fbase=$((FBASE + $3 * PGB_FLIGHTS / 4)) script=$4 threads
 	threads=$((clients < 2 ? 1 : 2))
 	rm -f "$WORK"/pgb_log*
-	say "pgbench $name: -M prepared -c $clients -j $threads -T $PG_SECS"
+	psql "$DB_URL" -XAtqc "CHECKPOINT" >/dev/null
+	say "pgbench $name: -M prepared -c $clients -j $threads -T $PG_SECS -f bench/$script"
 	measured pgbench -n -M prepared -c "$clients" -j "$threads" -T "$PG_SECS" -l --log-prefix="$WORK/pgb_log" \
-		-D n=0 -D stride=$((PGB_SEATS / clients)) -D fbase="$fbase" -f "$ROOT/bench/holds_pgbench.sql" "$DB_URL"
+		-D n=0 -D stride=$((PGB_SEATS / clients)) -D fbase="$fbase" -D keyid="$KEY_ID" -D digest="$KEY_DIGEST" \
+		-f "$ROOT/bench/$script" "$DB_URL"
 	local tps tx granted
 	tps=$(awk -F' = ' '/^tps/ { split($2, a, " "); printf "%.1f", a[1] }' "$WORK/out")
 	tx=$(awk -F': ' '/actually processed/ { print $2 }' "$WORK/out")
-	granted=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM seats WHERE flight_id >= $fbase AND hold_id LIKE 'pgb_%'")
+	granted=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM seats WHERE flight_id >= $fbase AND flight_id < $fbase + $PGB_FLIGHTS / 4 AND hold_id LIKE 'pgb%'")
 	# Column 3 of each log line is the transaction's latency in microseconds.
 	cat "$WORK"/pgb_log* | awk '{ print $3 }' | sort -n >"$WORK/pgb_lat"
 	local p50 p99 max
 	read -r p50 p99 max < <(awk '{ v[NR] = $1 } END {
 		r50 = int(NR * 0.50); if (r50 < NR * 0.50) r50++; r99 = int(NR * 0.99); if (r99 < NR * 0.99) r99++
 		printf "%.2f %.2f %.2f\n", v[r50] / 1000, v[r99] / 1000, v[NR] / 1000 }' "$WORK/pgb_lat")
-	echo "$name $tps $p50 $p99 $max $tx $granted $OTHER_CPU" >>"$WORK/pgb_results"
+	echo "$name|$tps|$p50|$p99|$max|$tx|$granted|$OTHER_CPU" >>"$WORK/pgb_results"
 }
 : >"$WORK/pgb_results"
-pgbench_run "pgbench-c$CONNECTIONS" "$CONNECTIONS" "$FBASE"
-psql "$DB_URL" -XAtqc "CHECKPOINT" >/dev/null
-pgbench_run "pgbench-c8" 8 $((FBASE + PGB_FLIGHTS / 2))
-while read -r name tps _ _ _ tx granted _; do
+pgbench_run "pgbench -c $CONNECTIONS, conditional UPDATE" "$CONNECTIONS" 0 holds_pgbench.sql
+pgbench_run "pgbench -c 8, conditional UPDATE" 8 1 holds_pgbench.sql
+pgbench_run "pgbench -c $CONNECTIONS, reservd's 13 hold statements replayed" "$CONNECTIONS" 2 holds_tx_pgbench.sql
+pgbench_run "pgbench -c 8, reservd's 13 hold statements replayed" 8 3 holds_tx_pgbench.sql
+while IFS='|' read -r name tps _ _ _ tx granted _; do
 	((tx == granted)) || say "WARNING: $name: $tx transactions but $granted seats granted (a client ran out of its share of PGB_SEATS: raise it)"
 done <"$WORK/pgb_results"
 
 # Results.
 read -r H_OK H_P50 H_P90 H_P99 H_MAX H_STATUS < <(jq -r '.summaries[0] as $s |
 	"\(.extra.holds_per_sec) \($s.p50_ms) \($s.p90_ms) \($s.p99_ms) \($s.max_ms) \($s.status | to_entries | map("\(.key):\(.value)") | join(","))"' "$WORK/holds.json")
-read -r _ PGB_TPS _ <"$WORK/pgb_results"
+PGB_TPS=$(head -n 1 "$WORK/pgb_results" | cut -d'|' -f2)
 say "done: $(nproc) CPUs, $(go env GOVERSION), $(psql "$PG_URL/postgres" -XAtqc 'SHOW server_version'), seats held by the run per SQL: $HELD_SQL"
 echo
 echo "| run | ops/s | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | answers / transactions | peak RSS (MB) | other CPU |"
 echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
 echo "| reservd POST /holds, $CONNECTIONS conns | $H_OK | $H_P50 | $H_P90 | $H_P99 | $H_MAX | $H_STATUS | $RSS | ${HOLD_OTHER}% |"
-while read -r name tps p50 p99 max tx granted other; do
-	echo "| $name conditional UPDATE | $tps | $p50 | – | $p99 | $max | $tx tx, $granted seats granted | – | ${other}% |"
+while IFS='|' read -r name tps p50 p99 max tx granted other; do
+	echo "| $name | $tps | $p50 | – | $p99 | $max | $tx tx, $granted seats granted | – | ${other}% |"
 done <"$WORK/pgb_results"
 echo
 awk -v h="$H_OK" -v t="$PGB_TPS" -v p99="$H_P99" -v rss="$RSS" -v c="$CONNECTIONS" 'BEGIN {
