@@ -28,6 +28,9 @@ const (
 type idemKey struct {
 	keyID int64
 	key   string
+	// stored is set when an effect's transaction rendered the response to
+	// store with it; a success then needs no second write.
+	stored *bool
 }
 
 const idemCtxKey ctxKey = 100
@@ -76,7 +79,8 @@ func (s *Server) idempotent(use idemUse, w http.ResponseWriter, r *http.Request,
 	}
 
 	rec := &recorder{header: http.Header{}}
-	ctx := context.WithValue(r.Context(), idemCtxKey, idemKey{keyID: p.KeyID, key: key})
+	stored := false
+	ctx := context.WithValue(r.Context(), idemCtxKey, idemKey{keyID: p.KeyID, key: key, stored: &stored})
 	if err := next(rec, r.WithContext(ctx)); err != nil {
 		s.writeError(rec, r, err)
 	}
@@ -84,7 +88,8 @@ func (s *Server) idempotent(use idemUse, w http.ResponseWriter, r *http.Request,
 	settle := context.WithoutCancel(r.Context())
 	if st := rec.status; st == http.StatusConflict || st == http.StatusTooManyRequests || st >= 500 {
 		err = s.store.ReleaseIdempotencyKey(settle, p.KeyID, key)
-	} else {
+	} else if !(stored && st < 300) {
+		// A success whose transaction stored the response is already settled.
 		err = s.store.CompleteIdempotencyKey(settle, p.KeyID, key, st, rec.body.Bytes())
 	}
 	if err != nil {
@@ -106,6 +111,7 @@ func completion(r *http.Request, status int) *store.Completion {
 		return nil
 	}
 	return &store.Completion{KeyID: k.keyID, Key: k.key, Status: status, Render: func(v any) ([]byte, error) {
+		*k.stored = true
 		return encodeBody(data{Data: view(v)})
 	}}
 }
