@@ -86,8 +86,9 @@ func (m Money) Decimal() string {
 	if err != nil || exp == 0 {
 		return strconv.FormatInt(m.Amount, 10)
 	}
-	sign, n := "", m.Amount
-	if n < 0 {
+	// The magnitude as unsigned, so that the most negative amount has one.
+	sign, n := "", uint64(m.Amount)
+	if m.Amount < 0 {
 		sign, n = "-", -n
 	}
 	s := fmt.Sprintf("%0*d", exp+1, n)
