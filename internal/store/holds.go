@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,12 +15,27 @@ import (
 // effect it guards, so that the effect and its stored response commit or
 // vanish together. Render turns the effect's result (a holds.Hold or a
 // bookings.Booking) into the response body that replays will send.
+//
+// A key is either claimed before the request runs (ClaimIdempotencyKey),
+// and then the transaction marks it done, or, with Claim set, claimed by the
+// transaction itself: it inserts the key already done, and fails with
+// ErrIdempotencyKeyTaken when the key exists, so that the request's effect
+// rolls back and the caller looks at what the key holds. Claim saves a
+// commit and two round trips, and suits requests whose only effect is that
+// one transaction.
 type Completion struct {
-	KeyID  int64
-	Key    string
-	Status int
-	Render func(result any) ([]byte, error)
+	KeyID       int64
+	Key         string
+	Fingerprint string // with Claim: the request's fingerprint to store
+	Claim       bool
+	Status      int
+	Render      func(result any) ([]byte, error)
 }
+
+// ErrIdempotencyKeyTaken reports a transaction that was to claim an
+// idempotency key (Completion.Claim) which another request holds or has
+// completed; the transaction rolled back.
+var ErrIdempotencyKeyTaken = errors.New("idempotency key already claimed")
 
 // NewHold is a hold to grant: specific seats or a quantity of a cabin.
 type NewHold struct {
@@ -176,6 +192,10 @@ type Reservations interface {
 
 	// ClaimIdempotencyKey claims key for a request with this fingerprint.
 	ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (IdemClaim, error)
+	// IdempotencyKey looks at a key without claiming it: IdemReplay with the
+	// stored response, IdemMismatch, IdemInFlight, or IdemProceed when the key
+	// is free (absent, or its request died).
+	IdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string) (IdemClaim, error)
 	// CompleteIdempotencyKey stores the response of a claimed key (a no-op if
 	// the effect's transaction already did).
 	CompleteIdempotencyKey(ctx context.Context, keyID int64, key string, status int, body []byte) error

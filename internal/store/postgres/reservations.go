@@ -75,27 +75,28 @@ func (s *Store) CreateHold(ctx context.Context, h store.NewHold, done *store.Com
 }
 
 func createHold(ctx context.Context, tx pgx.Tx, h store.NewHold, done *store.Completion, lastTry bool) (holds.Hold, error) {
-	var currency string
-	err := tx.QueryRow(ctx, `SELECT currency FROM flights WHERE id = $1`, h.FlightID).Scan(&currency)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return holds.Hold{}, flights.ErrNotFound
-	}
-	if err != nil {
-		return holds.Hold{}, err
-	}
 	labels := h.Seats
 	if h.ByQuantity() {
+		if _, err := flightCurrency(ctx, tx, h.FlightID); err != nil {
+			return holds.Hold{}, err
+		}
+		var err error
 		if labels, err = pickSeats(ctx, tx, h, lastTry); err != nil {
 			return holds.Hold{}, err
 		}
 	}
 
+	// One round trip locks the seats in label order and reads what the
+	// hold needs: prices, the flight's currency and the transaction's clock
+	// (now() is fixed for the whole transaction, so the times read here are
+	// the ones the writes below store).
 	rows, err := tx.Query(ctx, `
-		SELECT s.label, s.price_amount, (`+freeSeat+`), coalesce(s.hold_id, ''), s.hold_id IS NOT NULL AND s.held_until <= now()
-		FROM seats s
+		SELECT s.label, s.price_amount, (`+freeSeat+`), coalesce(s.hold_id, ''), s.hold_id IS NOT NULL AND s.held_until <= now(),
+			f.currency, now(), now() + $3::interval
+		FROM seats s JOIN flights f ON f.id = s.flight_id
 		WHERE s.flight_id = $1 AND s.label = ANY($2)
 		ORDER BY s.label
-		FOR UPDATE`, h.FlightID, labels)
+		FOR UPDATE OF s`, h.FlightID, labels, h.TTL)
 	if err != nil {
 		return holds.Hold{}, err
 	}
@@ -108,8 +109,10 @@ func createHold(ctx context.Context, tx pgx.Tx, h store.NewHold, done *store.Com
 		label, prevOwn string
 		price          int64
 		free, lapsed   bool
+		currency       string
+		now, expires   time.Time
 	)
-	_, err = pgx.ForEachRow(rows, []any{&label, &price, &free, &prevOwn, &lapsed}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&label, &price, &free, &prevOwn, &lapsed, &currency, &now, &expires}, func() error {
 		found[label] = true
 		total += price
 		if !free {
@@ -122,6 +125,12 @@ func createHold(ctx context.Context, tx pgx.Tx, h store.NewHold, done *store.Com
 	})
 	if err != nil {
 		return holds.Hold{}, err
+	}
+	if len(found) == 0 {
+		// No seat matched: is it the flight or the seats that do not exist?
+		if _, err := flightCurrency(ctx, tx, h.FlightID); err != nil {
+			return holds.Hold{}, err
+		}
 	}
 	var unknown []string
 	for _, l := range labels {
@@ -140,39 +149,54 @@ func createHold(ctx context.Context, tx pgx.Tx, h store.NewHold, done *store.Com
 		return holds.Hold{}, &holds.SeatsUnavailableError{Seats: taken}
 	}
 
-	if _, err := tx.Exec(ctx, `
-		UPDATE seats SET hold_id = $3, held_until = now() + $4::interval
-		WHERE flight_id = $1 AND label = ANY($2)`, h.FlightID, labels, h.ID, h.TTL); err != nil {
-		return holds.Hold{}, err
-	}
-	// A seat taken over from a lapsed hold closes that hold's story first.
-	if len(lapsedSeats) > 0 {
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO seat_events (flight_id, seat, event, hold_id)
-			SELECT $1, seat, 'expired', hold FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x(seat, hold, n) ORDER BY n`,
-			h.FlightID, lapsedSeats, lapsedHolds); err != nil {
-			return holds.Hold{}, err
-		}
-	}
 	ordered := flights.SortSeatLabels(labels)
-	if err := recordEvents(ctx, tx, h.FlightID, ordered, "held", h.ID, ""); err != nil {
-		return holds.Hold{}, err
-	}
 	out := holds.Hold{
 		ID: h.ID, KeyID: h.KeyID, FlightID: h.FlightID, Seats: ordered, Status: holds.Active,
-		Total: money.Money{Amount: total, Currency: currency},
+		Total: money.Money{Amount: total, Currency: currency}, CreatedAt: now.UTC(), ExpiresAt: expires.UTC(),
 	}
+	idem, idemArgs, err := completionCTE(done, out, 12)
+	if err != nil {
+		return holds.Hold{}, err
+	}
+	// Every write in one statement: the seats, their events (a seat taken
+	// over from a lapsed hold closes that hold's story first, then the new
+	// hold's events in seat order), the hold, and its idempotency key.
+	var stored int
 	err = tx.QueryRow(ctx, `
+		WITH seats_held AS (
+			UPDATE seats SET hold_id = $3, held_until = now() + $4::interval
+			WHERE flight_id = $1 AND label = ANY($2)
+		), events AS (
+			INSERT INTO seat_events (flight_id, seat, event, hold_id)
+			SELECT $1, seat, event, hold FROM (
+				SELECT 1 AS step, n, seat, 'expired' AS event, hold
+				FROM unnest($5::text[], $6::text[]) WITH ORDINALITY AS x(seat, hold, n)
+				UNION ALL
+				SELECT 2, n, seat, 'held', $3 FROM unnest($7::text[]) WITH ORDINALITY AS y(seat, n)
+			) e ORDER BY step, n
+		)`+idem+`
 		INSERT INTO holds (id, api_key_id, flight_id, seats, status, total_amount, currency, created_at, expires_at, max_expires_at)
-		VALUES ($1, $2, $3, $4, 'active', $5, $6, now(), now() + $7::interval, now() + $8::interval)
-		RETURNING created_at, expires_at`,
-		h.ID, h.KeyID, h.FlightID, strings.Join(ordered, ","), total, currency, h.TTL, h.MaxLifetime).
-		Scan(&out.CreatedAt, &out.ExpiresAt)
+		VALUES ($3, $8, $1, $9, 'active', $10, $11, now(), now() + $4::interval, now() + $12::interval)
+		RETURNING `+idemCount(idem),
+		append([]any{h.FlightID, labels, h.ID, h.TTL, lapsedSeats, lapsedHolds, ordered,
+			h.KeyID, strings.Join(ordered, ","), total, currency, h.MaxLifetime}, idemArgs...)...).Scan(&stored)
 	if err != nil {
 		return holds.Hold{}, translate(err)
 	}
-	out.CreatedAt, out.ExpiresAt = out.CreatedAt.UTC(), out.ExpiresAt.UTC()
-	return out, complete(ctx, tx, done, out)
+	if stored == 0 && done != nil && done.Claim {
+		return holds.Hold{}, store.ErrIdempotencyKeyTaken
+	}
+	return out, nil
+}
+
+// flightCurrency returns a flight's currency, or flights.ErrNotFound.
+func flightCurrency(ctx context.Context, tx pgx.Tx, flightID int64) (string, error) {
+	var currency string
+	err := tx.QueryRow(ctx, `SELECT currency FROM flights WHERE id = $1`, flightID).Scan(&currency)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", flights.ErrNotFound
+	}
+	return currency, err
 }
 
 // pickSeats chooses seats for a quantity request. It picks from an unlocked
@@ -243,19 +267,66 @@ func recordEvents(ctx context.Context, tx pgx.Tx, flightID int64, seats []string
 	return err
 }
 
-// complete stores the response of an idempotent request in the effect's transaction.
+// complete stores the response of an idempotent request in the effect's
+// transaction: it marks a claimed key done, or with done.Claim inserts the
+// key done, failing with store.ErrIdempotencyKeyTaken if the key exists.
 func complete(ctx context.Context, tx pgx.Tx, done *store.Completion, result any) error {
 	if done == nil {
 		return nil
 	}
+	idem, args, err := completionCTE(done, result, 0)
+	if err != nil {
+		return err
+	}
+	var stored int
+	if err := tx.QueryRow(ctx, strings.TrimPrefix(idem, ",")+` SELECT `+idemCount(idem), args...).Scan(&stored); err != nil {
+		return err
+	}
+	if stored == 0 && done.Claim {
+		return store.ErrIdempotencyKeyTaken
+	}
+	return nil
+}
+
+// completionCTE renders done's response for result and returns a WITH
+// element named idem (", idem AS (…)"; "WITH idem AS (…)" when argBase is 0)
+// that stores it, with its arguments numbered from argBase+1. It returns ""
+// when done is nil.
+func completionCTE(done *store.Completion, result any, argBase int) (string, []any, error) {
+	if done == nil {
+		return "", nil, nil
+	}
 	body, err := done.Render(result)
 	if err != nil {
-		return fmt.Errorf("render idempotent response: %w", err)
+		return "", nil, fmt.Errorf("render idempotent response: %w", err)
 	}
-	_, err = tx.Exec(ctx, `
-		UPDATE idempotency_keys SET state = 'done', status = $3, body = $4
-		WHERE api_key_id = $1 AND key = $2 AND state = 'running'`, done.KeyID, done.Key, done.Status, body)
-	return err
+	n := func(i int) string { return fmt.Sprintf("$%d", argBase+i) }
+	head := ", idem AS ("
+	if argBase == 0 {
+		head = "WITH idem AS ("
+	}
+	if done.Claim {
+		return head + `
+			INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until, status, body)
+			VALUES (` + n(1) + `, ` + n(2) + `, ` + n(3) + `, 'done', now(), ` + n(4) + `, ` + n(5) + `)
+			ON CONFLICT (api_key_id, key) DO NOTHING
+			RETURNING 1)
+		`, []any{done.KeyID, done.Key, done.Fingerprint, done.Status, body}, nil
+	}
+	return head + `
+		UPDATE idempotency_keys SET state = 'done', status = ` + n(3) + `, body = ` + n(4) + `
+		WHERE api_key_id = ` + n(1) + ` AND key = ` + n(2) + ` AND state = 'running'
+		RETURNING 1)
+	`, []any{done.KeyID, done.Key, done.Status, body}, nil
+}
+
+// idemCount is the select-list item counting the rows completionCTE's idem
+// wrote (1 when there is none).
+func idemCount(idem string) string {
+	if idem == "" {
+		return "1"
+	}
+	return "(SELECT count(*) FROM idem)::int"
 }
 
 func scanHold(row pgx.Row) (holds.Hold, error) {
@@ -834,26 +905,26 @@ func (s *Store) CountActiveHolds(ctx context.Context) (int, error) {
 
 // ClaimIdempotencyKey implements store.Reservations.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (store.IdemClaim, error) {
+	// The usual case, a new key, is one statement in its own transaction.
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until)
+		VALUES ($1, $2, $3, 'running', now() + $4::interval)
+		ON CONFLICT (api_key_id, key) DO NOTHING`, keyID, key, fingerprint, lease)
+	if err != nil {
+		return store.IdemClaim{}, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return store.IdemClaim{Outcome: store.IdemProceed}, nil
+	}
 	var out store.IdemClaim
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until)
-			VALUES ($1, $2, $3, 'running', now() + $4::interval)
-			ON CONFLICT (api_key_id, key) DO NOTHING`, keyID, key, fingerprint, lease)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 1 {
-			out = store.IdemClaim{Outcome: store.IdemProceed}
-			return nil
-		}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var (
 			fp, state string
 			live      bool
 			status    *int
 			body      []byte
 		)
-		err = tx.QueryRow(ctx, `
+		err := tx.QueryRow(ctx, `
 			SELECT fingerprint, state, lease_until > now(), status, body
 			FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 FOR UPDATE`, keyID, key).
 			Scan(&fp, &state, &live, &status, &body)
@@ -887,6 +958,33 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, finge
 }
 
 var errRaced = errors.New("idempotency key vanished while claiming")
+
+// IdempotencyKey implements store.Reservations.
+func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string) (store.IdemClaim, error) {
+	var (
+		fp, state string
+		live      bool
+		status    *int
+		body      []byte
+	)
+	err := s.pool.QueryRow(ctx, `
+		SELECT fingerprint, state, lease_until > now(), status, body
+		FROM idempotency_keys WHERE api_key_id = $1 AND key = $2`, keyID, key).
+		Scan(&fp, &state, &live, &status, &body)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.IdemClaim{Outcome: store.IdemProceed}, nil
+	case err != nil:
+		return store.IdemClaim{}, fmt.Errorf("look up idempotency key: %w", err)
+	case fp != fingerprint:
+		return store.IdemClaim{Outcome: store.IdemMismatch}, nil
+	case state == "done":
+		return store.IdemClaim{Outcome: store.IdemReplay, Status: *status, Body: body}, nil
+	case live:
+		return store.IdemClaim{Outcome: store.IdemInFlight}, nil
+	}
+	return store.IdemClaim{Outcome: store.IdemProceed}, nil
+}
 
 // CompleteIdempotencyKey implements store.Reservations.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, keyID int64, key string, status int, body []byte) error {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -59,6 +60,31 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, finge
 		return store.IdemClaim{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	return out, nil
+}
+
+// IdempotencyKey implements store.Reservations.
+func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string) (store.IdemClaim, error) {
+	var out store.IdemClaim
+	var storedFingerprint, state, storedLease, now string
+	err := s.reader.QueryRowContext(ctx, `SELECT `+nowSQL).Scan(&now)
+	if err == nil {
+		err = s.reader.QueryRowContext(ctx, selectIdempotencyKey, keyID, key).
+			Scan(&storedFingerprint, &state, &storedLease, &out.Status, &out.Body)
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.IdemClaim{Outcome: store.IdemProceed}, nil
+	case err != nil:
+		return store.IdemClaim{}, fmt.Errorf("look up idempotency key: %w", err)
+	case storedFingerprint != fingerprint:
+		return store.IdemClaim{Outcome: store.IdemMismatch}, nil
+	case state == "done":
+		out.Outcome = store.IdemReplay
+		return out, nil
+	case storedLease > now:
+		return store.IdemClaim{Outcome: store.IdemInFlight}, nil
+	}
+	return store.IdemClaim{Outcome: store.IdemProceed}, nil
 }
 
 // CompleteIdempotencyKey implements store.Reservations.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -66,8 +67,15 @@ const completeKeySQL = `
 	UPDATE idempotency_keys SET state = 'done', status = ?1, body = ?2
 	WHERE api_key_id = ?3 AND key = ?4 AND state = 'running'`
 
+const claimKeySQL = `
+	INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until, created_at, status, body)
+	VALUES (?1, ?2, ?3, 'done', ` + nowSQL + `, ` + nowSQL + `, ?4, ?5)
+	ON CONFLICT (api_key_id, key) DO NOTHING`
+
 // complete stores the response of done's idempotency key in tx, the
-// transaction of the effect that produced result.
+// transaction of the effect that produced result: it marks a claimed key
+// done, or with done.Claim inserts the key done, failing with
+// store.ErrIdempotencyKeyTaken if the key exists.
 func complete(ctx context.Context, tx *sql.Tx, done *store.Completion, result any) error {
 	if done == nil {
 		return nil
@@ -76,8 +84,18 @@ func complete(ctx context.Context, tx *sql.Tx, done *store.Completion, result an
 	if err != nil {
 		return fmt.Errorf("render response: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, completeKeySQL, done.Status, body, done.KeyID, done.Key); err != nil {
-		return fmt.Errorf("complete idempotency key: %w", err)
+	if !done.Claim {
+		if _, err := tx.ExecContext(ctx, completeKeySQL, done.Status, body, done.KeyID, done.Key); err != nil {
+			return fmt.Errorf("complete idempotency key: %w", err)
+		}
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, claimKeySQL, done.KeyID, done.Key, done.Fingerprint, done.Status, body)
+	if err != nil {
+		return fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(err, store.ErrIdempotencyKeyTaken)
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ func runReservations(t *testing.T, newStore NewStore) {
 		"Gauges":                  testGauges,
 		"IdempotencyKeys":         testIdempotencyKeys,
 		"CompletionInTransaction": testCompletionInTransaction,
+		"ClaimInTransaction":      testClaimInTransaction,
 		"ListBookings":            testListBookings,
 		"ConcurrentHolds":         testConcurrentHolds,
 		"ConcurrentBookings":      testConcurrentBookings,
@@ -716,6 +717,105 @@ func testIdempotencyKeys(t *testing.T, f *fixture) {
 	}
 	if c := claim("k1", "fp2", time.Minute); c.Outcome != store.IdemProceed {
 		t.Errorf("claim after cleanup = %v, want proceed", c.Outcome)
+	}
+}
+
+// testClaimInTransaction covers Completion.Claim: the effect's transaction
+// inserts its idempotency key already done, and an effect whose key exists
+// rolls back entirely; IdempotencyKey only looks.
+func testClaimInTransaction(t *testing.T, f *fixture) {
+	render := func(v any) ([]byte, error) {
+		switch r := v.(type) {
+		case holds.Hold:
+			return json.Marshal(map[string]any{"id": r.ID, "status": r.Status, "seats": r.Seats})
+		case bookings.Booking:
+			return json.Marshal(map[string]any{"id": r.ID, "status": r.Status})
+		}
+		return nil, fmt.Errorf("unexpected %T", v)
+	}
+	done := func(key, fp string, status int) *store.Completion {
+		return &store.Completion{KeyID: f.alice, Key: key, Fingerprint: fp, Claim: true, Status: status, Render: render}
+	}
+	look := func(key, fp string) store.IdemClaim {
+		t.Helper()
+		c, err := f.s.IdempotencyKey(f.ctx, f.alice, key, fp)
+		if err != nil {
+			t.Fatalf("IdempotencyKey: %v", err)
+		}
+		return c
+	}
+	newHold := func(seats ...string) store.NewHold {
+		return store.NewHold{ID: holds.NewID(), KeyID: f.alice, TTL: time.Minute, MaxLifetime: time.Hour,
+			Request: holds.Request{FlightID: f.flight.ID, Seats: seats}}
+	}
+	if c := look("h1", "fp"); c.Outcome != store.IdemProceed {
+		t.Fatalf("look at an unused key = %v, want proceed", c.Outcome)
+	}
+	h, err := f.s.CreateHold(f.ctx, newHold("11A"), done("h1", "fp", 201))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := render(h)
+	if c := look("h1", "fp"); c.Outcome != store.IdemReplay || c.Status != 201 || string(c.Body) != string(want) {
+		t.Errorf("look after the claiming CreateHold = %+v %s, want replay of 201 %s", c, c.Body, want)
+	}
+	if c := look("h1", "other"); c.Outcome != store.IdemMismatch {
+		t.Errorf("look with another fingerprint = %v, want mismatch", c.Outcome)
+	}
+	// Looking claims nothing and the classic claim sees the stored answer.
+	if c, err := f.s.ClaimIdempotencyKey(f.ctx, f.alice, "h1", "fp", time.Minute); err != nil || c.Outcome != store.IdemReplay {
+		t.Errorf("ClaimIdempotencyKey after a claiming CreateHold = %+v, %v; want replay", c, err)
+	}
+	before := f.available(t)
+	events := len(f.events(t))
+
+	// The same key again: nothing happens, whatever the seats.
+	_, err = f.s.CreateHold(f.ctx, newHold("11B"), done("h1", "fp", 201))
+	if !errors.Is(err, store.ErrIdempotencyKeyTaken) {
+		t.Fatalf("CreateHold with a used key: err = %v, want ErrIdempotencyKeyTaken", err)
+	}
+	if got := f.available(t); got != before {
+		t.Errorf("available seats = %d after a refused claim, want %d", got, before)
+	}
+	if got := len(f.events(t)); got != events {
+		t.Errorf("seat events = %d after a refused claim, want %d", got, events)
+	}
+	if st := f.seatStatus(t)["11B"]; st != flights.Available {
+		t.Errorf("11B is %q after a refused claim, want available", st)
+	}
+	// A running key (claimed the classic way) also refuses the claim.
+	if c, err := f.s.ClaimIdempotencyKey(f.ctx, f.alice, "run", "fp", time.Minute); err != nil || c.Outcome != store.IdemProceed {
+		t.Fatalf("claim run: %+v %v", c, err)
+	}
+	if c := look("run", "fp"); c.Outcome != store.IdemInFlight {
+		t.Errorf("look at a running key = %v, want in flight", c.Outcome)
+	}
+	if _, err := f.s.CreateHold(f.ctx, newHold("11C"), done("run", "fp", 201)); !errors.Is(err, store.ErrIdempotencyKeyTaken) {
+		t.Errorf("CreateHold claiming a running key: err = %v, want ErrIdempotencyKeyTaken", err)
+	}
+	// A failed effect claims nothing.
+	if _, err := f.s.CreateHold(f.ctx, newHold("11A"), done("h2", "fp", 201)); err == nil {
+		t.Fatal("held a held seat")
+	}
+	if c := look("h2", "fp"); c.Outcome != store.IdemProceed {
+		t.Errorf("look after a failed claiming CreateHold = %v, want proceed", c.Outcome)
+	}
+	// Other single-transaction effects claim the same way.
+	if _, err := f.s.ExtendHold(f.ctx, f.alice, h.ID, time.Minute, done("x1", "fp", 200)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.ExtendHold(f.ctx, f.alice, h.ID, time.Minute, done("x1", "fp", 200)); !errors.Is(err, store.ErrIdempotencyKeyTaken) {
+		t.Errorf("ExtendHold with a used key: err = %v, want ErrIdempotencyKeyTaken", err)
+	}
+	rel, err := f.s.ReleaseHold(f.ctx, f.alice, h.ID, done("r1", "fp", 200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := look("r1", "fp"); c.Outcome != store.IdemReplay || c.Status != 200 {
+		t.Errorf("look after a claiming ReleaseHold = %+v, want replay of 200", c)
+	}
+	if rel.Status != holds.Released {
+		t.Errorf("released hold status = %q", rel.Status)
 	}
 }
 
