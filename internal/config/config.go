@@ -31,6 +31,10 @@ type Config struct {
 	TripLease       time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
 	PaymentLease    time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
 
+	// APIKeyCacheTTL is how long a replica trusts an API key it has looked
+	// up (API_KEY_CACHE_TTL; 0 looks every request up).
+	APIKeyCacheTTL time.Duration
+
 	RateLimit float64 // RATE_LIMIT: requests per second per API key (0: no limit)
 	RateBurst int     // RATE_BURST: how many requests a key may send at once
 
@@ -111,6 +115,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", getenv("LOG_FORMAT")))
 	}
+	if c.APIKeyCacheTTL, err = time.ParseDuration(env("API_KEY_CACHE_TTL", "5s")); err != nil || c.APIKeyCacheTTL < 0 {
+		errs = append(errs, fmt.Errorf("API_KEY_CACHE_TTL=%q: want a duration such as 5s, 0 for none", getenv("API_KEY_CACHE_TTL")))
+	}
 	if c.RateLimit, err = strconv.ParseFloat(env("RATE_LIMIT", "50"), 64); err != nil || c.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("RATE_LIMIT=%q: want requests per second, 0 for none", getenv("RATE_LIMIT")))
 	}
@@ -155,6 +162,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("sweep_interval", c.SweepInterval),
 		slog.Duration("trip_lease", c.TripLease),
 		slog.Duration("payment_lease", c.PaymentLease),
+		slog.Duration("api_key_cache_ttl", c.APIKeyCacheTTL),
 		slog.Float64("rate_limit", c.RateLimit),
 		slog.Int("rate_burst", c.RateBurst),
 		slog.Duration("provider_timeout", c.ProviderTimeout),

@@ -337,3 +337,79 @@ func TestIdempotency(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyClaimedInTransaction covers the routes whose transaction
+// claims the key itself (extend, release, cancel): twins replay the one
+// execution, whether they arrive after it or during it.
+func TestIdempotencyClaimedInTransaction(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, a *api) {
+		fl := a.flight(t)
+		hold := data(t, a.post("/holds", a.client, idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["11A"]}`, fl)), 201)
+		id := hold["id"].(string)
+
+		// Twenty concurrent extensions with one key: one execution, so one
+		// expires_at, and every other answer is its replay.
+		var wg sync.WaitGroup
+		results := make(chan response, 20)
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results <- a.post("/holds/"+id+"/extend", a.client, "ext", "")
+			}()
+		}
+		wg.Wait()
+		close(results)
+		var bodies []string
+		fresh := 0
+		for r := range results {
+			if r.status != 200 {
+				t.Errorf("concurrent same-key extend: %d %s", r.status, r.body)
+				continue
+			}
+			if r.header.Get("Idempotent-Replayed") != "true" {
+				fresh++
+			}
+			bodies = append(bodies, string(r.body))
+		}
+		if fresh != 1 {
+			t.Errorf("%d extend answers were not replays, want exactly 1", fresh)
+		}
+		for _, b := range bodies[1:] {
+			if b != bodies[0] {
+				t.Errorf("same key answered differently:\n%s\n%s", b, bodies[0])
+			}
+		}
+		// The same key on another request is refused and changes nothing.
+		wantError(t, a.do("DELETE", "/holds/"+id, a.client, nil, "Idempotency-Key", "ext"), 422, "idempotency_key_reused")
+		if st := a.seatStatus(t, fl)["11A"]; st != "held" {
+			t.Fatalf("11A is %q after a refused release, want held", st)
+		}
+
+		rel := a.do("DELETE", "/holds/"+id, a.client, nil, "Idempotency-Key", "rel")
+		if rel.status != 200 || rel.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("release = %d %s", rel.status, rel.body)
+		}
+		again := a.do("DELETE", "/holds/"+id, a.client, nil, "Idempotency-Key", "rel")
+		if again.status != 200 || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(rel.body) {
+			t.Errorf("release replay = %d %q %s, want %s", again.status, again.header.Get("Idempotent-Replayed"), again.body, rel.body)
+		}
+		// A 404 is stored like any other answer that is not a 409, 429 or 5xx.
+		missing := "/holds/hld_00000000000000000000000000/extend"
+		first := a.post(missing, a.client, "gone", "")
+		if first.status != 404 {
+			t.Fatalf("extend of an unknown hold = %d %s", first.status, first.body)
+		}
+		if r := a.post(missing, a.client, "gone", ""); r.status != 404 || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replayed 404 = %d %q", r.status, r.header.Get("Idempotent-Replayed"))
+		}
+		// A 409 is not stored: extending the released hold is refused each time afresh.
+		for range 2 {
+			r := a.post("/holds/"+id+"/extend", a.client, "late", "")
+			if r.status != 409 || r.header.Get("Idempotent-Replayed") != "" {
+				t.Errorf("extend of a released hold = %d %q %s, want a fresh 409", r.status, r.header.Get("Idempotent-Replayed"), r.body)
+			}
+		}
+	})
+}

@@ -198,7 +198,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if err := s.idempotent(rt.idem, w, r, rt.handler); err != nil {
+		if err := s.idempotent(rt.idem, rt.idemTx, w, r, rt.handler); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
@@ -209,7 +209,7 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
 		return apikey.Principal{}, errUnauthorized
 	}
-	p, err := s.store.Principal(r.Context(), apikey.Digest(strings.TrimSpace(key)))
+	p, err := s.keys.principal(r.Context(), apikey.Digest(strings.TrimSpace(key)))
 	if err != nil {
 		if err == apikey.ErrNotFound {
 			return apikey.Principal{}, errUnauthorized

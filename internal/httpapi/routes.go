@@ -16,6 +16,12 @@ type route struct {
 	access  access
 	handler apiHandler
 	idem    idemUse
+	// idemTx marks a handler whose only effect is one store transaction
+	// that takes its completion: the key is claimed in that transaction.
+	// POST /holds is not one: its seat fast path answers before the
+	// transaction, so a twin of a request in flight must find the key
+	// claimed already to be told idempotency_key_in_use.
+	idemTx bool
 }
 
 // routes is every route of the API, in one place. The OpenAPI document is
@@ -23,34 +29,34 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		// Seed parity with the original Flask service.
-		{http.MethodGet, "/ping", public, s.ping, idemNone},
-		{http.MethodGet, "/flights/{id}", public, s.getFlight, idemNone},
+		{http.MethodGet, "/ping", public, s.ping, idemNone, false},
+		{http.MethodGet, "/flights/{id}", public, s.getFlight, idemNone, false},
 
 		// Inventory.
-		{http.MethodGet, "/flights", public, s.listFlights, idemNone},
-		{http.MethodGet, "/flights/{id}/seats", public, s.listSeats, idemNone},
-		{http.MethodPost, "/flights", admin, s.createFlight, idemOptional},
+		{http.MethodGet, "/flights", public, s.listFlights, idemNone, false},
+		{http.MethodGet, "/flights/{id}/seats", public, s.listSeats, idemNone, false},
+		{http.MethodPost, "/flights", admin, s.createFlight, idemOptional, false},
 
 		// Holds and bookings.
-		{http.MethodPost, "/holds", customer, s.createHold, idemRequired},
-		{http.MethodGet, "/holds/{id}", customer, s.getHold, idemNone},
-		{http.MethodPost, "/holds/{id}/extend", customer, s.extendHold, idemOptional},
-		{http.MethodDelete, "/holds/{id}", customer, s.releaseHold, idemOptional},
-		{http.MethodPost, "/bookings", customer, s.createBooking, idemRequired},
-		{http.MethodGet, "/bookings", customer, s.listBookings, idemNone},
-		{http.MethodGet, "/bookings/{id}", customer, s.getBooking, idemNone},
-		{http.MethodPost, "/bookings/{id}/cancel", customer, s.cancelBooking, idemOptional},
+		{http.MethodPost, "/holds", customer, s.createHold, idemRequired, false},
+		{http.MethodGet, "/holds/{id}", customer, s.getHold, idemNone, false},
+		{http.MethodPost, "/holds/{id}/extend", customer, s.extendHold, idemOptional, true},
+		{http.MethodDelete, "/holds/{id}", customer, s.releaseHold, idemOptional, true},
+		{http.MethodPost, "/bookings", customer, s.createBooking, idemRequired, false},
+		{http.MethodGet, "/bookings", customer, s.listBookings, idemNone, false},
+		{http.MethodGet, "/bookings/{id}", customer, s.getBooking, idemNone, false},
+		{http.MethodPost, "/bookings/{id}/cancel", customer, s.cancelBooking, idemOptional, true},
 
 		// Offers and trips (third-party flights).
-		{http.MethodGet, "/offers", customer, s.listOffers, idemNone},
-		{http.MethodPost, "/trips", customer, s.createTrip, idemRequired},
-		{http.MethodGet, "/trips/{id}", customer, s.getTrip, idemNone},
+		{http.MethodGet, "/offers", customer, s.listOffers, idemNone, false},
+		{http.MethodPost, "/trips", customer, s.createTrip, idemRequired, false},
+		{http.MethodGet, "/trips/{id}", customer, s.getTrip, idemNone, false},
 
 		// Operations.
-		{http.MethodGet, "/healthz", public, s.healthz, idemNone},
-		{http.MethodGet, "/readyz", public, s.readyz, idemNone},
-		{http.MethodGet, "/metrics", public, s.metricsHandler, idemNone},
-		{http.MethodGet, "/openapi.json", public, s.openAPI, idemNone},
-		{http.MethodGet, "/{$}", public, s.webUI, idemNone},
+		{http.MethodGet, "/healthz", public, s.healthz, idemNone, false},
+		{http.MethodGet, "/readyz", public, s.readyz, idemNone, false},
+		{http.MethodGet, "/metrics", public, s.metricsHandler, idemNone, false},
+		{http.MethodGet, "/openapi.json", public, s.openAPI, idemNone, false},
+		{http.MethodGet, "/{$}", public, s.webUI, idemNone, false},
 	}
 }

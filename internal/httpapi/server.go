@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -40,6 +41,9 @@ type Deps struct {
 	Ready []Check
 	// Limiter limits requests per API key; nil means no limit.
 	Limiter ratelimit.Limiter
+	// KeyCacheTTL is how long an API key, once looked up, is trusted
+	// without asking the store again (API_KEY_CACHE_TTL; 0: ask every time).
+	KeyCacheTTL time.Duration
 }
 
 // Server serves the API. Build it with NewServer.
@@ -53,6 +57,7 @@ type Server struct {
 	registry *prometheus.Registry
 	ready    []Check
 	metrics  *httpMetrics
+	keys     *keyCache
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -71,6 +76,7 @@ func NewServer(deps Deps) http.Handler {
 		ready:    deps.Ready,
 		mux:      http.NewServeMux(),
 	}
+	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.Principal)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
