@@ -12,13 +12,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -129,29 +126,56 @@ type Result struct {
 // ErrNoProviders reports a search in which every provider failed.
 var ErrNoProviders = errors.New("every provider failed")
 
-// Search asks every provider at once and returns their offers cheapest first.
+// NoProvidersError is ErrNoProviders with how each provider did.
+type NoProvidersError struct {
+	Providers []ProviderStatus
+}
+
+func (e *NoProvidersError) Error() string        { return ErrNoProviders.Error() }
+func (e *NoProvidersError) Is(target error) bool { return target == ErrNoProviders }
+
+// Search returns the offers of every provider cheapest first, each with its
+// Source to book it: from the cache when an identical search ran within
+// CacheTTL (on any replica sharing the cache), else by asking the providers.
 func (a *Aggregator) Search(ctx context.Context, req provider.SearchRequest) (Result, error) {
-	key := cacheKey(req)
+	if res, _, ok := a.cachedSearch(ctx, req); ok {
+		a.m.cache.WithLabelValues("hit").Inc()
+		return res, nil
+	}
 	if a.cache != nil {
-		if b, ok, err := a.cache.Get(ctx, key); err == nil && ok {
-			var res Result
-			if json.Unmarshal(b, &res) == nil {
-				a.m.cache.WithLabelValues("hit").Inc()
-				return res, nil
-			}
-		}
 		a.m.cache.WithLabelValues("miss").Inc()
 	}
+	return a.search(ctx, req)
+}
+
+// SearchBudget is how long a search may take, from the request's arrival.
+func (a *Aggregator) SearchBudget() time.Duration { return a.cfg.SearchBudget }
+
+// search asks every provider at once and returns their offers cheapest
+// first. It answers by ctx's deadline or SearchBudget, whichever comes
+// first, with what has come back by then: a provider still being waited for
+// is reported as a timeout, and its call is cancelled without being waited
+// for, so that nothing after the deadline stands between it and the answer.
+// A successful search is stored for Search and Answer.
+func (a *Aggregator) search(ctx context.Context, req provider.SearchRequest) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.SearchBudget)
 	defer cancel()
+	start := timeNow()
 	res := Result{Providers: make([]ProviderStatus, len(a.sources))}
-	offers := make([][]Offer, len(a.sources))
-	var wg sync.WaitGroup
+	type answer struct {
+		i      int
+		status ProviderStatus
+		offers []Offer
+	}
+	answers := make(chan answer, len(a.sources)) // buffered: a late provider never blocks
+	asked := 0
 	for i, g := range a.sources {
-		wg.Add(1)
+		res.Providers[i] = ProviderStatus{Name: g.Name(), Simulated: g.simulated, Status: "timeout"}
+		if ctx.Err() != nil {
+			continue // the budget was spent before the search began: ask no one
+		}
+		asked++
 		go func() {
-			defer wg.Done()
-			start := time.Now()
 			var got []provider.Offer
 			callCtx, call := a.startCall(ctx, g.Name(), "search")
 			err := g.retrying(callCtx, func(ctx context.Context) error {
@@ -159,26 +183,40 @@ func (a *Aggregator) Search(ctx context.Context, req provider.SearchRequest) (Re
 				got, err = g.Search(ctx, req)
 				return err
 			})
-			st := ProviderStatus{Name: g.Name(), Simulated: g.simulated, LatencyMS: time.Since(start).Milliseconds()}
+			st := ProviderStatus{Name: g.Name(), Simulated: g.simulated, LatencyMS: timeNow().Sub(start).Milliseconds()}
 			st.Status = call.end(err)
 			if err != nil {
 				a.log.WarnContext(ctx, "provider search failed", "provider", g.Name(), "status", st.Status, "error", err.Error())
 			}
+			var offers []Offer
 			for _, o := range got {
 				off, err := a.normalize(o, req.Currency)
 				if err != nil {
 					a.log.WarnContext(ctx, "provider offer dropped", "provider", g.Name(), "error", err.Error())
 					continue
 				}
-				offers[i] = append(offers[i], off)
+				offers = append(offers, off)
 			}
-			st.Offers = len(offers[i])
-			res.Providers[i] = st
+			st.Offers = len(offers)
+			answers <- answer{i: i, status: st, offers: offers}
 		}()
 	}
-	wg.Wait()
+	offers := make([][]Offer, len(a.sources))
+	answered := make([]bool, len(a.sources))
+collect:
+	for range asked {
+		select {
+		case got := <-answers:
+			res.Providers[got.i], offers[got.i], answered[got.i] = got.status, got.offers, true
+		case <-ctx.Done():
+			break collect
+		}
+	}
 	ok := false
 	for i, st := range res.Providers {
+		if !answered[i] {
+			res.Providers[i].LatencyMS = timeNow().Sub(start).Milliseconds()
+		}
 		ok = ok || st.Status == "ok"
 		res.Offers = append(res.Offers, offers[i]...)
 	}
@@ -186,11 +224,7 @@ func (a *Aggregator) Search(ctx context.Context, req provider.SearchRequest) (Re
 		return res, ErrNoProviders
 	}
 	sortOffers(res.Offers)
-	if a.cache != nil {
-		if b, err := json.Marshal(res); err == nil {
-			a.cache.Set(context.WithoutCancel(ctx), key, b, a.cfg.CacheTTL)
-		}
-	}
+	a.storeSearch(ctx, req, res)
 	return res, nil
 }
 
@@ -239,10 +273,6 @@ func outcome(err error) string {
 		return "timeout"
 	}
 	return "error"
-}
-
-func cacheKey(r provider.SearchRequest) string {
-	return fmt.Sprintf("offers:%s:%s:%s:%d:%s", r.Origin, r.Destination, r.DepartureDate.Format(time.DateOnly), r.Adults, r.Currency)
 }
 
 // Providers lists the providers' names in order.

@@ -216,7 +216,11 @@ type tripWorld struct {
 }
 
 func newTripWorld(t *testing.T, tune func(*aggregator.Config)) *tripWorld {
-	w := &tripWorld{world: newWorld(t, tune, nil), st: storetest.Engines["sqlite"](t)}
+	return newCachedTripWorld(t, tune, nil)
+}
+
+func newCachedTripWorld(t *testing.T, tune func(*aggregator.Config), cache aggregator.Cache) *tripWorld {
+	w := &tripWorld{world: newWorld(t, tune, cache), st: storetest.Engines["sqlite"](t)}
 	w.svc = aggregator.NewTripService(w.st, w.agg)
 	w.svc.Lease = 3 * time.Second
 	_, digest := apikey.Generate()

@@ -20,6 +20,12 @@ import (
 // newOffersAPI is a server whose aggregator talks real HTTP to the three simulators.
 func newOffersAPI(t *testing.T) (*api, *aggregator.TripService, *simset.Set) {
 	t.Helper()
+	return newCachedOffersAPI(t, nil)
+}
+
+// newCachedOffersAPI is newOffersAPI with a search cache.
+func newCachedOffersAPI(t *testing.T, cache aggregator.Cache) (*api, *aggregator.TripService, *simset.Set) {
+	t.Helper()
 	st := engines["sqlite"](t)
 	sims, err := simset.Start()
 	if err != nil {
@@ -33,7 +39,7 @@ func newOffersAPI(t *testing.T) (*api, *aggregator.TripService, *simset.Set) {
 	}
 	cfg := aggregator.DefaultConfig()
 	cfg.Retries, cfg.SearchBudget = 0, time.Second
-	agg := aggregator.New(sources, fx.Default(), nil, nil, prometheus.NewRegistry(), cfg)
+	agg := aggregator.New(sources, fx.Default(), cache, nil, prometheus.NewRegistry(), cfg)
 	trips := aggregator.NewTripService(st, agg)
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Aggregator: agg, Trips: trips}))
 	t.Cleanup(srv.Close)
