@@ -236,8 +236,8 @@ pgbench_run() {
 : >"$WORK/pgb_results"
 pgbench_run "pgbench -c $CONNECTIONS, conditional UPDATE" "$CONNECTIONS" 0 holds_pgbench.sql
 pgbench_run "pgbench -c 8, conditional UPDATE" 8 1 holds_pgbench.sql
-pgbench_run "pgbench -c $CONNECTIONS, reservd's 13 hold statements replayed" "$CONNECTIONS" 2 holds_tx_pgbench.sql
-pgbench_run "pgbench -c 8, reservd's 13 hold statements replayed" 8 3 holds_tx_pgbench.sql
+pgbench_run "pgbench -c $CONNECTIONS, reservd's hold statements replayed" "$CONNECTIONS" 2 holds_tx_pgbench.sql
+pgbench_run "pgbench -c 8, reservd's hold statements replayed" 8 3 holds_tx_pgbench.sql
 while IFS='|' read -r name tps _ _ _ tx granted _; do
 	((tx == granted)) || say "WARNING: $name: $tx transactions but $granted seats granted (a client ran out of its share of PGB_SEATS: raise it)"
 done <"$WORK/pgb_results"

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -254,6 +255,13 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if cfg.DebugAddr != "" {
+		stop, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "engine", st.Engine())
 
 	select {
@@ -393,4 +401,23 @@ func keys(ctx context.Context, cfg config.Config, args []string, stdout, stderr 
 	}
 	fmt.Fprintf(stdout, "created %s key %d for %q; it is shown only this once:\n%s\n", role, id, *name, key)
 	return nil
+}
+
+// serveDebug serves net/http/pprof on addr until stop is called.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on DEBUG_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	log.Info("serving pprof", "addr", ln.Addr().String())
+	return func() { srv.Close(); <-done }, nil
 }

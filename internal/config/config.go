@@ -15,6 +15,9 @@ import (
 // Config is every setting of the service. The names of the environment
 // variables are in spec/API.md ("Process and configuration").
 type Config struct {
+	// DebugAddr, when set, serves net/http/pprof there (DEBUG_ADDR; keep it
+	// on loopback or a private network: profiles reveal internals).
+	DebugAddr       string
 	Addr            string        // ADDR
 	DatabaseURL     string        // DATABASE_URL; empty selects the embedded SQLite engine
 	DataDir         string        // DATA_DIR, where the embedded database lives
@@ -85,6 +88,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c := Config{
 		Addr:            env("ADDR", ":8080"),
+		DebugAddr:       env("DEBUG_ADDR", ""),
 		DatabaseURL:     env("DATABASE_URL", ""),
 		DataDir:         env("DATA_DIR", "./data"),
 		RedisURL:        env("REDIS_URL", ""),

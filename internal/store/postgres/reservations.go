@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/flights"
@@ -55,51 +56,73 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 }
 
-// CreateHold implements store.Reservations.
+// CreateHold implements store.Reservations. The transaction is pipelined
+// into as few round trips as its decisions allow: BEGIN travels with the
+// locking read, COMMIT with the write. A quantity request first reads the
+// cabin in the round trip that opens the transaction.
 func (s *Store) CreateHold(ctx context.Context, h store.NewHold, done *store.Completion) (holds.Hold, error) {
-	for attempt := 1; ; attempt++ {
-		var out holds.Hold
-		err := s.inTx(ctx, func(tx pgx.Tx) error {
-			var err error
-			out, err = createHold(ctx, tx, h, done, attempt == pickAttempts)
-			return err
-		})
-		if errors.Is(err, errStaleSnapshot) && attempt < pickAttempts {
+	for attempt, deadlocks := 1, 0; ; {
+		out, err := s.createHold(ctx, h, done, attempt == pickAttempts)
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.Is(err, errStaleSnapshot) && attempt < pickAttempts:
+			attempt++
 			continue
-		}
-		if err != nil {
+		case errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") && deadlocks < 4:
+			deadlocks++
+			continue
+		case err != nil:
 			return holds.Hold{}, fmt.Errorf("create hold: %w", err)
 		}
 		return out, nil
 	}
 }
 
-func createHold(ctx context.Context, tx pgx.Tx, h store.NewHold, done *store.Completion, lastTry bool) (holds.Hold, error) {
-	labels := h.Seats
-	if h.ByQuantity() {
-		if _, err := flightCurrency(ctx, tx, h.FlightID); err != nil {
-			return holds.Hold{}, err
-		}
-		var err error
-		if labels, err = pickSeats(ctx, tx, h, lastTry); err != nil {
-			return holds.Hold{}, err
-		}
-	}
+// holdConn is a pooled connection with the hold's transaction open on it.
+// Whatever ends the transaction early, rollback ends it; a connection that
+// cannot even roll back is closed rather than returned to the pool.
+type holdConn struct {
+	*pgxpool.Conn
+	ctx context.Context
+}
 
-	// One round trip locks the seats in label order and reads what the
-	// hold needs: prices, the flight's currency and the transaction's clock
-	// (now() is fixed for the whole transaction, so the times read here are
-	// the ones the writes below store).
-	rows, err := tx.Query(ctx, `
-		SELECT s.label, s.price_amount, (`+freeSeat+`), coalesce(s.hold_id, ''), s.hold_id IS NOT NULL AND s.held_until <= now(),
-			f.currency, now(), now() + $3::interval
-		FROM seats s JOIN flights f ON f.id = s.flight_id
-		WHERE s.flight_id = $1 AND s.label = ANY($2)
-		ORDER BY s.label
-		FOR UPDATE OF s`, h.FlightID, labels, h.TTL)
+func (c holdConn) rollback() {
+	if c.Conn.Conn().PgConn().TxStatus() == 'I' {
+		return
+	}
+	if _, err := c.Exec(context.WithoutCancel(c.ctx), "ROLLBACK"); err != nil {
+		c.Conn.Conn().Close(context.WithoutCancel(c.ctx))
+	}
+}
+
+func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Completion, lastTry bool) (holds.Hold, error) {
+	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return holds.Hold{}, err
 	}
+	c := holdConn{Conn: pc, ctx: ctx}
+	defer pc.Release()
+	defer c.rollback()
+
+	labels := h.Seats
+	var b pgx.Batch
+	if h.ByQuantity() {
+		if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+			return holds.Hold{}, err
+		}
+		if _, err := flightCurrency(ctx, c, h.FlightID); err != nil {
+			return holds.Hold{}, err
+		}
+		if labels, err = pickSeats(ctx, c, h, lastTry); err != nil {
+			return holds.Hold{}, err
+		}
+	} else {
+		b.Queue("BEGIN")
+	}
+	// Lock the seats in label order and read what the hold needs: prices,
+	// the flight's currency and the transaction's clock (now() is fixed for
+	// the whole transaction, so the times read here are the ones the write
+	// below stores).
 	var (
 		found          = map[string]bool{}
 		taken          []string
@@ -112,23 +135,32 @@ func createHold(ctx context.Context, tx pgx.Tx, h store.NewHold, done *store.Com
 		currency       string
 		now, expires   time.Time
 	)
-	_, err = pgx.ForEachRow(rows, []any{&label, &price, &free, &prevOwn, &lapsed, &currency, &now, &expires}, func() error {
-		found[label] = true
-		total += price
-		if !free {
-			taken = append(taken, label)
-		}
-		if lapsed {
-			lapsedSeats, lapsedHolds = append(lapsedSeats, label), append(lapsedHolds, prevOwn)
-		}
-		return nil
+	b.Queue(`
+		SELECT s.label, s.price_amount, (`+freeSeat+`), coalesce(s.hold_id, ''), s.hold_id IS NOT NULL AND s.held_until <= now(),
+			f.currency, now(), now() + $3::interval
+		FROM seats s JOIN flights f ON f.id = s.flight_id
+		WHERE s.flight_id = $1 AND s.label = ANY($2)
+		ORDER BY s.label
+		FOR UPDATE OF s`, h.FlightID, labels, h.TTL).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&label, &price, &free, &prevOwn, &lapsed, &currency, &now, &expires}, func() error {
+			found[label] = true
+			total += price
+			if !free {
+				taken = append(taken, label)
+			}
+			if lapsed {
+				lapsedSeats, lapsedHolds = append(lapsedSeats, label), append(lapsedHolds, prevOwn)
+			}
+			return nil
+		})
+		return err
 	})
-	if err != nil {
+	if err := c.SendBatch(ctx, &b).Close(); err != nil {
 		return holds.Hold{}, err
 	}
 	if len(found) == 0 {
 		// No seat matched: is it the flight or the seats that do not exist?
-		if _, err := flightCurrency(ctx, tx, h.FlightID); err != nil {
+		if _, err := flightCurrency(ctx, c, h.FlightID); err != nil {
 			return holds.Hold{}, err
 		}
 	}
@@ -160,9 +192,12 @@ func createHold(ctx context.Context, tx pgx.Tx, h store.NewHold, done *store.Com
 	}
 	// Every write in one statement: the seats, their events (a seat taken
 	// over from a lapsed hold closes that hold's story first, then the new
-	// hold's events in seat order), the hold, and its idempotency key.
+	// hold's events in seat order), the hold, and its idempotency key; and
+	// COMMIT in the same round trip. A claiming completion that finds its key
+	// taken turns the statement into an error, so that COMMIT commits nothing.
 	var stored int
-	err = tx.QueryRow(ctx, `
+	b = pgx.Batch{}
+	b.Queue(`
 		WITH seats_held AS (
 			UPDATE seats SET hold_id = $3, held_until = now() + $4::interval
 			WHERE flight_id = $1 AND label = ANY($2)
@@ -179,20 +214,36 @@ func createHold(ctx context.Context, tx pgx.Tx, h store.NewHold, done *store.Com
 		VALUES ($3, $8, $1, $9, 'active', $10, $11, now(), now() + $4::interval, now() + $12::interval)
 		RETURNING `+idemCount(idem),
 		append([]any{h.FlightID, labels, h.ID, h.TTL, lapsedSeats, lapsedHolds, ordered,
-			h.KeyID, strings.Join(ordered, ","), total, currency, h.MaxLifetime}, idemArgs...)...).Scan(&stored)
-	if err != nil {
+			h.KeyID, strings.Join(ordered, ","), total, currency, h.MaxLifetime}, idemArgs...)...).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&stored) })
+	claiming := done != nil && done.Claim
+	if !claiming {
+		b.Queue("COMMIT")
+	}
+	if err := c.SendBatch(ctx, &b).Close(); err != nil {
 		return holds.Hold{}, translate(err)
 	}
-	if stored == 0 && done != nil && done.Claim {
-		return holds.Hold{}, store.ErrIdempotencyKeyTaken
+	if claiming {
+		if stored == 0 {
+			return holds.Hold{}, store.ErrIdempotencyKeyTaken
+		}
+		if _, err := c.Exec(ctx, "COMMIT"); err != nil {
+			return holds.Hold{}, err
+		}
 	}
 	return out, nil
 }
 
+// querier is a transaction, or a connection with a transaction open on it.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // flightCurrency returns a flight's currency, or flights.ErrNotFound.
-func flightCurrency(ctx context.Context, tx pgx.Tx, flightID int64) (string, error) {
+func flightCurrency(ctx context.Context, q querier, flightID int64) (string, error) {
 	var currency string
-	err := tx.QueryRow(ctx, `SELECT currency FROM flights WHERE id = $1`, flightID).Scan(&currency)
+	err := q.QueryRow(ctx, `SELECT currency FROM flights WHERE id = $1`, flightID).Scan(&currency)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", flights.ErrNotFound
 	}
@@ -204,7 +255,7 @@ func flightCurrency(ctx context.Context, tx pgx.Tx, flightID int64) (string, err
 // over the cabin instead of queueing on its first row; the caller's locked
 // re-check catches a stale pick. The last try locks free seats directly,
 // skipping rows other transactions hold.
-func pickSeats(ctx context.Context, tx pgx.Tx, h store.NewHold, lastTry bool) ([]string, error) {
+func pickSeats(ctx context.Context, tx querier, h store.NewHold, lastTry bool) ([]string, error) {
 	if lastTry {
 		rows, err := tx.Query(ctx, `
 			SELECT s.label FROM seats s
