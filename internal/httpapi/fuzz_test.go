@@ -1,98 +1,282 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/trips"
 	"github.com/reservd/reservd/internal/validate"
 )
 
-// clientError reports whether err is one the API answers with a 4xx.
-func clientError(err error) bool {
+// Fuzz targets for the request decoders and query parsers, called directly.
+// Seeds are in testdata/fuzz/<target>/ (the API.md examples and edge cases);
+// fuzz_http_test.go drives the listing endpoints through the whole handler.
+
+// wantDecodeError checks an error of decodeJSON: a 400 invalid_json with a
+// message, or the 413 of an oversized body; anything else would be a 5xx.
+func wantDecodeError(t *testing.T, body []byte, err error) {
+	t.Helper()
 	var e *Error
-	var v validate.Errors
 	var tooLarge *http.MaxBytesError
-	return errors.As(err, &v) || errors.As(err, &tooLarge) || (errors.As(err, &e) && e.Status >= 400 && e.Status < 500)
+	switch {
+	case errors.As(err, &tooLarge):
+	case errors.As(err, &e) && e.Status == http.StatusBadRequest && e.Code == "invalid_json" && e.Message != "":
+	default:
+		t.Fatalf("body %q: error %#v is not a 400 invalid_json", body, err)
+	}
 }
 
-// fuzzDecode checks that no body makes a decoder panic or fail as a 5xx.
-func fuzzDecode[T any](f *testing.F, seeds []string, check func(t *testing.T, v *T)) {
-	for _, s := range seeds {
-		f.Add(s)
+// wantFieldErrors checks that a validation error is validate.Errors naming
+// fields, which the API answers with 422 invalid_request.
+func wantFieldErrors(t *testing.T, what string, err error) {
+	t.Helper()
+	var v validate.Errors
+	if !errors.As(err, &v) || len(v) == 0 {
+		t.Fatalf("%s: error %#v is not validate.Errors", what, err)
 	}
-	f.Fuzz(func(t *testing.T, body string) {
-		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	if e := publicError(err); e.Status != http.StatusUnprocessableEntity || e.Code != "invalid_request" {
+		t.Fatalf("%s: %v answers %d %s, want 422 invalid_request", what, err, e.Status, e.Code)
+	}
+}
+
+func decode(body []byte, dst any) error {
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	return decodeJSON(httptest.NewRecorder(), r, dst)
+}
+
+// fuzzDecode checks that decodeJSON never panics, refuses bad bodies with a
+// 400 invalid_json, and that what it accepts is valid JSON whose decoded
+// value encodes and decodes back to itself; check, if any, then asserts the
+// handler's own validation of the value.
+func fuzzDecode[T any](f *testing.F, check func(t *testing.T, v *T)) {
+	f.Fuzz(func(t *testing.T, body []byte) {
 		var v T
-		if err := decodeJSON(httptest.NewRecorder(), r, &v); err != nil {
-			if !clientError(err) {
-				t.Fatalf("body %q: error %v is not a client error", body, err)
-			}
+		if err := decode(body, &v); err != nil {
+			wantDecodeError(t, body, err)
 			return
 		}
-		check(t, &v)
+		if !json.Valid(body) {
+			t.Fatalf("accepted a body that is not JSON: %q", body)
+		}
+		b, err := json.Marshal(&v)
+		if err != nil {
+			t.Fatalf("re-encode %+v: %v", v, err)
+		}
+		var back T
+		if err := decode(b, &back); err != nil || !reflect.DeepEqual(back, v) {
+			t.Fatalf("round trip of %q: %s decodes to %+v, %v; want %+v", body, b, back, err, v)
+		}
+		if check != nil {
+			check(t, &v)
+		}
 	})
 }
 
+// FuzzDecodeHoldRequest: POST /holds.
 func FuzzDecodeHoldRequest(f *testing.F) {
-	fuzzDecode(f, []string{
-		`{"flight_id": 1, "seats": ["12A", "12B"]}`, `{"flight_id": 1, "cabin": "economy", "quantity": 2}`,
-		`{"flight_id": 1.5}`, `{"seats": null}`, `[]`, ``, `{"flight_id": 1} {}`,
-	}, func(t *testing.T, v *holdRequest) {
-		hr := holds.Request{Seats: v.Seats, Cabin: "economy", Quantity: v.Quantity}
+	const maxSeats = 10
+	fuzzDecode(f, func(t *testing.T, v *holdRequest) {
+		hr := holds.Request{Seats: v.Seats, Cabin: flights.Cabin(v.Cabin), Quantity: v.Quantity}
 		if v.FlightID != nil {
 			hr.FlightID = *v.FlightID
 		}
-		if err := hr.Validate(10); err != nil && !clientError(err) {
-			t.Fatalf("Validate: %v", err)
-		}
-	})
-}
-
-func FuzzDecodeBookingRequest(f *testing.F) {
-	fuzzDecode(f, []string{`{"hold_id": "hld_x", "payment": {"token": "tok_visa"}}`, `{"payment": {}}`, `{"hold_id": 5}`},
-		func(t *testing.T, v *bookingRequest) {})
-}
-
-func FuzzDecodeFlightRequest(f *testing.F) {
-	fuzzDecode(f, []string{
-		`{"number": "UA1", "origin": "SFO", "destination": "JFK", "departs_at": "2026-12-24T08:00:00Z", "arrives_at": "2026-12-24T13:00:00Z", "seats": [{"seat": "1A", "cabin": "first", "price": {"amount": 1, "currency": "USD"}}]}`,
-		`{"seats": [{"price": {"amount": 1.5}}]}`,
-	}, func(t *testing.T, v *newFlightRequest) {})
-}
-
-func FuzzDecodeTripRequest(f *testing.F) {
-	fuzzDecode(f, []string{
-		`{"origin": "SFO", "destination": "JFK", "departure_date": "2030-01-01", "currency": "USD", "passengers": [{"given_name": "A", "family_name": "B", "born_on": "1990-01-01"}]}`,
-		`{"passengers": [{}], "max_price": {"amount": -1, "currency": "usd"}}`,
-	}, func(t *testing.T, v *trips.Request) {
-		if err := v.Validate(testNow); err != nil && !clientError(err) {
-			t.Fatalf("Validate: %v", err)
-		}
-	})
-}
-
-// FuzzFlightListQuery checks that no query string makes the listing
-// parameters panic or fail as anything but a field error.
-func FuzzFlightListQuery(f *testing.F) {
-	for _, s := range []string{"limit=5&cursor=eyJ0IjoiMjAyNi0xMi0yNFQwODowMDowMFoiLCJpIjozfQ", "limit=-1", "cursor=%%%", "limit=99999999999999999999"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		q, err := url.ParseQuery(raw)
-		if err != nil {
+		if err := hr.Validate(maxSeats); err != nil {
+			wantFieldErrors(t, "hold", err)
 			return
 		}
+		if hr.FlightID <= 0 {
+			t.Fatalf("accepted flight_id %d", hr.FlightID)
+		}
+		if len(hr.Seats) > 0 {
+			if len(hr.Seats) > maxSeats || hr.Cabin != "" || hr.Quantity != 0 {
+				t.Fatalf("accepted %+v", hr)
+			}
+			seen := map[string]bool{}
+			for _, s := range hr.Seats {
+				if _, _, err := flights.ParseSeatLabel(s); err != nil || seen[s] {
+					t.Fatalf("accepted seat %q of %q", s, hr.Seats)
+				}
+				seen[s] = true
+			}
+		} else if !hr.Cabin.Valid() || hr.Quantity < 1 || hr.Quantity > maxSeats {
+			t.Fatalf("accepted %+v", hr)
+		}
+		// Validation normalizes; what it accepted, it accepts again unchanged.
+		again := hr
+		again.Seats = append([]string(nil), hr.Seats...)
+		if err := again.Validate(maxSeats); err != nil || !reflect.DeepEqual(again, hr) {
+			t.Fatalf("normalized %+v revalidates as %+v, %v", hr, again, err)
+		}
+	})
+}
+
+// FuzzDecodeBookingRequest: POST /bookings.
+func FuzzDecodeBookingRequest(f *testing.F) {
+	fuzzDecode[bookingRequest](f, nil)
+}
+
+// FuzzDecodeFlightRequest: POST /flights (admin), through the handler's
+// own parsing of times and the domain validation.
+func FuzzDecodeFlightRequest(f *testing.F) {
+	fuzzDecode(f, func(t *testing.T, req *newFlightRequest) {
+		var errs validate.Errors
+		nf := flights.NewFlight{Number: req.Number, Origin: req.Origin, Destination: req.Destination}
+		nf.DepartsAt = parseTime(req.DepartsAt, "departs_at", &errs)
+		nf.ArrivesAt = parseTime(req.ArrivesAt, "arrives_at", &errs)
+		for _, st := range req.Seats {
+			nf.Seats = append(nf.Seats, flights.NewSeat{Label: st.Seat, Cabin: flights.Cabin(st.Cabin), Price: st.Price})
+		}
+		nf.Normalize()
+		err := nf.Validate()
+		if err != nil {
+			// createFlight type-asserts this: anything but validate.Errors panics.
+			wantFieldErrors(t, "flight", err)
+			return
+		}
+		if len(errs) > 0 {
+			return
+		}
+		if !flights.ValidAirport(nf.Origin) || !flights.ValidAirport(nf.Destination) || nf.Origin == nf.Destination ||
+			!nf.ArrivesAt.After(nf.DepartsAt) || nf.DepartsAt.Location() != time.UTC || len(nf.Seats) == 0 {
+			t.Fatalf("accepted %+v", nf)
+		}
+		for _, s := range nf.Seats {
+			if _, _, err := flights.ParseSeatLabel(s.Label); err != nil || !s.Cabin.Valid() || !money.Known(s.Price.Currency) {
+				t.Fatalf("accepted seat %+v", s)
+			}
+		}
+		if err := nf.Validate(); err != nil {
+			t.Fatalf("normalized flight revalidates with %v", err)
+		}
+	})
+}
+
+// FuzzDecodeTripRequest: POST /trips.
+func FuzzDecodeTripRequest(f *testing.F) {
+	fuzzDecode(f, func(t *testing.T, v *trips.Request) {
+		if err := v.Validate(testNow); err != nil {
+			wantFieldErrors(t, "trip", err)
+			return
+		}
+		if !flights.ValidAirport(v.Origin) || !flights.ValidAirport(v.Destination) || v.Origin == v.Destination ||
+			!money.Known(v.Currency) || len(v.Passengers) < 1 || len(v.Passengers) > trips.MaxPassengers {
+			t.Fatalf("accepted %+v", v)
+		}
+		d, err := trips.ParseDate(v.DepartureDate)
+		if err != nil || d.Before(testNow.Truncate(24*time.Hour)) || d.Format(time.DateOnly) != v.DepartureDate {
+			t.Fatalf("accepted departure_date %q: %v, %v", v.DepartureDate, d, err)
+		}
+		if m := v.MaxPrice; m != nil && (m.Currency != v.Currency || m.Amount <= 0) {
+			t.Fatalf("accepted max_price %+v for %s", m, v.Currency)
+		}
+		// The stored document (trips.Trip state) keeps the request exactly.
+		b, err := trips.Trip{Request: *v}.MarshalState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back trips.Trip
+		if err := back.UnmarshalState(b); err != nil || !reflect.DeepEqual(back.Request, *v) {
+			t.Fatalf("stored request %s reads back as %+v, %v", b, back.Request, err)
+		}
+		again := *v
+		if err := again.Validate(testNow); err != nil || !reflect.DeepEqual(again, *v) {
+			t.Fatalf("normalized request revalidates as %+v, %v", again, err)
+		}
+	})
+}
+
+// FuzzDecodeOptionalEmpty: the optional body of POST /holds/{id}/extend and
+// POST /bookings/{id}/cancel. Only nothing, whitespace, {} or null pass.
+func FuzzDecodeOptionalEmpty(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		err := decodeOptionalEmpty(httptest.NewRecorder(), r)
+		if err != nil {
+			if len(body) == 0 {
+				t.Fatalf("refused an absent body: %v", err)
+			}
+			wantDecodeError(t, body, err)
+			return
+		}
+		if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 {
+			var v any
+			if json.Unmarshal(body, &v) != nil {
+				t.Fatalf("accepted %q", body)
+			}
+			if m, ok := v.(map[string]any); v != nil && (!ok || len(m) > 0) {
+				t.Fatalf("accepted %q, which is neither {} nor null", body)
+			}
+		}
+	})
+}
+
+// FuzzFlightListQuery checks the ?limit= and ?cursor= parsing of the listings
+// on its own: no query panics, what is refused is a field error on limit or
+// cursor, and an accepted cursor is one encodeCursor issues.
+func FuzzFlightListQuery(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, _ := url.ParseQuery(raw)
 		var errs validate.Errors
 		limit, after := pagination(q, &errs)
-		if errs.Err() == nil && (limit < 1 || limit > maxLimit || (after != nil && after.ID <= 0)) {
-			t.Fatalf("query %q accepted limit %d cursor %+v", raw, limit, after)
+		if err := errs.Err(); err != nil {
+			for k := range errs {
+				if k != "limit" && k != "cursor" {
+					t.Fatalf("query %q: error on %q", raw, k)
+				}
+			}
+			wantFieldErrors(t, raw, err)
+			return
+		}
+		if limit < 1 || limit > maxLimit || (q.Get("limit") == "" && limit != defaultLimit) {
+			t.Fatalf("query %q accepted limit %d", raw, limit)
+		}
+		if after == nil {
+			if q.Get("cursor") != "" {
+				t.Fatalf("query %q: cursor ignored", raw)
+			}
+			return
+		}
+		if after.ID <= 0 {
+			t.Fatalf("query %q accepted cursor %+v", raw, after)
+		}
+		// Re-issuing the cursor gives the same position.
+		var errs2 validate.Errors
+		_, again := pagination(url.Values{"cursor": {encodeCursor(flightCursor{DepartsAt: after.DepartsAt, ID: after.ID})}}, &errs2)
+		if errs2.Err() != nil || again == nil || again.ID != after.ID || !again.DepartsAt.Equal(after.DepartsAt) {
+			t.Fatalf("cursor %+v re-issued reads as %+v, %v", after, again, errs2)
+		}
+	})
+}
+
+// FuzzRequestHeaders: the Idempotency-Key and X-Request-Id headers.
+func FuzzRequestHeaders(f *testing.F) {
+	f.Fuzz(func(t *testing.T, idemKey, requestID string) {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.Header["Idempotency-Key"] = []string{idemKey}
+		err := checkIdempotencyKey(r)
+		if ok := len(idemKey) >= 1 && len(idemKey) <= 255; ok != (err == nil) {
+			t.Fatalf("Idempotency-Key of %d bytes: %v", len(idemKey), err)
+		}
+		if err != nil {
+			if e := publicError(err); e.Status != http.StatusBadRequest || e.Code != "invalid_idempotency_key" {
+				t.Fatalf("Idempotency-Key %q: %v", idemKey, err)
+			}
+		}
+		if validRequestID(requestID) {
+			if len(requestID) == 0 || len(requestID) > 128 || strings.IndexFunc(requestID, func(r rune) bool { return r < '!' || r > '~' }) >= 0 {
+				t.Fatalf("accepted X-Request-Id %q", requestID)
+			}
 		}
 	})
 }

@@ -1,6 +1,10 @@
 package money
 
-import "testing"
+import (
+	"math"
+	"strings"
+	"testing"
+)
 
 func TestParseDecimal(t *testing.T) {
 	t.Parallel()
@@ -41,9 +45,6 @@ func TestParseDecimal(t *testing.T) {
 }
 
 func FuzzParseDecimal(f *testing.F) {
-	for _, s := range []string{"123.45", "0", "-1.5", "1e9", "..", "9999999999999999.99"} {
-		f.Add(s)
-	}
 	f.Fuzz(func(t *testing.T, s string) {
 		m, err := ParseDecimal(s, "USD")
 		if err != nil {
@@ -52,6 +53,31 @@ func FuzzParseDecimal(f *testing.F) {
 		back, err := ParseDecimal(m.Decimal(), "USD")
 		if err != nil || back != m {
 			t.Fatalf("%q → %v → %q → %v, %v", s, m, m.Decimal(), back, err)
+		}
+	})
+}
+
+// FuzzDecimal: every amount prints as a plain decimal with exactly the
+// currency's fraction digits, which ParseDecimal reads back.
+func FuzzDecimal(f *testing.F) {
+	f.Fuzz(func(t *testing.T, amount int64, currency string) {
+		exp, err := Exponent(currency)
+		if err != nil {
+			return
+		}
+		m := Money{Amount: amount, Currency: currency}
+		s := m.Decimal()
+		digits := strings.TrimPrefix(s, "-")
+		whole, frac, _ := strings.Cut(digits, ".")
+		if (amount < 0) != strings.HasPrefix(s, "-") || whole == "" || len(frac) != exp ||
+			strings.Trim(whole+frac, "0123456789") != "" || (len(whole) > 1 && whole[0] == '0') {
+			t.Fatalf("%v prints as %q", m, s)
+		}
+		if amount == math.MinInt64 {
+			return // its magnitude is out of ParseDecimal's range
+		}
+		if back, err := ParseDecimal(s, currency); err != nil || back != m {
+			t.Fatalf("%v → %q → %v, %v", m, s, back, err)
 		}
 	})
 }
