@@ -4,6 +4,7 @@ package airport
 
 import (
 	"fmt"
+	"sync"
 	"time"
 	_ "time/tzdata" // zone data inside the binary: a fresh machine may have none
 )
@@ -32,13 +33,25 @@ var zones = map[string]string{
 	"JNB": "Africa/Johannesburg", "CAI": "Africa/Cairo",
 }
 
+// locations holds the time zones loaded so far: time.LoadLocation reads and
+// parses the zone's tzdata file on every call.
+var locations sync.Map // IANA name → *time.Location
+
 // Location returns the time zone of an airport.
 func Location(iata string) (*time.Location, error) {
 	name, ok := zones[iata]
 	if !ok {
 		return nil, fmt.Errorf("airport %q: unknown time zone", iata)
 	}
-	return time.LoadLocation(name)
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
 
 // Known reports whether the airport's time zone is known.

@@ -29,8 +29,18 @@ const (
 // requestInfo is filled in as a request travels through the middleware and
 // read back by the access log.
 type requestInfo struct {
-	id    string
-	route string
+	id      string
+	route   string
+	arrived time.Time // when observe first saw the request
+}
+
+// arrival is when the request reached the server's middleware, or now for
+// a request that did not come through it.
+func arrival(ctx context.Context) time.Time {
+	if ri := info(ctx); ri != nil && !ri.arrived.IsZero() {
+		return ri.arrived
+	}
+	return time.Now()
 }
 
 func info(ctx context.Context) *requestInfo {
@@ -110,7 +120,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		ri := &requestInfo{id: id, route: "unmatched"}
+		ri := &requestInfo{id: id, route: "unmatched", arrived: start}
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		s.metrics.inflight.Inc()

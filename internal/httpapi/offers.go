@@ -58,7 +58,7 @@ func viewOffer(o aggregator.Offer) offerView {
 }
 
 func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) error {
-	arrived := time.Now() // the earliest this handler can know; see the budget below
+	arrived := arrival(r.Context()) // the budget runs from here; see answerMargin
 	q := r.URL.Query()
 	var errs validate.Errors
 	req := provider.SearchRequest{
@@ -118,10 +118,9 @@ func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) error {
 }
 
 // answerMargin is kept from the search budget for what the search's
-// deadline cannot cover: the time before this handler ran (reading the
-// request, authenticating it: a database round trip, slower while the pool
-// dials at a cold start) and after the search ends (encoding and writing
-// the answer, waiting for a CPU under load). The target is SEARCH_BUDGET +
+// deadline cannot cover: the time before the middleware saw the request
+// (reading its headers, waiting for a CPU) and after the search ends
+// (encoding and writing the answer, waiting for a CPU under load). The target is SEARCH_BUDGET +
 // 50 ms end to end (docs/PERFORMANCE.md, "Offers").
 const answerMargin = 50 * time.Millisecond
 

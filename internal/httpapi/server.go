@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/ratelimit"
@@ -41,6 +43,10 @@ type Deps struct {
 	Ready []Check
 	// Limiter limits requests per API key; nil means no limit.
 	Limiter ratelimit.Limiter
+	// Tracing says whether spans are recorded (OTEL_* configured them). Without
+	// it, requests still carry a caller's W3C trace context into logs and
+	// provider calls, without the cost of otelhttp's instrumentation.
+	Tracing bool
 	// KeyCacheTTL is how long an API key, once looked up, is trusted
 	// without asking the store again (API_KEY_CACHE_TTL; 0: ask every time).
 	KeyCacheTTL time.Duration
@@ -61,6 +67,20 @@ type Server struct {
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
+}
+
+// continueTrace puts a caller's W3C trace context (traceparent, baggage)
+// into the request's context, as otelhttp would, for a server that records
+// no spans of its own.
+func continueTrace(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Traceparent") == "" && r.Header.Get("Baggage") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // NewServer wires every route of the API to deps.
@@ -90,11 +110,15 @@ func NewServer(deps Deps) http.Handler {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.endpoint(rt))
 	}
+	h := s.observe(s.recoverPanics(http.HandlerFunc(s.dispatch)))
+	if !deps.Tracing {
+		return continueTrace(h)
+	}
 	// The server span (from the global tracer provider, continuing a W3C
 	// traceparent) wraps everything, so that the access line carries its
 	// trace id; endpoint renames it after the route. Scrapes and liveness
 	// probes are not traced.
-	return otelhttp.NewHandler(s.observe(s.recoverPanics(http.HandlerFunc(s.dispatch))), "http.server",
+	return otelhttp.NewHandler(h, "http.server",
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" && r.URL.Path != "/healthz" }),
 	)
