@@ -8,6 +8,7 @@ package holds
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,13 @@ type Hold struct {
 
 // NewID returns a fresh hold id.
 func NewID() string { return id.New("hld") }
+
+// KeyedID is the id of the hold that the API key keyID asks for with this
+// Idempotency-Key: a retry, or a twin sent while the first is running,
+// names the same hold, so the database tells them apart from a new hold.
+func KeyedID(keyID int64, idempotencyKey string) string {
+	return id.Derive("hld", strconv.FormatInt(keyID, 10), idempotencyKey)
+}
 
 // ValidID reports whether s could be a hold id.
 func ValidID(s string) bool { return id.Valid("hld", s) }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -410,6 +411,71 @@ func TestIdempotencyClaimedInTransaction(t *testing.T) {
 			if r.status != 409 || r.header.Get("Idempotent-Replayed") != "" {
 				t.Errorf("extend of a released hold = %d %q %s, want a fresh 409", r.status, r.header.Get("Idempotent-Replayed"), r.body)
 			}
+		}
+	})
+}
+
+// TestIdempotentSeatHoldTwins covers POST /holds of named seats, whose key
+// is claimed by the hold's transaction behind the seat fast path: twins in
+// flight and retries after the hold is gone all replay the one hold.
+func TestIdempotentSeatHoldTwins(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, a *api) {
+		fl := a.flight(t)
+		body := fmt.Sprintf(`{"flight_id": %d, "seats": ["11C", "11D"]}`, fl)
+		var wg sync.WaitGroup
+		results := make(chan response, 20)
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results <- a.post("/holds", a.client, "twins", body)
+			}()
+		}
+		wg.Wait()
+		close(results)
+		var first string
+		fresh := 0
+		for r := range results {
+			if r.status != 201 {
+				t.Errorf("twin: %d %s", r.status, r.body)
+				continue
+			}
+			if r.header.Get("Idempotent-Replayed") != "true" {
+				fresh++
+			}
+			if first == "" {
+				first = string(r.body)
+			} else if string(r.body) != first {
+				t.Errorf("twins answered differently:\n%s\n%s", r.body, first)
+			}
+		}
+		if fresh != 1 {
+			t.Errorf("%d twins were not replays, want exactly 1", fresh)
+		}
+		// Released, then retried with the same key: the retry replays the
+		// hold it made; it does not hold the seats again.
+		var created struct {
+			Data struct{ ID string } `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(first), &created); err != nil {
+			t.Fatal(err)
+		}
+		data(t, a.do("DELETE", "/holds/"+created.Data.ID, a.client, nil), 200)
+		r := a.post("/holds", a.client, "twins", body)
+		if r.status != 201 || r.header.Get("Idempotent-Replayed") != "true" || string(r.body) != first {
+			t.Errorf("retry after release = %d %q %s, want the replay of %s", r.status, r.header.Get("Idempotent-Replayed"), r.body, first)
+		}
+		for _, seat := range []string{"11C", "11D"} {
+			if st := a.seatStatus(t, fl)[seat]; st != "available" {
+				t.Errorf("%s is %q after the retry, want available", seat, st)
+			}
+		}
+		// Someone else's seat: a 409 that is not stored, looked up without a claim.
+		bob := a.key("bob", false)
+		data(t, a.post("/holds", bob, idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["10F"]}`, fl)), 201)
+		for range 2 {
+			wantError(t, a.post("/holds", a.client, "lost", fmt.Sprintf(`{"flight_id": %d, "seats": ["10F"]}`, fl)), 409, "seats_unavailable")
 		}
 	})
 }

@@ -18,9 +18,9 @@ type route struct {
 	idem    idemUse
 	// idemTx marks a handler whose only effect is one store transaction
 	// that takes its completion: the key is claimed in that transaction.
-	// POST /holds is not one: its seat fast path answers before the
-	// transaction, so a twin of a request in flight must find the key
-	// claimed already to be told idempotency_key_in_use.
+	// (POST /holds is one: the seat fast path in front of its transaction
+	// lets a twin through, because a keyed hold's id is derived from the
+	// key, see holds.KeyedID.)
 	idemTx bool
 }
 
@@ -38,7 +38,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/flights", admin, s.createFlight, idemOptional, false},
 
 		// Holds and bookings.
-		{http.MethodPost, "/holds", customer, s.createHold, idemRequired, false},
+		{http.MethodPost, "/holds", customer, s.createHold, idemRequired, true},
 		{http.MethodGet, "/holds/{id}", customer, s.getHold, idemNone, false},
 		{http.MethodPost, "/holds/{id}/extend", customer, s.extendHold, idemOptional, true},
 		{http.MethodDelete, "/holds/{id}", customer, s.releaseHold, idemOptional, true},

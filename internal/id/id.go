@@ -4,7 +4,9 @@ package id
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"fmt"
 	"strings"
 )
 
@@ -18,6 +20,17 @@ func New(prefix string) string {
 }
 
 // Valid reports whether s has the form New(prefix) produces.
+// Derive returns the id that parts name: the same parts give the same id,
+// in the same form as New's. It lets a retried request find the row its
+// first attempt wrote.
+func Derive(prefix string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
+	}
+	return prefix + "_" + strings.ToLower(enc.EncodeToString(h.Sum(nil)[:16]))
+}
+
 func Valid(prefix, s string) bool {
 	rest, ok := strings.CutPrefix(s, prefix+"_")
 	if !ok || len(rest) != 26 {

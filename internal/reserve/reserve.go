@@ -82,6 +82,12 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 		return holds.Hold{}, err
 	}
 	nh := store.NewHold{ID: holds.NewID(), KeyID: p.KeyID, Request: req, TTL: s.cfg.HoldTTL, MaxLifetime: s.cfg.HoldMaxLifetime}
+	if done != nil && done.Claim {
+		// The transaction claims the idempotency key: a twin of this request
+		// gets the same id, so the fast path lets it through to the database,
+		// which finds the hold (or the key) and says so.
+		nh.ID = holds.KeyedID(done.KeyID, done.Key)
+	}
 	fast := false
 	if !req.ByQuantity() {
 		taken, err := s.locks.Acquire(ctx, req.FlightID, req.Seats, nh.ID, s.cfg.HoldTTL)
@@ -104,6 +110,12 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 			// Whether or not Acquire's answer arrived, its keys may exist.
 			s.release(ctx, req.FlightID, req.Seats, nh.ID)
 		}
+		if errors.Is(err, store.ErrIdempotencyKeyTaken) {
+			// A twin or an earlier attempt made the hold of this keyed id,
+			// whose fast-path keys bear the same owner: put back the ones
+			// release took.
+			s.relearn(ctx, p.KeyID, nh.ID)
+		}
 		var unavailable *holds.SeatsUnavailableError
 		if errors.As(err, &unavailable) || errors.Is(err, holds.ErrNotEnoughSeats) {
 			s.m.holds.WithLabelValues("conflict").Inc()
@@ -119,6 +131,17 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 	s.invalidate(ctx, h.FlightID)
 	s.m.holds.WithLabelValues("created").Inc()
 	return h, nil
+}
+
+// relearn teaches the fast path the seats of an active hold again.
+func (s *Service) relearn(ctx context.Context, keyID int64, id string) {
+	h, err := s.store.Hold(ctx, keyID, id)
+	if err != nil || h.Status != holds.Active {
+		return
+	}
+	if _, err := s.locks.Acquire(ctx, h.FlightID, h.Seats, h.ID, time.Until(h.ExpiresAt)); err != nil {
+		s.fallback(ctx, "acquire", err)
+	}
 }
 
 // GetHold returns p's hold.

@@ -134,6 +134,7 @@ func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Com
 		free, lapsed   bool
 		currency       string
 		now, expires   time.Time
+		own            int // taken seats whose hold is h.ID itself
 	)
 	b.Queue(`
 		SELECT s.label, s.price_amount, (`+freeSeat+`), coalesce(s.hold_id, ''), s.hold_id IS NOT NULL AND s.held_until <= now(),
@@ -147,6 +148,9 @@ func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Com
 			total += price
 			if !free {
 				taken = append(taken, label)
+				if prevOwn == h.ID {
+					own++
+				}
 			}
 			if lapsed {
 				lapsedSeats, lapsedHolds = append(lapsedSeats, label), append(lapsedHolds, prevOwn)
@@ -174,6 +178,10 @@ func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Com
 	case len(unknown) > 0:
 		slices.Sort(unknown)
 		return holds.Hold{}, &holds.UnknownSeatsError{Seats: unknown}
+	case len(taken) > 0 && own == len(taken):
+		// Our own id holds them: the hold of a keyed id (holds.KeyedID)
+		// exists already, made by this request's first attempt or twin.
+		return holds.Hold{}, store.ErrIdempotencyKeyTaken
 	case len(taken) > 0 && h.ByQuantity():
 		return holds.Hold{}, errStaleSnapshot
 	case len(taken) > 0:
@@ -221,6 +229,10 @@ func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Com
 		b.Queue("COMMIT")
 	}
 	if err := c.SendBatch(ctx, &b).Close(); err != nil {
+		var pe *pgconn.PgError
+		if claiming && errors.As(err, &pe) && pe.Code == uniqueViolation && pe.ConstraintName == "holds_pkey" {
+			return holds.Hold{}, store.ErrIdempotencyKeyTaken // a keyed id (holds.KeyedID) made before
+		}
 		return holds.Hold{}, translate(err)
 	}
 	if claiming {

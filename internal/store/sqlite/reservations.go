@@ -194,9 +194,10 @@ type seatRow struct {
 	letter string
 	price  int64
 	free   bool
+	holder string // the hold id on the seat, live or not
 }
 
-const seatRowColumns = `label, row_no, letter, price_amount, booking_id IS NULL AND (hold_id IS NULL OR held_until <= ?1)`
+const seatRowColumns = `label, row_no, letter, price_amount, booking_id IS NULL AND (hold_id IS NULL OR held_until <= ?1), coalesce(hold_id, '')`
 
 const selectRequestedSeats = `
 	SELECT ` + seatRowColumns + ` FROM seats
@@ -217,7 +218,7 @@ func querySeats(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]s
 	var out []seatRow
 	for rows.Next() {
 		var r seatRow
-		if err := rows.Scan(&r.label, &r.row, &r.letter, &r.price, &r.free); err != nil {
+		if err := rows.Scan(&r.label, &r.row, &r.letter, &r.price, &r.free, &r.holder); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -231,10 +232,14 @@ func pickSeats(h store.NewHold, found []seatRow) ([]seatRow, error) {
 	if !h.ByQuantity() {
 		known := map[string]bool{}
 		var taken []string
+		own := 0
 		for _, r := range found {
 			known[r.label] = true
 			if !r.free {
 				taken = append(taken, r.label)
+				if r.holder == h.ID {
+					own++
+				}
 			}
 		}
 		var unknown []string
@@ -246,6 +251,11 @@ func pickSeats(h store.NewHold, found []seatRow) ([]seatRow, error) {
 		if len(unknown) > 0 {
 			slices.Sort(unknown)
 			return nil, &holds.UnknownSeatsError{Seats: unknown}
+		}
+		if len(taken) > 0 && own == len(taken) {
+			// Our own id holds them: the hold of a keyed id (holds.KeyedID)
+			// exists already, made by this request's first attempt or twin.
+			return nil, store.ErrIdempotencyKeyTaken
 		}
 		if len(taken) > 0 {
 			slices.Sort(taken)
@@ -340,7 +350,11 @@ func (s *Store) CreateHold(ctx context.Context, h store.NewHold, done *store.Com
 		seats := strings.Join(labels, ",")
 		if _, err := tx.ExecContext(ctx, insertHold, h.ID, h.KeyID, h.FlightID, seats, total, currency,
 			now, expiresAt, maxExpiresAt); err != nil {
-			return fmt.Errorf("insert hold: %w", translate(err))
+			err = translate(err)
+			if done != nil && done.Claim && errors.Is(err, store.ErrConflict) {
+				return store.ErrIdempotencyKeyTaken // a keyed id (holds.KeyedID) made before
+			}
+			return fmt.Errorf("insert hold: %w", err)
 		}
 		if err := holdEvents(ctx, tx, "held", h.ID, "", now); err != nil {
 			return err

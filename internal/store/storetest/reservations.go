@@ -817,6 +817,40 @@ func testClaimInTransaction(t *testing.T, f *fixture) {
 	if rel.Status != holds.Released {
 		t.Errorf("released hold status = %q", rel.Status)
 	}
+
+	// A keyed hold id (holds.KeyedID) names the hold of a key: its twin, or
+	// its retry after the hold was released, finds it instead of holding
+	// again, even with the key itself gone (cleaned up).
+	keyed := func(seats ...string) store.NewHold {
+		nh := newHold(seats...)
+		nh.ID = holds.KeyedID(f.alice, "keyed")
+		return nh
+	}
+	kh, err := f.s.CreateHold(f.ctx, keyed("12A", "12B"), done("keyed", "fp", 201))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kh.ID != holds.KeyedID(f.alice, "keyed") {
+		t.Fatalf("keyed hold id = %s", kh.ID)
+	}
+	if _, err := f.s.DeleteIdempotencyKeys(f.ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.CreateHold(f.ctx, keyed("12A", "12B"), done("keyed", "fp", 201)); !errors.Is(err, store.ErrIdempotencyKeyTaken) {
+		t.Errorf("twin of a keyed hold on its seats: err = %v, want ErrIdempotencyKeyTaken", err)
+	}
+	if _, err := f.s.CreateHold(f.ctx, keyed("12C"), done("keyed", "fp", 201)); !errors.Is(err, store.ErrIdempotencyKeyTaken) {
+		t.Errorf("keyed hold id reused on other seats: err = %v, want ErrIdempotencyKeyTaken", err)
+	}
+	if st := f.seatStatus(t)["12C"]; st != flights.Available {
+		t.Errorf("12C is %q after a refused keyed hold, want available", st)
+	}
+	if _, err := f.s.ReleaseHold(f.ctx, f.alice, kh.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.CreateHold(f.ctx, keyed("12A", "12B"), done("keyed", "fp", 201)); !errors.Is(err, store.ErrIdempotencyKeyTaken) {
+		t.Errorf("keyed hold again after its release: err = %v, want ErrIdempotencyKeyTaken", err)
+	}
 }
 
 func testCompletionInTransaction(t *testing.T, f *fixture) {
