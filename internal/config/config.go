@@ -152,6 +152,7 @@ func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
+		slog.String("debug_addr", c.DebugAddr),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
 		slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", maskURL(c.RedisURL)),
