@@ -293,20 +293,10 @@ func TestIdempotency(t *testing.T) {
 
 		// Twenty concurrent requests with one key execute once.
 		body = fmt.Sprintf(`{"flight_id": %d, "cabin": "economy", "quantity": 2}`, fl)
-		var wg sync.WaitGroup
-		results := make(chan response, 20)
-		for range 20 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results <- a.post("/holds", a.client, "storm", body)
-			}()
-		}
-		wg.Wait()
-		close(results)
+		results := concurrently(20, func() response { return a.post("/holds", a.client, "storm", body) })
 		var created []string
 		inUse := 0
-		for r := range results {
+		for _, r := range results {
 			switch {
 			case r.status == 201:
 				created = append(created, string(r.body))
@@ -351,37 +341,7 @@ func TestIdempotencyClaimedInTransaction(t *testing.T) {
 
 		// Twenty concurrent extensions with one key: one execution, so one
 		// expires_at, and every other answer is its replay.
-		var wg sync.WaitGroup
-		results := make(chan response, 20)
-		for range 20 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results <- a.post("/holds/"+id+"/extend", a.client, "ext", "")
-			}()
-		}
-		wg.Wait()
-		close(results)
-		var bodies []string
-		fresh := 0
-		for r := range results {
-			if r.status != 200 {
-				t.Errorf("concurrent same-key extend: %d %s", r.status, r.body)
-				continue
-			}
-			if r.header.Get("Idempotent-Replayed") != "true" {
-				fresh++
-			}
-			bodies = append(bodies, string(r.body))
-		}
-		if fresh != 1 {
-			t.Errorf("%d extend answers were not replays, want exactly 1", fresh)
-		}
-		for _, b := range bodies[1:] {
-			if b != bodies[0] {
-				t.Errorf("same key answered differently:\n%s\n%s", b, bodies[0])
-			}
-		}
+		wantOneExecution(t, 200, concurrently(20, func() response { return a.post("/holds/"+id+"/extend", a.client, "ext", "") }))
 		// The same key on another request is refused and changes nothing.
 		wantError(t, a.do("DELETE", "/holds/"+id, a.client, nil, "Idempotency-Key", "ext"), 422, "idempotency_key_reused")
 		if st := a.seatStatus(t, fl)["11A"]; st != "held" {
@@ -423,36 +383,7 @@ func TestIdempotentSeatHoldTwins(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, a *api) {
 		fl := a.flight(t)
 		body := fmt.Sprintf(`{"flight_id": %d, "seats": ["11C", "11D"]}`, fl)
-		var wg sync.WaitGroup
-		results := make(chan response, 20)
-		for range 20 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results <- a.post("/holds", a.client, "twins", body)
-			}()
-		}
-		wg.Wait()
-		close(results)
-		var first string
-		fresh := 0
-		for r := range results {
-			if r.status != 201 {
-				t.Errorf("twin: %d %s", r.status, r.body)
-				continue
-			}
-			if r.header.Get("Idempotent-Replayed") != "true" {
-				fresh++
-			}
-			if first == "" {
-				first = string(r.body)
-			} else if string(r.body) != first {
-				t.Errorf("twins answered differently:\n%s\n%s", r.body, first)
-			}
-		}
-		if fresh != 1 {
-			t.Errorf("%d twins were not replays, want exactly 1", fresh)
-		}
+		first := wantOneExecution(t, 201, concurrently(20, func() response { return a.post("/holds", a.client, "twins", body) }))
 		// Released, then retried with the same key: the retry replays the
 		// hold it made; it does not hold the seats again.
 		var created struct {
@@ -478,4 +409,41 @@ func TestIdempotentSeatHoldTwins(t *testing.T) {
 			wantError(t, a.post("/holds", a.client, "lost", fmt.Sprintf(`{"flight_id": %d, "seats": ["10F"]}`, fl)), 409, "seats_unavailable")
 		}
 	})
+}
+
+// concurrently sends n requests at once and returns their answers.
+func concurrently(n int, send func() response) []response {
+	var wg sync.WaitGroup
+	out := make([]response, n)
+	for i := range n {
+		wg.Go(func() { out[i] = send() })
+	}
+	wg.Wait()
+	return out
+}
+
+// wantOneExecution checks the answers to requests with one Idempotency-Key:
+// all with status, one of them fresh and the rest its replays, word for
+// word. It returns the answer's body.
+func wantOneExecution(t *testing.T, status int, answers []response) string {
+	t.Helper()
+	first, fresh := "", 0
+	for _, r := range answers {
+		if r.status != status {
+			t.Errorf("same-key request: %d %s, want %d", r.status, r.body, status)
+			continue
+		}
+		if r.header.Get("Idempotent-Replayed") != "true" {
+			fresh++
+		}
+		if first == "" {
+			first = string(r.body)
+		} else if string(r.body) != first {
+			t.Errorf("same key answered differently:\n%s\n%s", r.body, first)
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d answers were not replays, want exactly 1", fresh)
+	}
+	return first
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/provider"
+	"github.com/reservd/reservd/internal/provider/providertest"
 )
 
 // Fuzz targets for every parser of Amadeus's answers: no input may panic, and
@@ -121,7 +122,7 @@ func FuzzAPIError(f *testing.F) {
 	f.Fuzz(func(t *testing.T, code uint16, retry string, body []byte) {
 		status := 400 + int(code%200)
 		err := c.apiErr(response{status: status, header: http.Header{"Retry-After": {retry}}, body: body})
-		wantMappedError(t, status, err)
+		providertest.WantMappedError(t, status, err)
 		if status >= 500 && errors.Is(err, provider.ErrRejected) {
 			t.Fatalf("status %d rejected: %v", status, err)
 		}
@@ -134,36 +135,4 @@ func FuzzAPIError(f *testing.F) {
 		_, _ = findIssue(body, codePriceDiscrepancy)
 		_ = tokenRejected(body)
 	})
-}
-
-// wantMappedError checks what a non-2xx answer maps to: a 429 is a
-// *provider.RateLimitedError with a wait of zero or more; anything else
-// carries its status in a *provider.HTTPError, and a 4xx other than 408 is
-// either a rejection or an unavailable offer, never both.
-func wantMappedError(t *testing.T, status int, err error) {
-	t.Helper()
-	if err == nil || err.Error() == "" {
-		t.Fatalf("status %d mapped to %v", status, err)
-	}
-	if status == http.StatusTooManyRequests {
-		var rl *provider.RateLimitedError
-		if !errors.As(err, &rl) || rl.RetryAfter < 0 {
-			t.Fatalf("429 mapped to %v", err)
-		}
-		return
-	}
-	var he *provider.HTTPError
-	if !errors.As(err, &he) || he.Status != status {
-		t.Fatalf("status %d mapped to %#v", status, err)
-	}
-	rejected, gone := errors.Is(err, provider.ErrRejected), errors.Is(err, provider.ErrUnavailable)
-	if rejected && gone {
-		t.Fatalf("status %d: %v is both rejected and unavailable", status, err)
-	}
-	if status < 500 && status != http.StatusRequestTimeout && !rejected && !gone {
-		t.Fatalf("status %d: %v is neither rejected nor unavailable", status, err)
-	}
-	if (status >= 500 || status == http.StatusRequestTimeout) && !he.Temporary() {
-		t.Fatalf("status %d: %v is not temporary", status, err)
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/provider"
+	"github.com/reservd/reservd/internal/provider/providertest"
 )
 
 // Fuzz targets for every parser of Duffel's answers: no input may panic, and
@@ -105,44 +106,12 @@ func FuzzMapError(f *testing.F) {
 		h := http.Header{}
 		h.Set("Retry-After", retry)
 		err := mapError(status, h, body, now)
-		wantMappedError(t, status, err)
+		providertest.WantMappedError(t, status, err)
 		var he *provider.HTTPError
 		if e, _, ok := parseErrorResponse(body); ok && (e.Code != "" || e.Type != "") && errors.As(err, &he) && he.Code == "" {
 			t.Fatalf("error code of %q lost: %v", body, err)
 		}
 	})
-}
-
-// wantMappedError checks what a non-2xx answer maps to: a 429 is a
-// *provider.RateLimitedError with a wait of zero or more; anything else
-// carries its status in a *provider.HTTPError, and a 4xx other than 408 is
-// either a rejection or an unavailable offer, never both.
-func wantMappedError(t *testing.T, status int, err error) {
-	t.Helper()
-	if err == nil || err.Error() == "" {
-		t.Fatalf("status %d mapped to %v", status, err)
-	}
-	if status == http.StatusTooManyRequests {
-		var rl *provider.RateLimitedError
-		if !errors.As(err, &rl) || rl.RetryAfter < 0 {
-			t.Fatalf("429 mapped to %v", err)
-		}
-		return
-	}
-	var he *provider.HTTPError
-	if !errors.As(err, &he) || he.Status != status {
-		t.Fatalf("status %d mapped to %#v", status, err)
-	}
-	rejected, gone := errors.Is(err, provider.ErrRejected), errors.Is(err, provider.ErrUnavailable)
-	if rejected && gone {
-		t.Fatalf("status %d: %v is both rejected and unavailable", status, err)
-	}
-	if status < 500 && status != http.StatusRequestTimeout && !rejected && !gone {
-		t.Fatalf("status %d: %v is neither rejected nor unavailable", status, err)
-	}
-	if (status >= 500 || status == http.StatusRequestTimeout) && !he.Temporary() {
-		t.Fatalf("status %d: %v is not temporary", status, err)
-	}
 }
 
 func FuzzOfferPassengerIDs(f *testing.F) {

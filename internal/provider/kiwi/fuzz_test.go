@@ -3,13 +3,13 @@ package kiwi
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/provider"
+	"github.com/reservd/reservd/internal/provider/providertest"
 )
 
 // Fuzz targets for every parser of Kiwi's answers: no input may panic, and
@@ -122,7 +122,7 @@ func FuzzStatusError(f *testing.F) {
 	f.Fuzz(func(t *testing.T, code uint16, retry string, body []byte) {
 		status := 400 + int(code%200)
 		err := statusError(status, retry, body, now)
-		wantMappedError(t, status, err)
+		providertest.WantMappedError(t, status, err)
 		if status >= 500 && errors.Is(err, provider.ErrRejected) {
 			t.Fatalf("status %d rejected: %v", status, err)
 		}
@@ -130,40 +130,8 @@ func FuzzStatusError(f *testing.F) {
 		if errors.As(err, &he) && len(he.Detail) > 300 {
 			t.Fatalf("detail of %d bytes", len(he.Detail))
 		}
-		wantMappedError(t, status, offerGone(err))
+		providertest.WantMappedError(t, status, offerGone(err))
 	})
-}
-
-// wantMappedError checks what a non-2xx answer maps to: a 429 is a
-// *provider.RateLimitedError with a wait of zero or more; anything else
-// carries its status in a *provider.HTTPError, and a 4xx other than 408 is
-// either a rejection or an unavailable offer, never both.
-func wantMappedError(t *testing.T, status int, err error) {
-	t.Helper()
-	if err == nil || err.Error() == "" {
-		t.Fatalf("status %d mapped to %v", status, err)
-	}
-	if status == http.StatusTooManyRequests {
-		var rl *provider.RateLimitedError
-		if !errors.As(err, &rl) || rl.RetryAfter < 0 {
-			t.Fatalf("429 mapped to %v", err)
-		}
-		return
-	}
-	var he *provider.HTTPError
-	if !errors.As(err, &he) || he.Status != status {
-		t.Fatalf("status %d mapped to %#v", status, err)
-	}
-	rejected, gone := errors.Is(err, provider.ErrRejected), errors.Is(err, provider.ErrUnavailable)
-	if rejected && gone {
-		t.Fatalf("status %d: %v is both rejected and unavailable", status, err)
-	}
-	if status < 500 && status != http.StatusRequestTimeout && !rejected && !gone {
-		t.Fatalf("status %d: %v is neither rejected nor unavailable", status, err)
-	}
-	if (status >= 500 || status == http.StatusRequestTimeout) && !he.Temporary() {
-		t.Fatalf("status %d: %v is not temporary", status, err)
-	}
 }
 
 // FuzzDecodeRaw: the raw offer kept between search and booking.

@@ -723,18 +723,20 @@ func testIdempotencyKeys(t *testing.T, f *fixture) {
 // testClaimInTransaction covers Completion.Claim: the effect's transaction
 // inserts its idempotency key already done, and an effect whose key exists
 // rolls back entirely; IdempotencyKey only looks.
-func testClaimInTransaction(t *testing.T, f *fixture) {
-	render := func(v any) ([]byte, error) {
-		switch r := v.(type) {
-		case holds.Hold:
-			return json.Marshal(map[string]any{"id": r.ID, "status": r.Status, "seats": r.Seats})
-		case bookings.Booking:
-			return json.Marshal(map[string]any{"id": r.ID, "status": r.Status})
-		}
-		return nil, fmt.Errorf("unexpected %T", v)
+// renderResult stands for the API's rendering of a stored answer.
+func renderResult(v any) ([]byte, error) {
+	switch r := v.(type) {
+	case holds.Hold:
+		return json.Marshal(map[string]any{"id": r.ID, "status": r.Status, "seats": r.Seats})
+	case bookings.Booking:
+		return json.Marshal(map[string]any{"id": r.ID, "status": r.Status})
 	}
+	return nil, fmt.Errorf("unexpected %T", v)
+}
+
+func testClaimInTransaction(t *testing.T, f *fixture) {
 	done := func(key, fp string, status int) *store.Completion {
-		return &store.Completion{KeyID: f.alice, Key: key, Fingerprint: fp, Claim: true, Status: status, Render: render}
+		return &store.Completion{KeyID: f.alice, Key: key, Fingerprint: fp, Claim: true, Status: status, Render: renderResult}
 	}
 	look := func(key, fp string) store.IdemClaim {
 		t.Helper()
@@ -755,7 +757,7 @@ func testClaimInTransaction(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := render(h)
+	want, _ := renderResult(h)
 	if c := look("h1", "fp"); c.Outcome != store.IdemReplay || c.Status != 201 || string(c.Body) != string(want) {
 		t.Errorf("look after the claiming CreateHold = %+v %s, want replay of 201 %s", c, c.Body, want)
 	}
@@ -854,20 +856,11 @@ func testClaimInTransaction(t *testing.T, f *fixture) {
 }
 
 func testCompletionInTransaction(t *testing.T, f *fixture) {
-	render := func(v any) ([]byte, error) {
-		switch r := v.(type) {
-		case holds.Hold:
-			return json.Marshal(map[string]any{"id": r.ID, "status": r.Status, "seats": r.Seats})
-		case bookings.Booking:
-			return json.Marshal(map[string]any{"id": r.ID, "status": r.Status})
-		}
-		return nil, fmt.Errorf("unexpected %T", v)
-	}
 	done := func(key string, status int) *store.Completion {
 		if c, err := f.s.ClaimIdempotencyKey(f.ctx, f.alice, key, "fp", time.Minute); err != nil || c.Outcome != store.IdemProceed {
 			t.Fatalf("claim %s: %+v %v", key, c, err)
 		}
-		return &store.Completion{KeyID: f.alice, Key: key, Status: status, Render: render}
+		return &store.Completion{KeyID: f.alice, Key: key, Status: status, Render: renderResult}
 	}
 	replay := func(key string) store.IdemClaim {
 		c, err := f.s.ClaimIdempotencyKey(f.ctx, f.alice, key, "fp", time.Minute)
@@ -882,7 +875,7 @@ func testCompletionInTransaction(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	c := replay("hold")
-	want, _ := render(h)
+	want, _ := renderResult(h)
 	if c.Outcome != store.IdemReplay || c.Status != 201 || string(c.Body) != string(want) {
 		t.Errorf("replay after CreateHold = %+v %s, want 201 %s", c, c.Body, want)
 	}
@@ -903,7 +896,7 @@ func testCompletionInTransaction(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ = render(b)
+	want, _ = renderResult(b)
 	if c := replay("book"); c.Outcome != store.IdemReplay || string(c.Body) != string(want) {
 		t.Errorf("replay after CompleteBooking = %+v %s", c, c.Body)
 	}
@@ -923,7 +916,7 @@ func testCompletionInTransaction(t *testing.T, f *fixture) {
 		if err != nil {
 			t.Fatalf("%s: %v", op.key, err)
 		}
-		want, _ := render(res)
+		want, _ := renderResult(res)
 		if c := replay(op.key); c.Outcome != store.IdemReplay || c.Status != 200 || string(c.Body) != string(want) {
 			t.Errorf("replay after %s = %+v %s, want %s", op.key, c, c.Body, want)
 		}
