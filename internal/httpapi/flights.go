@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -222,11 +223,9 @@ type newSeatRequest struct {
 	Price money.Money `json:"price"`
 }
 
-func (s *Server) createFlight(w http.ResponseWriter, r *http.Request) error {
-	var req newFlightRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
+// flight reads the request into a normalized flight, or returns every
+// problem found as validate.Errors.
+func (req newFlightRequest) flight() (flights.NewFlight, error) {
 	var errs validate.Errors
 	nf := flights.NewFlight{Number: req.Number, Origin: req.Origin, Destination: req.Destination}
 	nf.DepartsAt = parseTime(req.DepartsAt, "departs_at", &errs)
@@ -236,11 +235,24 @@ func (s *Server) createFlight(w http.ResponseWriter, r *http.Request) error {
 	}
 	nf.Normalize()
 	if err := nf.Validate(); err != nil {
-		for k, v := range err.(validate.Errors) {
-			errs.Add(k, v)
+		var v validate.Errors
+		if !errors.As(err, &v) {
+			return flights.NewFlight{}, err
+		}
+		for k, msg := range v {
+			errs.Add(k, msg)
 		}
 	}
-	if err := errs.Err(); err != nil {
+	return nf, errs.Err()
+}
+
+func (s *Server) createFlight(w http.ResponseWriter, r *http.Request) error {
+	var req newFlightRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	nf, err := req.flight()
+	if err != nil {
 		return err
 	}
 	f, err := s.store.CreateFlight(r.Context(), nf)

@@ -130,21 +130,9 @@ func FuzzDecodeBookingRequest(f *testing.F) {
 // own parsing of times and the domain validation.
 func FuzzDecodeFlightRequest(f *testing.F) {
 	fuzzDecode(f, func(t *testing.T, req *newFlightRequest) {
-		var errs validate.Errors
-		nf := flights.NewFlight{Number: req.Number, Origin: req.Origin, Destination: req.Destination}
-		nf.DepartsAt = parseTime(req.DepartsAt, "departs_at", &errs)
-		nf.ArrivesAt = parseTime(req.ArrivesAt, "arrives_at", &errs)
-		for _, st := range req.Seats {
-			nf.Seats = append(nf.Seats, flights.NewSeat{Label: st.Seat, Cabin: flights.Cabin(st.Cabin), Price: st.Price})
-		}
-		nf.Normalize()
-		err := nf.Validate()
+		nf, err := req.flight()
 		if err != nil {
-			// createFlight type-asserts this: anything but validate.Errors panics.
 			wantFieldErrors(t, "flight", err)
-			return
-		}
-		if len(errs) > 0 {
 			return
 		}
 		if !flights.ValidAirport(nf.Origin) || !flights.ValidAirport(nf.Destination) || nf.Origin == nf.Destination ||
