@@ -12,7 +12,12 @@ import (
 const (
 	DefaultMaxSeats        = 100_000
 	DefaultMaxCacheEntries = 4096
+	DefaultMaxCacheBytes   = 32 << 20 // 32 MiB of keys, values and per-entry overhead
 )
+
+// cacheEntryOverhead is what Memory counts for a cache entry beyond its key's
+// and value's bytes: the entry, its list links and its map slot, roughly.
+const cacheEntryOverhead = 128
 
 // minPrune is the size below which Memory does not bother sweeping expired
 // entries on writes.
@@ -24,19 +29,30 @@ const minPrune = 1024
 //
 // Expired entries are treated as absent and pruned lazily: on access, and by
 // an amortised sweep on writes once a map has grown to twice its size after
-// the previous sweep. The number of entries is capped (WithMaxSeats,
-// WithMaxCacheEntries); when a write would exceed a cap after the sweep,
-// arbitrary entries are evicted, which is safe because the database, not this
-// store, decides who owns a seat (an evicted lock costs a database round trip,
-// like a flushed Redis).
+// the previous sweep. The number of seat entries is capped (WithMaxSeats);
+// when a write would exceed the cap after the sweep, arbitrary entries are
+// evicted, which is safe because the database, not this store, decides who
+// owns a seat (an evicted lock costs a database round trip, like a flushed
+// Redis).
+//
+// The cache is bounded both by its number of entries (WithMaxCacheEntries)
+// and by its bytes (WithMaxCacheBytes: keys, values and a fixed overhead per
+// entry), so that a few large values cannot grow the process. A write that
+// would exceed either bound evicts the least recently used entries, in
+// constant time each; a value larger than the whole byte budget is not kept.
+// An evicted entry is a miss, which costs its reader a database round trip or
+// a new search, never a wrong answer.
 type Memory struct {
-	now      func() time.Time
-	maxSeats int
-	maxCache int
+	now           func() time.Time
+	maxSeats      int
+	maxCache      int
+	maxCacheBytes int64
 
 	mu             sync.Mutex
 	seats          map[seatKey]seatEntry
-	cache          map[string]cacheEntry
+	cache          map[string]*cacheEntry
+	lru            cacheEntry // sentinel of the cache's recency list: lru.next is the most recent
+	cacheBytes     int64      // the sum of the cache entries' sizes
 	nextSeatPrune  int
 	nextCachePrune int
 }
@@ -52,8 +68,19 @@ type seatEntry struct {
 }
 
 type cacheEntry struct {
-	value   []byte
-	expires time.Time // zero: never
+	key        string
+	value      []byte
+	expires    time.Time // zero: never
+	prev, next *cacheEntry
+}
+
+// size is what the entry counts against the byte budget.
+func (e *cacheEntry) size() int64 {
+	return cacheEntrySize(e.key, len(e.value))
+}
+
+func cacheEntrySize(key string, n int) int64 {
+	return int64(len(key)) + int64(n) + cacheEntryOverhead
 }
 
 // MemoryOption configures NewMemory.
@@ -78,6 +105,16 @@ func WithMaxCacheEntries(n int) MemoryOption {
 	}
 }
 
+// WithMaxCacheBytes caps the bytes of the cache's entries: their keys, their
+// values and a fixed overhead each (n <= 0 keeps DefaultMaxCacheBytes).
+func WithMaxCacheBytes(n int64) MemoryOption {
+	return func(m *Memory) {
+		if n > 0 {
+			m.maxCacheBytes = n
+		}
+	}
+}
+
 // NewMemory returns an in-process Locker and Cache. clock is its time source
 // (nil means time.Now); tests pass a fake clock to control expiry.
 func NewMemory(clock func() time.Time, opts ...MemoryOption) *Memory {
@@ -88,11 +125,13 @@ func NewMemory(clock func() time.Time, opts ...MemoryOption) *Memory {
 		now:            clock,
 		maxSeats:       DefaultMaxSeats,
 		maxCache:       DefaultMaxCacheEntries,
+		maxCacheBytes:  DefaultMaxCacheBytes,
 		seats:          make(map[seatKey]seatEntry),
-		cache:          make(map[string]cacheEntry),
+		cache:          make(map[string]*cacheEntry),
 		nextSeatPrune:  minPrune,
 		nextCachePrune: minPrune,
 	}
+	m.lru.prev, m.lru.next = &m.lru, &m.lru
 	for _, o := range opts {
 		o(m)
 	}
@@ -141,22 +180,44 @@ func (m *Memory) roomForSeats(n int, now time.Time) {
 	}
 }
 
-// roomForCache makes room for one more cache entry. mu must be held.
-func (m *Memory) roomForCache(now time.Time) {
-	if len(m.cache)+1 > m.nextCachePrune || len(m.cache)+1 > m.maxCache {
-		for k, e := range m.cache {
+// roomForCache makes room for one more cache entry of size bytes, by
+// dropping expired entries (an amortised sweep, as for seats) and then the
+// least recently used ones. mu must be held.
+//
+// The sweep runs only when the cache has doubled since the previous one, not
+// whenever it is full: at the bounds, eviction takes the least recently used
+// entry, in constant time, instead of scanning every entry on every write.
+func (m *Memory) roomForCache(size int64, now time.Time) {
+	if len(m.cache)+1 > m.nextCachePrune {
+		for _, e := range m.cache {
 			if expired(e.expires, now) {
-				delete(m.cache, k)
+				m.removeCache(e)
 			}
 		}
 		m.nextCachePrune = max(2*len(m.cache), minPrune)
 	}
-	for k := range m.cache {
-		if len(m.cache)+1 <= m.maxCache {
-			break
-		}
-		delete(m.cache, k)
+	for m.lru.prev != &m.lru && (len(m.cache)+1 > m.maxCache || m.cacheBytes+size > m.maxCacheBytes) {
+		m.removeCache(m.lru.prev)
 	}
+}
+
+// removeCache deletes e from the cache. mu must be held.
+func (m *Memory) removeCache(e *cacheEntry) {
+	delete(m.cache, e.key)
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+	m.cacheBytes -= e.size()
+}
+
+// touchCache makes e the most recently used entry, adding it to the recency
+// list if it is not on it. mu must be held.
+func (m *Memory) touchCache(e *cacheEntry) {
+	if e.prev != nil {
+		e.prev.next, e.next.prev = e.next, e.prev
+	}
+	e.prev, e.next = &m.lru, m.lru.next
+	m.lru.next.prev = e
+	m.lru.next = e
 }
 
 // Acquire implements Locker.
@@ -268,26 +329,40 @@ func (m *Memory) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if expired(e.expires, m.now()) {
-		delete(m.cache, key)
+		m.removeCache(e)
 		return nil, false, nil
 	}
+	m.touchCache(e)
 	return slices.Clone(e.value), true, nil
 }
 
-// Set implements Cache. The value is copied.
+// Set implements Cache. The value is copied. A value that would not fit in
+// the byte budget on its own is not kept (and replaces no stale value: the
+// key is then absent).
 func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	v := make([]byte, len(value))
-	copy(v, value)
+	size := cacheEntrySize(key, len(value))
+	var v []byte
+	if size <= m.maxCacheBytes {
+		v = make([]byte, len(value))
+		copy(v, value)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	if _, exists := m.cache[key]; !exists {
-		m.roomForCache(now)
+	if old, exists := m.cache[key]; exists {
+		m.removeCache(old)
 	}
-	m.cache[key] = cacheEntry{value: v, expires: expiry(now, ttl)}
+	if v == nil {
+		return nil
+	}
+	now := m.now()
+	m.roomForCache(size, now)
+	e := &cacheEntry{key: key, value: v, expires: expiry(now, ttl)}
+	m.cache[key] = e
+	m.cacheBytes += size
+	m.touchCache(e)
 	return nil
 }
 
@@ -299,7 +374,9 @@ func (m *Memory) Delete(ctx context.Context, keys ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, k := range keys {
-		delete(m.cache, k)
+		if e, ok := m.cache[k]; ok {
+			m.removeCache(e)
+		}
 	}
 	return nil
 }
@@ -310,4 +387,13 @@ func (m *Memory) Len() (seats, cache int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.seats), len(m.cache)
+}
+
+// CacheBytes reports the bytes the cache's entries count against
+// WithMaxCacheBytes, expired ones not yet pruned included (for tests and
+// metrics).
+func (m *Memory) CacheBytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cacheBytes
 }

@@ -90,3 +90,109 @@ func TestMemoryCancelledContext(t *testing.T) {
 		t.Errorf("a cancelled Acquire left state: %v, %v", taken, err)
 	}
 }
+
+func TestMemoryCacheBytesBounded(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	const budget = 16 << 10
+	m := seatlock.NewMemory(nil, seatlock.WithMaxCacheBytes(budget))
+	value := make([]byte, 1000)
+	for i := range 200 {
+		if err := m.Set(ctx, fmt.Sprint("k", i), value, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if b := m.CacheBytes(); b > budget {
+			t.Fatalf("after %d writes: %d cache bytes, over the budget of %d", i+1, b, budget)
+		}
+	}
+	// 16 KiB hold at least 14 entries of 1,000 bytes and their overhead.
+	if _, n := m.Len(); n < 14 || n > 16 {
+		t.Errorf("%d cache entries of 1,000 bytes in a budget of %d", n, budget)
+	}
+	if _, ok, _ := m.Get(ctx, "k199"); !ok {
+		t.Error("latest cache entry evicted")
+	}
+	if _, ok, _ := m.Get(ctx, "k0"); ok {
+		t.Error("oldest cache entry kept past the byte budget")
+	}
+}
+
+// Eviction takes the least recently used entries, reads counting as use.
+func TestMemoryCacheEvictsLeastRecentlyUsed(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m := seatlock.NewMemory(nil, seatlock.WithMaxCacheEntries(3))
+	for _, k := range []string{"a", "b", "c"} {
+		m.Set(ctx, k, []byte(k), time.Hour)
+	}
+	m.Get(ctx, "a") // b is now the least recently used
+	m.Set(ctx, "d", []byte("d"), time.Hour)
+	for k, want := range map[string]bool{"a": true, "b": false, "c": true, "d": true} {
+		if _, ok, _ := m.Get(ctx, k); ok != want {
+			t.Errorf("%s kept = %v, want %v", k, ok, want)
+		}
+	}
+	// Rewriting a key uses it too: c, then a, are now older than d.
+	m.Set(ctx, "d", []byte("dd"), time.Hour)
+	m.Set(ctx, "e", []byte("e"), time.Hour)
+	if _, ok, _ := m.Get(ctx, "c"); ok {
+		t.Error("c kept, though least recently used")
+	}
+	if v, ok, _ := m.Get(ctx, "d"); !ok || string(v) != "dd" {
+		t.Errorf("d = %q, %v; want the rewritten dd", v, ok)
+	}
+}
+
+// The byte count follows rewrites, deletes, expiry and refused values, and a
+// value too large for the whole budget is not kept, nor is its key's old value.
+func TestMemoryCacheBytesAccounting(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	clock := newFakeClock()
+	m := seatlock.NewMemory(clock.Now, seatlock.WithMaxCacheBytes(4096))
+	m.Set(ctx, "k", make([]byte, 100), time.Minute)
+	one := m.CacheBytes()
+	if one < 101 {
+		t.Fatalf("one entry of 100 bytes counts %d bytes", one)
+	}
+	m.Set(ctx, "k", make([]byte, 300), time.Minute)
+	if got := m.CacheBytes(); got != one+200 {
+		t.Errorf("after rewriting 100 bytes as 300: %d bytes, want %d", got, one+200)
+	}
+	m.Set(ctx, "k", make([]byte, 5000), time.Minute)
+	if _, ok, _ := m.Get(ctx, "k"); ok {
+		t.Error("a value larger than the budget was kept, or left the key's old value")
+	}
+	if got := m.CacheBytes(); got != 0 {
+		t.Errorf("%d bytes with no entry", got)
+	}
+	m.Set(ctx, "x", make([]byte, 100), time.Second)
+	m.Set(ctx, "y", make([]byte, 100), time.Minute)
+	m.Delete(ctx, "y", "missing")
+	clock.Advance(2 * time.Second)
+	if _, ok, _ := m.Get(ctx, "x"); ok {
+		t.Error("expired entry read")
+	}
+	if seats, cache := m.Len(); seats != 0 || cache != 0 || m.CacheBytes() != 0 {
+		t.Errorf("after delete and expiry: %d cache entries, %d bytes, want none", cache, m.CacheBytes())
+	}
+}
+
+// A write into a full cache evicts in constant time: it does not scan every
+// entry (it did, on every write at the cap, before the cache kept an LRU).
+func BenchmarkMemorySetFull(b *testing.B) {
+	ctx := context.Background()
+	m := seatlock.NewMemory(nil)
+	value := make([]byte, 4096)
+	keys := make([]string, 4*seatlock.DefaultMaxCacheEntries)
+	for i := range keys {
+		keys[i] = fmt.Sprint("offers:v2:search:", i)
+	}
+	for _, k := range keys[:seatlock.DefaultMaxCacheEntries] {
+		m.Set(ctx, k, value, time.Minute)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		m.Set(ctx, keys[i%len(keys)], value, time.Minute)
+	}
+}
