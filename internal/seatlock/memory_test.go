@@ -127,19 +127,22 @@ func TestMemoryCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	m.Get(ctx, "a") // b is now the least recently used
 	m.Set(ctx, "d", []byte("d"), time.Hour)
-	for k, want := range map[string]bool{"a": true, "b": false, "c": true, "d": true} {
-		if _, ok, _ := m.Get(ctx, k); ok != want {
-			t.Errorf("%s kept = %v, want %v", k, ok, want)
+	for _, c := range []struct {
+		key  string
+		kept bool
+	}{{"b", false}, {"c", true}, {"a", true}, {"d", true}} { // reads, in this order
+		if _, ok, _ := m.Get(ctx, c.key); ok != c.kept {
+			t.Errorf("%s kept = %v, want %v", c.key, ok, c.kept)
 		}
 	}
-	// Rewriting a key uses it too: c, then a, are now older than d.
-	m.Set(ctx, "d", []byte("dd"), time.Hour)
+	// Least recently used first: c, a, d. Rewriting c uses it too.
+	m.Set(ctx, "c", []byte("cc"), time.Hour)
 	m.Set(ctx, "e", []byte("e"), time.Hour)
-	if _, ok, _ := m.Get(ctx, "c"); ok {
-		t.Error("c kept, though least recently used")
+	if _, ok, _ := m.Get(ctx, "a"); ok {
+		t.Error("a kept, though least recently used")
 	}
-	if v, ok, _ := m.Get(ctx, "d"); !ok || string(v) != "dd" {
-		t.Errorf("d = %q, %v; want the rewritten dd", v, ok)
+	if v, ok, _ := m.Get(ctx, "c"); !ok || string(v) != "cc" {
+		t.Errorf("c = %q, %v; want the rewritten cc", v, ok)
 	}
 }
 
