@@ -1,9 +1,7 @@
 package aggregator
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"fmt"
 	"time"
 
@@ -14,7 +12,8 @@ import (
 // shares the cache (Redis), both for CacheTTL from the search:
 //
 //   - the search, offers and their Sources (the providers' own offers,
-//     which booking needs back), read by Search and so by the trip worker:
+//     which booking needs back), in the form of entry.go, read by Search
+//     and so by the trip worker:
 //     a trip books the offers its customer was shown, without searching
 //     again. It is the larger entry and is only decoded to book;
 //   - the answer, as the API serves it (see Answer): a cache hit of
@@ -22,7 +21,7 @@ import (
 //
 // Their keys carry a version: replicas of different versions (a rolling
 // deploy) never read each other's entries, whose form may differ.
-const cacheVersion = "v2"
+const cacheVersion = "v3"
 
 // searchEntry is the search as its cache entry keeps it.
 type searchEntry struct {
@@ -51,9 +50,9 @@ func (a *Aggregator) cachedSearch(ctx context.Context, req provider.SearchReques
 	if err != nil || !ok {
 		return Result{}, time.Time{}, false
 	}
-	// gob, not JSON: the Sources' raw provider bytes stay bytes, not base64.
-	var e searchEntry
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&e); err != nil {
+	// Not JSON: the Sources' raw provider bytes stay bytes, not base64 (entry.go).
+	e, err := decodeSearchEntry(b)
+	if err != nil {
 		a.log.WarnContext(ctx, "cached search dropped", "error", err.Error())
 		return Result{}, time.Time{}, false
 	}
@@ -65,12 +64,12 @@ func (a *Aggregator) storeSearch(ctx context.Context, req provider.SearchRequest
 	if a.cache == nil || a.cfg.CacheTTL <= 0 {
 		return
 	}
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(searchEntry{At: timeNow().UTC(), Result: res}); err != nil {
+	b, err := encodeSearchEntry(searchEntry{At: timeNow().UTC(), Result: res})
+	if err != nil {
 		a.log.WarnContext(ctx, "search not cached", "error", err.Error())
 		return
 	}
-	a.cache.Set(context.WithoutCancel(ctx), searchKey(req), b.Bytes(), a.cfg.CacheTTL)
+	a.cache.Set(context.WithoutCancel(ctx), searchKey(req), b, a.cfg.CacheTTL)
 }
 
 // An Encoding renders a search's result as the bytes of an answer. Its Name
