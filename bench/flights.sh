@@ -29,23 +29,15 @@
 # and the CPU time the system under test (server, its PostgreSQL backends, wrk)
 # spent per request, with bare's divided by it: an estimate of the req/s
 # ratio that a busy machine disturbs much less than req/s itself.
-set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 TARGETS=${TARGETS:-bare reservd-sqlite reservd-postgres}
-PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
-PG_URL=${PG_URL%/}
 BENCH_DB=${BENCH_DB:-reservd_bench}
-export LOG_LEVEL=${LOG_LEVEL:-warn}
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
 
 if ! command -v wrk >/dev/null 2>&1; then
 	echo "bench: wrk is not installed; install it with:" >&2
@@ -56,75 +48,19 @@ command -v curl >/dev/null 2>&1 || die "curl is not installed (apt-get install -
 case " $TARGETS " in
 *" reservd-postgres "*)
 	command -v psql >/dev/null 2>&1 || die "psql is not installed (apt-get install -y postgresql-client), or leave reservd-postgres out of TARGETS"
-	psql "$PG_URL/postgres" -XAtqc 'SELECT 1' >/dev/null 2>&1 ||
-		die "PostgreSQL does not answer at $PG_URL (start it, set PG_URL, or leave reservd-postgres out of TARGETS)"
+	pg_up || die "PostgreSQL does not answer at $PG_URL (start it, set PG_URL, or leave reservd-postgres out of TARGETS)"
 	;;
 esac
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/reservd-bench.XXXXXX")
-SERVER_PID=
-PG_CREATED=
-cleanup() {
-	local rc=$?
-	if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	if [[ -n $PG_CREATED ]]; then
-		psql "$PG_URL/postgres" -XAtqc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
-	fi
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_start flights
+build reservd barehttp
 
-say "building reservd and barehttp from $ROOT"
-(cd "$ROOT" && go build -o "$WORK/reservd" ./cmd/reservd && go build -o "$WORK/barehttp" ./cmd/barehttp)
-
-# free_port prints a TCP port nobody listens on at 127.0.0.1.
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	die "no free port found"
-}
-
-# wait_healthy URL: wait up to 60 s for URL/healthz to answer 200, as long
-# as the server process lives.
-wait_healthy() {
-	for _ in $(seq 600); do
-		curl -fsS -o /dev/null "$1/healthz" 2>/dev/null && return
-		kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; die "the server exited while starting"; }
-		sleep 0.1
-	done
-	cat "$WORK/server.log" >&2
-	die "$1/healthz did not answer within 60 s"
-}
-
-# start_server NAME CMD...: start CMD in the background, logging to server.log.
+# start_server NAME LOG CMD...: start CMD in the background, logging to
+# $WORK/LOG.log, and wait up to 60 s for it to answer /healthz on $base.
 start_server() {
-	local name=$1
-	shift
-	say "$name: starting $*"
-	"$@" >"$WORK/server.log" 2>&1 &
-	SERVER_PID=$!
-}
-
-stop_server() {
-	kill "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" 2>/dev/null || true
-	SERVER_PID=
-}
-
-# peak_rss_mb PID: the process's peak resident set (VmHWM) in MB.
-peak_rss_mb() {
-	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+	say "$1: starting ${*:3}"
+	start_bg "$2" "${@:3}"
+	wait_up "$base/healthz" 60
 }
 
 # ms VALUE: a wrk latency (850.00us, 1.23ms, 1.02s, 2.00m) in milliseconds.
@@ -159,43 +95,12 @@ flight_json() {
 		"$dep" "$arr" "${seats%,}"
 }
 
-# cpu_jiffies PID...: CPU time (user + system, in clock ticks) of the processes.
-cpu_jiffies() {
-	local p stat sum=0 f
-	for p in "$@"; do
-		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue # it may have exited
-		# the fields after the ") " that ends the command name: utime is the
-		# 12th of them, stime the 13th
-		stat=${stat##*) }
-		read -r -a f <<<"$stat"
-		sum=$((sum + f[11] + f[12]))
-	done
-	echo "$sum"
-}
-
-# machine_jiffies: "busy total" clock ticks of all CPUs since boot.
-machine_jiffies() {
-	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
-}
-
-# children_jiffies: CPU time of this shell's reaped children (wrk), in clock
-# ticks. `times` must run in this shell, not in a pipe or $(...) subshell.
-children_jiffies() {
-	times >"$WORK/times"
-	awk -v hz="$(getconf CLK_TCK)" 'NR == 2 {
-		s = 0
-		for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] }
-		printf "%d\n", s * hz
-	}' "$WORK/times"
-}
-
 # helper_pids: the PostgreSQL backends serving the server under test (their
 # CPU counts as the server's), when HELPER_DB names its database.
 HELPER_DB=
 helper_pids() {
 	[[ -n $HELPER_DB ]] || return 0
-	psql "$PG_URL/postgres" -XAtqc \
-		"SELECT pid FROM pg_stat_activity WHERE datname = '$HELPER_DB' AND pid <> pg_backend_pid()"
+	pgq "SELECT pid FROM pg_stat_activity WHERE datname = '$HELPER_DB' AND pid <> pg_backend_pid()"
 }
 
 # measure NAME URL: warm up, run wrk, record a result line in results.
@@ -210,7 +115,7 @@ measure() {
 	helpers=$(helper_pids) # after the warm-up, which grows the pool
 	say "$name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency $url"
 	local m0 m1 ours0 ours1 kids0 kids1
-	read -r -a m0 <<<"$(machine_jiffies)"
+	read -r -a m0 <<<"$(machine_jiffies irq)"
 	# shellcheck disable=SC2086 # one PID a word
 	ours0=$(cpu_jiffies "$SERVER_PID" $helpers)
 	children_jiffies >"$WORK/kids"
@@ -220,10 +125,10 @@ measure() {
 	read -r kids1 <"$WORK/kids"
 	# shellcheck disable=SC2086
 	ours1=$(cpu_jiffies "$SERVER_PID" $helpers)
-	read -r -a m1 <<<"$(machine_jiffies)"
+	read -r -a m1 <<<"$(machine_jiffies irq)"
 	local busy=$((m1[0] - m0[0])) total=$((m1[1] - m0[1])) ours=$((ours1 - ours0 + kids1 - kids0))
 	local other
-	other=$(awk -v b="$busy" -v o="$ours" -v t="$total" 'BEGIN { x = t > 0 ? 100 * (b - o) / t : 0; printf "%.0f", x < 0 ? 0 : x }')
+	other=$(other_share "$busy" "$ours" "$total")
 	# CPU per request of the whole system under test (server, its PostgreSQL
 	# backends and wrk), in µs: unlike req/s, it hardly moves when other
 	# processes compete for the CPUs.
@@ -261,27 +166,21 @@ for target in $TARGETS; do
 	base="http://127.0.0.1:$port"
 	case $target in
 	bare)
-		start_server bare "$WORK/barehttp" -addr "127.0.0.1:$port"
-		wait_healthy "$base"
+		start_server bare barehttp "$WORK/barehttp" -addr "127.0.0.1:$port"
 		measure bare "$base/flights/1"
 		;;
 	reservd-sqlite)
 		mkdir -p "$WORK/data"
-		start_server reservd-sqlite env -u DATABASE_URL -u REDIS_URL \
+		start_server reservd-sqlite reservd env -u DATABASE_URL -u REDIS_URL \
 			ADDR="127.0.0.1:$port" DATA_DIR="$WORK/data" SEED_DEMO=true "$WORK/reservd" serve
-		wait_healthy "$base"
 		measure reservd-sqlite "$base/flights/1"
 		;;
 	reservd-postgres)
-		PG_CREATED=1
-		psql "$PG_URL/postgres" -XAtqc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null
-		psql "$PG_URL/postgres" -XAtqc "CREATE DATABASE $BENCH_DB" >/dev/null
-		db_url="$PG_URL/$BENCH_DB"
-		key=$(env -u REDIS_URL DATABASE_URL="$db_url" "$WORK/reservd" keys create --name bench --admin 2>>"$WORK/server.log" | tail -n 1)
+		pg_create_db
+		key=$(newkey --name bench --admin)
 		[[ -n $key ]] || die "reservd-postgres: could not create an admin key"
-		start_server reservd-postgres env -u REDIS_URL \
-			ADDR="127.0.0.1:$port" DATABASE_URL="$db_url" "$WORK/reservd" serve
-		wait_healthy "$base"
+		start_server reservd-postgres reservd env -u REDIS_URL \
+			ADDR="127.0.0.1:$port" DATABASE_URL="$DB_URL" "$WORK/reservd" serve
 		flight_json >"$WORK/flight.json"
 		created=$(curl -sS -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
 			--data-binary "@$WORK/flight.json" "$base/flights")
@@ -295,7 +194,7 @@ for target in $TARGETS; do
 		die "unknown target $target (want bare, reservd-sqlite or reservd-postgres)"
 		;;
 	esac
-	stop_server
+	stop_servers
 done
 
 say "done: $(nproc) CPUs, $(go env GOVERSION), LOG_LEVEL=$LOG_LEVEL, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"

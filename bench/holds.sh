@@ -32,124 +32,22 @@
 # targets (holds/s >= 0.5 x pgbench TPS at the same concurrency, p99 <= 50 ms,
 # peak RSS <= 200 MB). "other CPU" is the share of the machine's CPU used by
 # processes other than the benchmark's own during the run (noise).
-set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 CONNECTIONS=${CONNECTIONS:-64}
 FLIGHTS=${FLIGHTS:-40}
 PGB_SEATS=${PGB_SEATS:-300000}
-PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
-PG_URL=${PG_URL%/}
 BENCH_DB=${BENCH_DB:-reservd_bench_holds}
-export LOG_LEVEL=${LOG_LEVEL:-warn}
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
+need go psql pgbench curl jq
+pg_check
+bench_start holds
+build reservd loadgen
 
-for tool in go psql pgbench curl jq; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
-done
-[[ $BENCH_DB =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_DB must be a plain lower-case identifier"
-psql "$PG_URL/postgres" -XAtqc 'SELECT 1' >/dev/null 2>&1 || die "PostgreSQL does not answer at $PG_URL"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/reservd-bench-holds.XXXXXX")
-SERVER_PID=
-DB_CREATED=
-cleanup() {
-	local rc=$?
-	if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	if [[ -n $DB_CREATED ]]; then
-		psql "$PG_URL/postgres" -XAtqc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
-	fi
-	if ((rc != 0)) && [[ -s $WORK/reservd.log ]]; then
-		say "reservd's log ends with:"
-		tail -n 20 "$WORK/reservd.log" >&2
-	fi
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say "building reservd and loadgen from $ROOT"
-(cd "$ROOT" && go build -o "$WORK/reservd" ./cmd/reservd && go build -o "$WORK/loadgen" ./cmd/loadgen)
-
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768+)
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	die "no free port found"
-}
-
-# cpu_jiffies PID...: user + system clock ticks of the processes.
-cpu_jiffies() {
-	local p stat sum=0 f
-	for p in "$@"; do
-		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue # it may have exited
-		stat=${stat##*) }
-		read -r -a f <<<"$stat"
-		sum=$((sum + f[11] + f[12]))
-	done
-	echo "$sum"
-}
-# machine_jiffies: "busy total" clock ticks of all CPUs since boot.
-# Busy is user + nice + system: interrupt and softirq time (loopback
-# networking, heavy at thousands of requests a second) belongs to no process
-# and would otherwise count as "other".
-machine_jiffies() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $2 + $3 + $4, t }' /proc/stat; }
-# children_jiffies: CPU ticks of this shell's reaped children (loadgen,
-# pgbench). `times` must run in this shell, not in a subshell.
-children_jiffies() {
-	times >"$WORK/times"
-	awk -v hz="$(getconf CLK_TCK)" 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] }; printf "%d\n", s * hz }' "$WORK/times"
-}
-# pg_jiffies: CPU ticks of the bench database's live backends plus those of
-# every backend the postmaster has reaped (its cutime + cstime), so that a
-# backend that ends during a run (pgbench's) is counted in full. Another
-# user's backend that ends during a run counts too: "other CPU" errs low.
-PM_PID=$(awk '{ print $4 }' "/proc/$(psql "$PG_URL/postgres" -XAtqc "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")/stat")
-pg_jiffies() {
-	local pids
-	pids=$(psql "$PG_URL/postgres" -XAtqc "SELECT pid FROM pg_stat_activity WHERE datname = '$BENCH_DB' OR backend_type <> 'client backend'" | tr '\n' ' ')
-	# shellcheck disable=SC2086 # one PID a word
-	echo $(($(cpu_jiffies $pids) + $(awk '{ print $16 + $17 }' "/proc/$PM_PID/stat")))
-}
-
-# measured CMD...: run CMD (stdout to $WORK/out) and set OTHER_CPU to the
-# share of the machine's CPU that processes other than CMD, reservd and the
-# bench database's backends used meanwhile: 0% on a quiet machine.
-measured() {
-	local m0 m1 o0 o1 k0 k1
-	read -r -a m0 <<<"$(machine_jiffies)"
-	o0=$(($(pg_jiffies) + $(cpu_jiffies $SERVER_PID)))
-	children_jiffies >"$WORK/kids" && read -r k0 <"$WORK/kids"
-	"$@" >"$WORK/out"
-	sleep 0.2 # let the postmaster reap the backends of a finished pgbench
-	children_jiffies >"$WORK/kids" && read -r k1 <"$WORK/kids"
-	o1=$(($(pg_jiffies) + $(cpu_jiffies $SERVER_PID)))
-	read -r -a m1 <<<"$(machine_jiffies)"
-	OTHER_CPU=$(awk -v b=$((m1[0] - m0[0])) -v o=$((o1 - o0 + k1 - k0)) -v t=$((m1[1] - m0[1])) \
-		'BEGIN { x = t > 0 ? 100 * (b - o) / t : 0; printf "%.0f", x < 0 ? 0 : x }')
-	((OTHER_CPU <= 10)) || say "WARNING: other processes used ${OTHER_CPU}% of the machine's CPU during the run; the numbers are noisy"
-}
-
-say "creating database $BENCH_DB"
-DB_CREATED=1
-psql "$PG_URL/postgres" -XAtqc "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null
-psql "$PG_URL/postgres" -XAtqc "CREATE DATABASE $BENCH_DB" >/dev/null
-DB_URL="$PG_URL/$BENCH_DB"
-newkey() { env -u REDIS_URL DATABASE_URL="$DB_URL" "$WORK/reservd" keys create "$@" 2>>"$WORK/keys.log" | tail -n 1; }
+pg_create_db
 ADMIN=$(newkey --name bench-admin --admin)
 KEYS=
 for i in $(seq 8); do KEYS+="${KEYS:+,}$(newkey --name "bench-$i")"; done
@@ -157,32 +55,20 @@ for i in $(seq 8); do KEYS+="${KEYS:+,}$(newkey --name "bench-$i")"; done
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 say "starting reservd on $BASE (PostgreSQL, no Redis, RATE_LIMIT=0, LOG_LEVEL=$LOG_LEVEL)"
-env -u REDIS_URL ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 "$WORK/reservd" serve >"$WORK/reservd.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 300); do
-	curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null && break
-	kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/reservd.log" >&2; die "reservd exited while starting"; }
-	sleep 0.1
-done
-sleep 0.2 # still alive, so the answer was ours (not another process's on a port it just took)
-if ! kill -0 "$SERVER_PID" 2>/dev/null || ! curl -fsS -o /dev/null "$BASE/healthz"; then
-	cat "$WORK/reservd.log" >&2
-	die "reservd did not start"
-fi
+start_bg reservd env -u REDIS_URL ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 "$WORK/reservd" serve
+wait_up "$BASE/healthz"
 
 say "creating $FLIGHTS flights of 1000 seats through POST /flights"
 FLIGHT_IDS=$("$WORK/loadgen" mkflights -url "$BASE" -admin-key "$ADMIN" -n "$FLIGHTS" -seats 1000 | paste -sd, -)
 
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 say "loadgen holds -c $CONNECTIONS -warmup $WARMUP -d $DURATION (load average before: $LOAD1)"
-measured "$WORK/loadgen" holds -url "$BASE" -keys "$KEYS" -flights "$FLIGHT_IDS" -c "$CONNECTIONS" -warmup "$WARMUP" -d "$DURATION" -json
+measured --settle "$WORK/loadgen" holds -url "$BASE" -keys "$KEYS" -flights "$FLIGHT_IDS" -c "$CONNECTIONS" -warmup "$WARMUP" -d "$DURATION" -json
 cp "$WORK/out" "$WORK/holds.json"
 HOLD_OTHER=$OTHER_CPU
-RSS=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status")
+RSS=$(peak_rss_mb "$SERVER_PID")
 HELD_SQL=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM seats WHERE hold_id LIKE 'hld_%'")
-kill "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=
+stop_servers
 if [[ $(jq -r .extra.seats_ran_out "$WORK/holds.json") == true ]]; then
 	say "WARNING: the hold run used every seat before its end; raise FLIGHTS"
 fi
@@ -218,7 +104,7 @@ pgbench_run() {
 	rm -f "$WORK"/pgb_log*
 	psql "$DB_URL" -XAtqc "CHECKPOINT" >/dev/null
 	say "pgbench $name: -M prepared -c $clients -j $threads -T $PG_SECS -f bench/$script"
-	measured pgbench -n -M prepared -c "$clients" -j "$threads" -T "$PG_SECS" -l --log-prefix="$WORK/pgb_log" \
+	measured --settle pgbench -n -M prepared -c "$clients" -j "$threads" -T "$PG_SECS" -l --log-prefix="$WORK/pgb_log" \
 		-D n=0 -D stride=$((PGB_SEATS / clients)) -D fbase="$fbase" -D keyid="$KEY_ID" -D digest="$KEY_DIGEST" \
 		-f "$ROOT/bench/$script" "$DB_URL"
 	local tps tx granted
@@ -246,7 +132,7 @@ done <"$WORK/pgb_results"
 read -r H_OK H_P50 H_P90 H_P99 H_MAX H_STATUS < <(jq -r '.summaries[0] as $s |
 	"\(.extra.holds_per_sec) \($s.p50_ms) \($s.p90_ms) \($s.p99_ms) \($s.max_ms) \($s.status | to_entries | map("\(.key):\(.value)") | join(","))"' "$WORK/holds.json")
 PGB_TPS=$(head -n 1 "$WORK/pgb_results" | cut -d'|' -f2)
-say "done: $(nproc) CPUs, $(go env GOVERSION), $(psql "$PG_URL/postgres" -XAtqc 'SHOW server_version'), seats held by the run per SQL: $HELD_SQL"
+say "done: $(nproc) CPUs, $(go env GOVERSION), $(pgq 'SHOW server_version'), seats held by the run per SQL: $HELD_SQL"
 echo
 echo "| run | ops/s | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | answers / transactions | peak RSS (MB) | other CPU |"
 echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
