@@ -178,6 +178,9 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // endpoint wraps one route: it names the route for logs, metrics and the
 // request's span ("POST /holds"), enforces its access level, and answers
 // its errors.
+// writeDeadline bounds a change whose client has gone away.
+const writeDeadline = 30 * time.Second
+
 func (s *Server) endpoint(rt route) http.Handler {
 	spanName := rt.method + " " + rt.pattern
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -207,6 +210,15 @@ func (s *Server) endpoint(rt route) http.Handler {
 		if err := checkIdempotencyKey(r); err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if rt.method != http.MethodGet {
+			// A change, once started, runs to its end even if the client
+			// goes away: cut off between its commit and what follows it
+			// (the seats' fast-path keys, the stored answer), it would
+			// leave them behind the database.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), writeDeadline)
+			defer cancel()
+			r = r.WithContext(ctx)
 		}
 		if err := s.idempotent(rt.idem, rt.idemTx, w, r, rt.handler); err != nil {
 			s.writeError(w, r, err)

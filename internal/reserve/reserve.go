@@ -108,14 +108,14 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 	if err != nil {
 		if !req.ByQuantity() {
 			// Whether or not Acquire's answer arrived, its keys may exist.
+			// A keyed hold's twin (store.ErrIdempotencyKeyTaken) shares its
+			// owner with the hold that exists, so this takes that hold's
+			// keys too: the fast path then misses those seats and the
+			// database refuses them. Putting the keys back would race with
+			// that hold's release and could leave a key on a free seat.
 			s.release(ctx, req.FlightID, req.Seats, nh.ID)
 		}
-		if errors.Is(err, store.ErrIdempotencyKeyTaken) {
-			// A twin or an earlier attempt made the hold of this keyed id,
-			// whose fast-path keys bear the same owner: put back the ones
-			// release took.
-			s.relearn(ctx, p.KeyID, nh.ID)
-		}
+
 		var unavailable *holds.SeatsUnavailableError
 		if errors.As(err, &unavailable) || errors.Is(err, holds.ErrNotEnoughSeats) {
 			s.m.holds.WithLabelValues("conflict").Inc()
@@ -131,17 +131,6 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 	s.invalidate(ctx, h.FlightID)
 	s.m.holds.WithLabelValues("created").Inc()
 	return h, nil
-}
-
-// relearn teaches the fast path the seats of an active hold again.
-func (s *Service) relearn(ctx context.Context, keyID int64, id string) {
-	h, err := s.store.Hold(ctx, keyID, id)
-	if err != nil || h.Status != holds.Active {
-		return
-	}
-	if _, err := s.locks.Acquire(ctx, h.FlightID, h.Seats, h.ID, time.Until(h.ExpiresAt)); err != nil {
-		s.fallback(ctx, "acquire", err)
-	}
 }
 
 // GetHold returns p's hold.
@@ -269,6 +258,12 @@ func (s *Service) Cancel(ctx context.Context, p apikey.Principal, id string, don
 	if err != nil {
 		return bookings.Booking{}, err
 	}
+	// The seats' fast-path keys belong to the booking once the booking
+	// request has handed them over (Transfer), to its hold before. That
+	// request may still be running (its client gave up, or recovery books
+	// it), so free the hold's keys first, then the booking's: a hand-over
+	// before, between or after the two finds nothing to take over.
+	s.release(ctx, b.FlightID, b.Seats, b.HoldID)
 	s.release(ctx, b.FlightID, b.Seats, b.ID)
 	s.invalidate(ctx, b.FlightID)
 	s.refund(ctx, b.HoldID)
