@@ -447,3 +447,31 @@ func wantOneExecution(t *testing.T, status int, answers []response) string {
 	}
 	return first
 }
+
+// TestKeyedHoldAfterItsKeyIsGone: once the idempotency key has been cleaned
+// up (after 24 h), the same key and body are a new request; the hold the key
+// made earlier still owns its derived id, so the new one gets another id.
+func TestKeyedHoldAfterItsKeyIsGone(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, a *api) {
+		fl := a.flight(t)
+		body := fmt.Sprintf(`{"flight_id": %d, "seats": ["12E"]}`, fl)
+		first := data(t, a.post("/holds", a.client, "reused", body), 201)
+		data(t, a.do("DELETE", "/holds/"+first["id"].(string), a.client, nil), 200)
+		if _, err := a.store.DeleteIdempotencyKeys(t.Context(), 0); err != nil {
+			t.Fatal(err)
+		}
+		r := a.post("/holds", a.client, "reused", body)
+		again := data(t, r, 201)
+		if r.header.Get("Idempotent-Replayed") != "" || again["id"] == first["id"] {
+			t.Errorf("after cleanup: replayed %q, id %v (first %v); want a new hold", r.header.Get("Idempotent-Replayed"), again["id"], first["id"])
+		}
+		if st := a.seatStatus(t, fl)["12E"]; st != "held" {
+			t.Errorf("12E is %q, want held by the new hold", st)
+		}
+		// And the new answer is stored under the key like any other.
+		if r := a.post("/holds", a.client, "reused", body); r.status != 201 || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("repeat after the new hold = %d %q, want a replay", r.status, r.header.Get("Idempotent-Replayed"))
+		}
+	})
+}
