@@ -22,6 +22,7 @@ import (
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/sqlite"
+	"github.com/reservd/reservd/internal/store/storetest"
 	"github.com/reservd/reservd/internal/testdb"
 )
 
@@ -239,38 +240,7 @@ func storm(t testing.TB, c *client, keys []string, flight int64, rows, workers, 
 // acknowledged booking and cancellation is there.
 func audit(t testing.TB, st store.Store, flight int64, log *stormLog) {
 	t.Helper()
-	all, err := st.FlightBookings(t.Context(), flight)
-	if err != nil {
-		t.Fatalf("FlightBookings: %v", err)
-	}
-	byID := map[string]bookings.Booking{}
-	owner := map[string]string{}
-	for _, b := range all {
-		byID[b.ID] = b
-		if b.Status != bookings.Confirmed {
-			continue
-		}
-		for _, s := range b.Seats {
-			if prev, ok := owner[s]; ok {
-				t.Errorf("seat %s is in two live bookings: %s and %s", s, prev, b.ID)
-			}
-			owner[s] = b.ID
-		}
-	}
-	seats, err := st.Seats(t.Context(), flight)
-	if err != nil {
-		t.Fatal(err)
-	}
-	booked := 0
-	for _, s := range seats {
-		_, live := owner[s.Label]
-		if (s.Status == flights.Booked) != live {
-			t.Errorf("seat %s reads %s, live booking %q", s.Label, s.Status, owner[s.Label])
-		}
-		if s.Status == flights.Booked {
-			booked++
-		}
-	}
+	byID, booked, _ := storetest.AuditSeats(t, t.Context(), st, flight)
 	for id, seats := range log.booked {
 		b, ok := byID[id]
 		if !ok {
@@ -288,7 +258,7 @@ func audit(t testing.TB, st store.Store, flight int64, log *stormLog) {
 	if extra := len(byID) - len(log.booked); extra < 0 || int64(extra) > log.unknown.Load() {
 		t.Errorf("%d bookings in the database, %d acknowledged, %d outcomes unknown", len(byID), len(log.booked), log.unknown.Load())
 	}
-	t.Logf("storm: %d requests (%s), %d unknown, %d bookings (%d live seats), %d errors", log.ops.Load(), log.summary(), log.unknown.Load(), len(all), booked, log.errors.Load())
+	t.Logf("storm: %d requests (%s), %d unknown, %d bookings (%d live seats), %d errors", log.ops.Load(), log.summary(), log.unknown.Load(), len(byID), booked, log.errors.Load())
 	if log.errors.Load() != 0 {
 		t.Errorf("%d requests failed with 5xx or transport errors", log.errors.Load())
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
-	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/store/storetest"
 	"github.com/reservd/reservd/internal/trips"
 )
 
@@ -69,37 +69,7 @@ func (c *cluster) auditSeats(t *testing.T, ctx context.Context, flight int64, lo
 		t.Errorf("%d seats disagree with the live seats of confirmed bookings", mismatched)
 	}
 
-	all, err := c.direct.FlightBookings(ctx, flight)
-	if err != nil {
-		t.Fatalf("FlightBookings: %v", err)
-	}
-	byID := map[string]bookings.Booking{}
-	owner := map[string]string{}
-	for _, b := range all {
-		byID[b.ID] = b
-		if b.Status != bookings.Confirmed {
-			continue
-		}
-		for _, s := range b.Seats {
-			if prev, ok := owner[s]; ok {
-				t.Errorf("OVERSELL: seat %s is in two live bookings: %s and %s", s, prev, b.ID)
-			}
-			owner[s] = b.ID
-		}
-	}
-	seats, err := c.direct.Seats(ctx, flight)
-	if err != nil {
-		t.Fatal(err)
-	}
-	booked := 0
-	for _, s := range seats {
-		if _, live := owner[s.Label]; (s.Status == flights.Booked) != live {
-			t.Errorf("seat %s reads %s, live booking %q", s.Label, s.Status, owner[s.Label])
-		}
-		if s.Status == flights.Booked {
-			booked++
-		}
-	}
+	byID, booked, seatCount := storetest.AuditSeats(t, ctx, c.direct, flight)
 	log.mu.Lock()
 	defer log.mu.Unlock()
 	for id, seats := range log.booked {
@@ -123,7 +93,7 @@ func (c *cluster) auditSeats(t *testing.T, ctx context.Context, flight int64, lo
 		t.Errorf("%d bookings in the database, %d acknowledged, %d booking requests with an unknown outcome", len(byID), len(log.booked), log.bookUnknown)
 	}
 	t.Logf("audit: %d bookings (%d acknowledged, %d of unknown outcome; %d live seats of %d), %d cancellations acknowledged",
-		len(byID), len(log.booked), len(byID)-len(log.booked), booked, len(seats), len(log.canceled))
+		len(byID), len(log.booked), len(byID)-len(log.booked), booked, seatCount, len(log.canceled))
 }
 
 // auditPayments: every booking charged exactly once, every charge accounted
