@@ -106,6 +106,17 @@ type options struct {
 }
 
 // registerTarget adds the flags that say where to send requests and how to print.
+// loadFlags starts the flags of a command that puts load on a target: the
+// target's flags, and the load's with conc connections for 15 s by default.
+func loadFlags(name string, stderr io.Writer, conc int) (*flag.FlagSet, *options) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{}
+	o.registerTarget(fs)
+	o.registerLoad(fs, conc, 15*time.Second)
+	return fs, o
+}
+
 func (o *options) registerTarget(fs *flag.FlagSet) {
 	fs.Func("url", "reservd base URL(s), comma-separated (default http://127.0.0.1:8080)", func(v string) error {
 		o.urls = splitList(v)

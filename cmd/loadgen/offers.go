@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"net/url"
@@ -36,11 +35,7 @@ func distinctSearch(n int64, today time.Time) (origin, dest string, date time.Ti
 // distinct search's latency is also summarized by which providers did not
 // answer "ok" (e.g. offers[duffel=timeout]).
 func offers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("offers", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o options
-	o.registerTarget(fs)
-	o.registerLoad(fs, 32, 15*time.Second)
+	fs, o := loadFlags("offers", stderr, 32)
 	same := fs.Bool("same", false, "repeat one search (-origin, -destination, -date) instead of distinct ones")
 	origin := fs.String("origin", "SFO", "origin with -same")
 	dest := fs.String("destination", "JFK", "destination with -same")
@@ -105,11 +100,7 @@ func offers(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // getCmd GETs one URL (for example a bare net/http handler, as a baseline).
 func getCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("get", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o options
-	o.registerTarget(fs)
-	o.registerLoad(fs, 32, 15*time.Second)
+	fs, o := loadFlags("get", stderr, 32)
 	name := fs.String("name", "get", "the name of the run in the output")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -105,11 +105,7 @@ func parseIDs(v string) ([]int64, error) {
 // holdsCmd holds distinct seats, one per request: every request is meant
 // to succeed, so the run measures the full path of a granted hold.
 func holdsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("holds", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o options
-	o.registerTarget(fs)
-	o.registerLoad(fs, 64, 15*time.Second)
+	fs, o := loadFlags("holds", stderr, 64)
 	flightList := fs.String("flights", "", "flight ids, comma-separated, whose available seats are held, one seat per request")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -303,11 +299,7 @@ func flashsale(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // instances' reservd_seat_fastpath_total before and after shows how many
 // refusals the fast path answered without the database.
 func conflicts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conflicts", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o options
-	o.registerTarget(fs)
-	o.registerLoad(fs, 64, 15*time.Second)
+	fs, o := loadFlags("conflicts", stderr, 64)
 	flight := fs.Int64("flight", 0, "the flight whose seats are raced for (keep it small: 10 seats)")
 	holdURL := fs.String("hold-url", "", "the instance that takes every seat first (default: the first -url)")
 	holdKey := fs.String("hold-key", "", "the API key that takes every seat first (default: the first of -keys)")
