@@ -201,14 +201,22 @@ func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Com
 	// Every write in one statement: the seats, their events (a seat taken
 	// over from a lapsed hold closes that hold's story first, then the new
 	// hold's events in seat order), the hold, and its idempotency key; and
-	// COMMIT in the same round trip. A claiming completion that finds its key
-	// taken turns the statement into an error, so that COMMIT commits nothing.
+	// COMMIT in the same round trip. A claiming completion gates every write
+	// on its key's insertion: when the key exists, nothing is written, and
+	// COMMIT ends a transaction that changed nothing.
+	claiming := done != nil && done.Claim
+	with, gate := "WITH ", "TRUE"
+	if idem != "" {
+		with += idem + ", "
+	}
+	if claiming {
+		gate = "EXISTS (SELECT 1 FROM idem)"
+	}
 	var stored int
 	b = pgx.Batch{}
-	b.Queue(`
-		WITH seats_held AS (
+	b.Queue(with+`seats_held AS (
 			UPDATE seats SET hold_id = $3, held_until = now() + $4::interval
-			WHERE flight_id = $1 AND label = ANY($2)
+			WHERE flight_id = $1 AND label = ANY($2) AND `+gate+`
 		), events AS (
 			INSERT INTO seat_events (flight_id, seat, event, hold_id)
 			SELECT $1, seat, event, hold FROM (
@@ -216,18 +224,16 @@ func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Com
 				FROM unnest($5::text[], $6::text[]) WITH ORDINALITY AS x(seat, hold, n)
 				UNION ALL
 				SELECT 2, n, seat, 'held', $3 FROM unnest($7::text[]) WITH ORDINALITY AS y(seat, n)
-			) e ORDER BY step, n
-		)`+idem+`
-		INSERT INTO holds (id, api_key_id, flight_id, seats, status, total_amount, currency, created_at, expires_at, max_expires_at)
-		VALUES ($3, $8, $1, $9, 'active', $10, $11, now(), now() + $4::interval, now() + $12::interval)
-		RETURNING `+idemCount(idem),
+			) e WHERE `+gate+` ORDER BY step, n
+		), hold AS (
+			INSERT INTO holds (id, api_key_id, flight_id, seats, status, total_amount, currency, created_at, expires_at, max_expires_at)
+			SELECT $3, $8, $1, $9, 'active', $10, $11, now(), now() + $4::interval, now() + $12::interval WHERE `+gate+`
+		)
+		SELECT `+idemCount(idem),
 		append([]any{h.FlightID, labels, h.ID, h.TTL, lapsedSeats, lapsedHolds, ordered,
 			h.KeyID, strings.Join(ordered, ","), total, currency, h.MaxLifetime}, idemArgs...)...).
 		QueryRow(func(row pgx.Row) error { return row.Scan(&stored) })
-	claiming := done != nil && done.Claim
-	if !claiming {
-		b.Queue("COMMIT")
-	}
+	b.Queue("COMMIT")
 	if err := c.SendBatch(ctx, &b).Close(); err != nil {
 		var pe *pgconn.PgError
 		if claiming && errors.As(err, &pe) && pe.Code == uniqueViolation && pe.ConstraintName == "holds_pkey" {
@@ -235,13 +241,8 @@ func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Com
 		}
 		return holds.Hold{}, translate(err)
 	}
-	if claiming {
-		if stored == 0 {
-			return holds.Hold{}, store.ErrIdempotencyKeyTaken
-		}
-		if _, err := c.Exec(ctx, "COMMIT"); err != nil {
-			return holds.Hold{}, err
-		}
+	if claiming && stored == 0 {
+		return holds.Hold{}, store.ErrIdempotencyKeyTaken
 	}
 	return out, nil
 }
@@ -342,7 +343,7 @@ func complete(ctx context.Context, tx pgx.Tx, done *store.Completion, result any
 		return err
 	}
 	var stored int
-	if err := tx.QueryRow(ctx, strings.TrimPrefix(idem, ",")+` SELECT `+idemCount(idem), args...).Scan(&stored); err != nil {
+	if err := tx.QueryRow(ctx, `WITH `+idem+` SELECT `+idemCount(idem), args...).Scan(&stored); err != nil {
 		return err
 	}
 	if stored == 0 && done.Claim {
@@ -352,9 +353,8 @@ func complete(ctx context.Context, tx pgx.Tx, done *store.Completion, result any
 }
 
 // completionCTE renders done's response for result and returns a WITH
-// element named idem (", idem AS (…)"; "WITH idem AS (…)" when argBase is 0)
-// that stores it, with its arguments numbered from argBase+1. It returns ""
-// when done is nil.
+// element, "idem AS (…)", that stores it and returns a row if it did, with
+// its arguments numbered from argBase+1. It returns "" when done is nil.
 func completionCTE(done *store.Completion, result any, argBase int) (string, []any, error) {
 	if done == nil {
 		return "", nil, nil
@@ -364,10 +364,7 @@ func completionCTE(done *store.Completion, result any, argBase int) (string, []a
 		return "", nil, fmt.Errorf("render idempotent response: %w", err)
 	}
 	n := func(i int) string { return fmt.Sprintf("$%d", argBase+i) }
-	head := ", idem AS ("
-	if argBase == 0 {
-		head = "WITH idem AS ("
-	}
+	head := "idem AS ("
 	if done.Claim {
 		return head + `
 			INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until, status, body)
