@@ -22,6 +22,9 @@ type Principal struct {
 	KeyID int64
 	Name  string
 	Admin bool
+	// Digest is the key's digest, set when a request authenticated with
+	// it: a secret that derives ids only this key can name (holds.KeyedID).
+	Digest string
 }
 
 var enc = base32.StdEncoding.WithPadding(base32.NoPadding)

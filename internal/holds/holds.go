@@ -8,7 +8,6 @@ package holds
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -69,11 +68,13 @@ type Hold struct {
 // NewID returns a fresh hold id.
 func NewID() string { return id.New("hld") }
 
-// KeyedID is the id of the hold that the API key keyID asks for with this
+// KeyedID is the id of the hold that an API key asks for with this
 // Idempotency-Key: a retry, or a twin sent while the first is running,
 // names the same hold, so the database tells them apart from a new hold.
-func KeyedID(keyID int64, idempotencyKey string) string {
-	return id.Derive("hld", strconv.FormatInt(keyID, 10), idempotencyKey)
+// secret is the API key's digest, which only the key's holder can compute:
+// to anyone else the id is as unpredictable as NewID's.
+func KeyedID(secret, idempotencyKey string) string {
+	return id.Derive("hld", []byte(secret), idempotencyKey)
 }
 
 // ValidID reports whether s could be a hold id.

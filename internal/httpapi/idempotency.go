@@ -27,8 +27,9 @@ const (
 )
 
 type idemKey struct {
-	keyID int64
-	key   string
+	keyID  int64
+	secret string // the API key's digest (store.Completion.Secret)
+	key    string
 	// claim asks the effect's transaction to claim the key itself, storing
 	// fingerprint with the response (store.Completion.Claim).
 	claim       bool
@@ -70,7 +71,8 @@ func (s *Server) idempotent(use idemUse, inTx bool, w http.ResponseWriter, r *ht
 	sum := sha256.New()
 	io.WriteString(sum, r.Method+" "+r.URL.RequestURI()+"\n")
 	sum.Write(body)
-	k := idemKey{keyID: principal(r.Context()).KeyID, key: key, fingerprint: hex.EncodeToString(sum.Sum(nil))}
+	p := principal(r.Context())
+	k := idemKey{keyID: p.KeyID, secret: p.Digest, key: key, fingerprint: hex.EncodeToString(sum.Sum(nil))}
 
 	var first *recorder // the answer of a run that did not hold the key
 	if inTx {
@@ -171,7 +173,7 @@ func completion(r *http.Request, status int) *store.Completion {
 	if !ok {
 		return nil
 	}
-	return &store.Completion{KeyID: k.keyID, Key: k.key, Fingerprint: k.fingerprint, Claim: k.claim, Status: status,
+	return &store.Completion{KeyID: k.keyID, Key: k.key, Fingerprint: k.fingerprint, Claim: k.claim, Secret: k.secret, Status: status,
 		Render: func(v any) ([]byte, error) {
 			*k.stored = true
 			return encodeBody(data{Data: view(v)})

@@ -231,13 +231,15 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
 		return apikey.Principal{}, errUnauthorized
 	}
-	p, err := s.keys.principal(r.Context(), apikey.Digest(strings.TrimSpace(key)))
+	digest := apikey.Digest(strings.TrimSpace(key))
+	p, err := s.keys.principal(r.Context(), digest)
 	if err != nil {
 		if err == apikey.ErrNotFound {
 			return apikey.Principal{}, errUnauthorized
 		}
 		return apikey.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
+	p.Digest = string(digest)
 	return p, nil
 }
 

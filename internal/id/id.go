@@ -3,6 +3,7 @@
 package id
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -20,11 +21,12 @@ func New(prefix string) string {
 }
 
 // Valid reports whether s has the form New(prefix) produces.
-// Derive returns the id that parts name: the same parts give the same id,
-// in the same form as New's. It lets a retried request find the row its
-// first attempt wrote.
-func Derive(prefix string, parts ...string) string {
-	h := sha256.New()
+// Derive returns the id that parts name under secret: the same secret and
+// parts give the same id, in the same form as New's, and without the secret
+// the id is as unpredictable as New's (HMAC-SHA-256). It lets a retried
+// request find the row its first attempt wrote.
+func Derive(prefix string, secret []byte, parts ...string) string {
+	h := hmac.New(sha256.New, secret)
 	for _, p := range parts {
 		fmt.Fprintf(h, "%d:%s;", len(p), p)
 	}

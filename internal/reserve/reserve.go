@@ -86,7 +86,7 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 		// The transaction claims the idempotency key: a twin of this request
 		// gets the same id, so the fast path lets it through to the database,
 		// which finds the hold (or the key) and says so.
-		nh.ID = holds.KeyedID(done.KeyID, done.Key)
+		nh.ID = holds.KeyedID(done.Secret, done.Key)
 	}
 	fast := false
 	if !req.ByQuantity() {

@@ -28,8 +28,11 @@ type Completion struct {
 	Key         string
 	Fingerprint string // with Claim: the request's fingerprint to store
 	Claim       bool
-	Status      int
-	Render      func(result any) ([]byte, error)
+	// Secret derives the ids of what a claiming request creates (the API
+	// key's digest, see holds.KeyedID).
+	Secret string
+	Status int
+	Render func(result any) ([]byte, error)
 }
 
 // ErrIdempotencyKeyTaken reports a transaction that was to claim an

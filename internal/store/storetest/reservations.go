@@ -825,14 +825,14 @@ func testClaimInTransaction(t *testing.T, f *fixture) {
 	// again, even with the key itself gone (cleaned up).
 	keyed := func(seats ...string) store.NewHold {
 		nh := newHold(seats...)
-		nh.ID = holds.KeyedID(f.alice, "keyed")
+		nh.ID = holds.KeyedID("alice's digest", "keyed")
 		return nh
 	}
 	kh, err := f.s.CreateHold(f.ctx, keyed("12A", "12B"), done("keyed", "fp", 201))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kh.ID != holds.KeyedID(f.alice, "keyed") {
+	if kh.ID != holds.KeyedID("alice's digest", "keyed") {
 		t.Fatalf("keyed hold id = %s", kh.ID)
 	}
 	if _, err := f.s.DeleteIdempotencyKeys(f.ctx, 0); err != nil {
