@@ -111,13 +111,13 @@ func (s *Server) idempotent(use idemUse, inTx bool, w http.ResponseWriter, r *ht
 	if rec == nil {
 		rec, stored, _ = s.runKeyed(r, body, k, next)
 	}
-	// Settle the key even if the client has gone away.
-	settle := context.WithoutCancel(r.Context())
+	// Settle the key (the request runs on if its client has gone away: see
+	// endpoint).
 	if !storable(rec.status) {
-		err = s.store.ReleaseIdempotencyKey(settle, k.keyID, k.key)
+		err = s.store.ReleaseIdempotencyKey(r.Context(), k.keyID, k.key)
 	} else if !(stored && rec.status < 300) {
 		// A success whose transaction stored the response is already settled.
-		err = s.store.CompleteIdempotencyKey(settle, k.keyID, k.key, rec.status, rec.body.Bytes())
+		err = s.store.CompleteIdempotencyKey(r.Context(), k.keyID, k.key, rec.status, rec.body.Bytes())
 	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "settle idempotency key", "error", err.Error())
