@@ -231,6 +231,9 @@ func (r *entryReader) money() money.Money {
 	return money.Money{Amount: amount, Currency: r.str()}
 }
 
+// maxZoneOffset bounds the UTC offset of a time the reader accepts.
+const maxZoneOffset = 24 * 60 * 60
+
 func (r *entryReader) time() time.Time {
 	p := r.next(1)
 	if len(p) == 0 {
@@ -240,6 +243,11 @@ func (r *entryReader) time() time.Time {
 	var t time.Time
 	if r.err == nil {
 		if err := t.UnmarshalBinary(p); err != nil {
+			r.fail()
+		} else if _, offset := t.Zone(); offset < -maxZoneOffset || offset > maxZoneOffset {
+			// No time zone is a day off UTC; such an offset would not
+			// survive another round (time's binary form keeps it in minutes
+			// and seconds of an int16).
 			r.fail()
 		}
 	}
