@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"maps"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -245,4 +249,198 @@ func resolvePointer(doc any, pointer string) (any, bool) {
 		}
 	}
 	return cur, true
+}
+
+// resolve follows obj's $ref, if it has one, to the object it names.
+func resolve(t *testing.T, doc, obj map[string]any) map[string]any {
+	t.Helper()
+	for range 8 { // a chain of refs is short; a loop is a broken document
+		ref, ok := obj["$ref"].(string)
+		if !ok {
+			return obj
+		}
+		v, ok := resolvePointer(doc, strings.TrimPrefix(ref, "#"))
+		m, isObj := v.(map[string]any)
+		if !ok || !isObj {
+			t.Fatalf("$ref %q does not resolve to an object", ref)
+		}
+		obj = m
+	}
+	t.Fatalf("$ref chain too long at %v", obj["$ref"])
+	return nil
+}
+
+// mediaExamples returns the examples of a media type object: its example,
+// or the value of each of its examples.
+func mediaExamples(doc, media map[string]any) []any {
+	if v, ok := media["example"]; ok {
+		return []any{v}
+	}
+	var out []any
+	exs, _ := media["examples"].(map[string]any)
+	for _, e := range exs {
+		em, _ := e.(map[string]any)
+		if ref, ok := em["$ref"].(string); ok {
+			r, _ := resolvePointer(doc, strings.TrimPrefix(ref, "#"))
+			em, _ = r.(map[string]any)
+		}
+		if v, ok := em["value"]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestOpenAPIExamples holds the reference to showing, for every operation,
+// what to send and what comes back: every parameter, request body and
+// response has an example, and every error example's code is one its
+// response describes.
+func TestOpenAPIExamples(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	ops := openAPIOperations(t, doc)
+	paths, _ := doc["paths"].(map[string]any)
+	for key, op := range ops {
+		path := key[strings.IndexByte(key, ' ')+1:]
+		item, _ := paths[path].(map[string]any)
+		var params []any
+		for _, owner := range []map[string]any{item, op} {
+			p, _ := owner["parameters"].([]any)
+			params = append(params, p...)
+		}
+		for _, p := range params {
+			pm, _ := p.(map[string]any)
+			pm = resolve(t, doc, pm)
+			if _, ok := pm["example"]; ok {
+				continue
+			}
+			if _, ok := pm["examples"]; ok {
+				continue
+			}
+			t.Errorf("%s: parameter %v has no example", key, pm["name"])
+		}
+
+		if rb, ok := op["requestBody"].(map[string]any); ok {
+			content, _ := resolve(t, doc, rb)["content"].(map[string]any)
+			if len(content) == 0 {
+				t.Errorf("%s: request body has no content", key)
+			}
+			for mt, v := range content {
+				media, _ := v.(map[string]any)
+				if len(mediaExamples(doc, media)) == 0 {
+					t.Errorf("%s: request body (%s) has no example", key, mt)
+				}
+			}
+		}
+
+		responses, _ := op["responses"].(map[string]any)
+		for code, v := range responses {
+			rm, _ := v.(map[string]any)
+			resp := resolve(t, doc, rm)
+			content, _ := resp["content"].(map[string]any)
+			if len(content) == 0 {
+				t.Errorf("%s: response %s has no content", key, code)
+			}
+			desc, _ := resp["description"].(string)
+			for mt, v := range content {
+				media, _ := v.(map[string]any)
+				exs := mediaExamples(doc, media)
+				if len(exs) == 0 {
+					t.Errorf("%s: response %s (%s) has no example", key, code, mt)
+				}
+				if code < "400" || mt != "application/json" {
+					continue
+				}
+				for _, ex := range exs {
+					e, _ := ex.(map[string]any)
+					c, _ := e["code"].(string)
+					if m, _ := e["message"].(string); c == "" || m == "" {
+						t.Errorf("%s: response %s has an example without code and message: %v", key, code, ex)
+						continue
+					}
+					if !strings.Contains(desc, "`"+c+"`") {
+						t.Errorf("%s: response %s has an example with code %q, which its description does not name", key, code, c)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestOpenAPIRateLimited checks that every operation behind an API key,
+// which the per-key rate limit guards, documents its 429 rate_limited with
+// Retry-After.
+func TestOpenAPIRateLimited(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	ops := openAPIOperations(t, doc)
+	for _, rt := range (&Server{}).routes() {
+		if rt.access == public {
+			continue
+		}
+		key := rt.method + " " + openAPIPath(rt.pattern)
+		op, ok := ops[key]
+		if !ok {
+			continue // TestOpenAPIMatchesRoutes reports it
+		}
+		responses, _ := op["responses"].(map[string]any)
+		r429, ok := responses["429"].(map[string]any)
+		if !ok {
+			t.Errorf("%s: no 429 response, though the route is rate limited", key)
+			continue
+		}
+		resp := resolve(t, doc, r429)
+		headers, _ := resp["headers"].(map[string]any)
+		if _, ok := headers["Retry-After"]; !ok {
+			t.Errorf("%s: 429 response has no Retry-After header", key)
+		}
+		content, _ := resp["content"].(map[string]any)
+		media, _ := content["application/json"].(map[string]any)
+		exs := mediaExamples(doc, media)
+		if len(exs) == 0 {
+			t.Errorf("%s: 429 response has no JSON example", key)
+		}
+		for _, ex := range exs {
+			if e, _ := ex.(map[string]any); e["code"] != "rate_limited" {
+				t.Errorf("%s: 429 example has code %v, want rate_limited", key, e["code"])
+			}
+		}
+	}
+}
+
+// TestOpenAPISelfContained keeps the served document free of pointers to
+// files that are not served with it.
+func TestOpenAPISelfContained(t *testing.T) {
+	t.Parallel()
+	text := string(openAPIDoc)
+	for _, bad := range []string{"spec/API.md", "../shared", "/work/"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("openapi.json mentions %q, which a reader of the served document cannot open", bad)
+		}
+	}
+}
+
+// TestAPIReferenceRenderer checks that the vendored bundle is the version
+// redoc/README.md and redocVersion name.
+func TestAPIReferenceRenderer(t *testing.T) {
+	t.Parallel()
+	zr, err := gzip.NewReader(bytes.NewReader(redocBundle))
+	if err != nil {
+		t.Fatalf("redoc bundle is not gzip: %v", err)
+	}
+	js, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("inflate redoc bundle: %v", err)
+	}
+	// The bundle shows its version on its error page: "ReDoc Version: ","2.5.4".
+	if v := `" ReDoc Version: ","` + redocVersion + `"`; !bytes.Contains(js, []byte(v)) {
+		t.Errorf("redoc bundle does not say it is version %s; update redocVersion with the bundle", redocVersion)
+	}
+	readme, err := os.ReadFile("redoc/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, []byte("Redoc "+redocVersion)) {
+		t.Errorf("redoc/README.md does not name Redoc %s", redocVersion)
+	}
 }

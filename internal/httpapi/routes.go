@@ -57,6 +57,8 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/readyz", public, s.readyz, idemNone, false},
 		{http.MethodGet, "/metrics", public, s.metricsHandler, idemNone, false},
 		{http.MethodGet, "/openapi.json", public, s.openAPI, idemNone, false},
+		{http.MethodGet, "/docs", public, s.apiReference, idemNone, false},
+		{http.MethodGet, "/docs/redoc.standalone.js", public, s.apiReferenceRenderer, idemNone, false},
 		{http.MethodGet, "/{$}", public, s.webUI, idemNone, false},
 	}
 }
