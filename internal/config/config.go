@@ -13,7 +13,7 @@ import (
 )
 
 // Config is every setting of the service. The names of the environment
-// variables are in spec/API.md ("Process and configuration").
+// variables are in README.md ("Configuration").
 type Config struct {
 	// DebugAddr, when set, serves net/http/pprof there (DEBUG_ADDR; keep it
 	// on loopback or a private network: profiles reveal internals).

@@ -1,4 +1,4 @@
-// Package httpapi is reservd's HTTP surface: the routes of spec/API.md, the
+// Package httpapi is reservd's HTTP surface: the routes of docs/API.md, the
 // middleware around them (request ids, access logs, metrics, auth, panics),
 // strict JSON decoding and the one mapper from errors to responses.
 package httpapi

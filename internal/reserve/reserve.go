@@ -35,7 +35,7 @@ type Config struct {
 	PaymentPin time.Duration
 }
 
-// DefaultConfig is the configuration of spec/API.md.
+// DefaultConfig has the documented defaults (README.md, "Configuration").
 func DefaultConfig() Config {
 	return Config{
 		HoldTTL: 10 * time.Minute, HoldMaxLifetime: 30 * time.Minute, HoldMaxSeats: 10,

@@ -11,7 +11,7 @@
 // Redis-style locks cannot fence: a lock holder paused by GC, a network
 // partition or a failover can lose its key while still believing it owns it,
 // and Redlock does not change that (see Kleppmann, "How to do distributed
-// locking", and DESIGN.md, "Integrity"). So a Locker answer is advisory in one
+// locking", and docs/DESIGN.md, "Integrity"). So a Locker answer is advisory in one
 // direction only:
 //
 //   - "taken" lets the caller refuse early (the seat is held by another hold
