@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Open psql on the development database: $DATABASE_URL, or the one that
-# bin/start_db.sh creates. Extra arguments go to psql.
+# bin/start_db.sh creates (RESERVD_DB_NAME and RESERVD_DB_USER, defaults
+# reservd and postgres). Extra arguments go to psql.
 #
 #   bin/attach_db.sh                    # interactive session
 #   bin/attach_db.sh -c 'select 1'      # one statement
 set -euo pipefail
 
-url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/reservd?sslmode=disable}
+url=${DATABASE_URL:-postgres://${RESERVD_DB_USER:-postgres}@127.0.0.1:5432/${RESERVD_DB_NAME:-reservd}?sslmode=disable}
 
 case "$url" in
 postgres://* | postgresql://*) ;;

@@ -4,7 +4,10 @@
 # the environment that points reservd at them.
 #
 #   eval "$(bin/start_db.sh)"   # start both, create database "reservd",
-#                               # export DATABASE_URL and REDIS_URL
+#                               # export DATABASE_URL, REDIS_URL and
+#                               # REDIS_PREFIX (the database's name)
+#   eval "$(RESERVD_DB_NAME=reservd_alice bin/start_db.sh)"
+#                               # the same with a database of your own
 #   bin/start_db.sh --check     # only make sure both servers answer
 #                               # (what `make test` runs first)
 #
@@ -13,6 +16,10 @@
 #
 # Environment (defaults in brackets):
 #   PGHOST [127.0.0.1]  PGPORT [5432]  REDIS_HOST [127.0.0.1]  REDIS_PORT [6379]
+#   RESERVD_DB_NAME [reservd]  the database to create and put in DATABASE_URL
+#   RESERVD_DB_USER [postgres] the PostgreSQL role that creates it and that
+#                              reservd connects as (password-less: trust or
+#                              peer auth, or a ~/.pgpass entry)
 #   DB_WAIT_SECONDS [30]  how long to wait for each server to answer
 # A server that is not on this machine (another PGHOST/REDIS_HOST) is only
 # checked, never started.
@@ -23,8 +30,8 @@ PGPORT=${PGPORT:-5432}
 REDIS_HOST=${REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${REDIS_PORT:-6379}
 WAIT=${DB_WAIT_SECONDS:-30}
-PG_SUPERUSER=postgres
-DB_NAME=reservd
+PG_SUPERUSER=${RESERVD_DB_USER:-postgres}
+DB_NAME=${RESERVD_DB_NAME:-reservd}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 usage() {
@@ -228,6 +235,12 @@ ensure() {
 		die "$name did not answer on $host:$port within ${WAIT}s (see the messages above)."
 }
 
+# Both names go into SQL and into a URL unquoted: keep them to plain identifiers.
+for pair in "RESERVD_DB_NAME=$DB_NAME" "RESERVD_DB_USER=$PG_SUPERUSER"; do
+	[[ ${pair#*=} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
+		die "${pair%%=*} must be letters, digits and underscores, not starting with a digit: '${pair#*=}'"
+done
+
 # Everything missing is reported at once, before anything is started.
 missing=()
 pg_up || pg_installed || ! is_local "$PGHOST" || missing+=(postgresql)
@@ -268,3 +281,6 @@ url_host() { case "$1" in *:*) printf '[%s]' "$1" ;; *) printf '%s' "$1" ;; esac
 printf "export DATABASE_URL='postgres://%s@%s:%s/%s?sslmode=disable'\n" \
 	"$PG_SUPERUSER" "$(url_host "$PGHOST")" "$PGPORT" "$DB_NAME"
 printf "export REDIS_URL='redis://%s:%s/0'\n" "$(url_host "$REDIS_HOST")" "$REDIS_PORT"
+# Two deployments sharing one Redis must not share its keys (a seat key of
+# one would refuse the same seat label in the other): one prefix per database.
+printf "export REDIS_PREFIX='%s'\n" "$DB_NAME"
