@@ -444,3 +444,41 @@ func TestAPIReferenceRenderer(t *testing.T) {
 		t.Errorf("redoc/README.md does not name Redoc %s", redocVersion)
 	}
 }
+
+// TestOpenAPIIdempotencyCodes checks that every route taking an
+// Idempotency-Key documents the answers the key itself can bring, whatever
+// the handler does: a malformed key, a key reused for another request, a
+// key whose first request still runs, and, where it is required, none.
+func TestOpenAPIIdempotencyCodes(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	ops := openAPIOperations(t, doc)
+	for _, rt := range (&Server{}).routes() {
+		if rt.idem == idemNone {
+			continue
+		}
+		key := rt.method + " " + openAPIPath(rt.pattern)
+		op, ok := ops[key]
+		if !ok {
+			continue // TestOpenAPIMatchesRoutes reports it
+		}
+		want := map[string]string{"400": "invalid_idempotency_key", "422": "idempotency_key_reused", "409": "idempotency_key_in_use"}
+		if rt.idem == idemRequired {
+			want["400"] += " idempotency_key_required"
+		}
+		responses, _ := op["responses"].(map[string]any)
+		for status, codes := range want {
+			r, _ := responses[status].(map[string]any)
+			if r == nil {
+				t.Errorf("%s: no %s response, though the Idempotency-Key can bring %s", key, status, codes)
+				continue
+			}
+			desc, _ := resolve(t, doc, r)["description"].(string)
+			for _, code := range strings.Fields(codes) {
+				if !strings.Contains(desc, "`"+code+"`") {
+					t.Errorf("%s: response %s does not describe `%s`", key, status, code)
+				}
+			}
+		}
+	}
+}
