@@ -103,3 +103,39 @@ func TestProvidersFromRegistry(t *testing.T) {
 		}
 	}
 }
+
+// TestLogValueHidesEveryProviderSecret sets every registered provider's
+// every setting and checks that no secret reaches the log line.
+func TestLogValueHidesEveryProviderSecret(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{}
+	var secrets []string
+	for _, p := range registry.All() {
+		for _, s := range p.Settings {
+			vars[s.Env] = "value-of-" + s.Env
+			if s.Secret {
+				secrets = append(secrets, vars[s.Env])
+			}
+		}
+		vars[p.BaseURLEnv] = "https://" + p.Name + ".example/"
+	}
+	c, err := Load(env(vars))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	if len(secrets) == 0 {
+		t.Fatal("the registry declares no secret")
+	}
+	for _, secret := range secrets {
+		if strings.Contains(b.String(), secret) {
+			t.Errorf("log line leaks %q: %s", secret, b.String())
+		}
+	}
+	for _, p := range registry.All() {
+		if !c.Configured(p.Name) || !strings.Contains(b.String(), "https://"+p.Name+".example/") {
+			t.Errorf("%s: configured %v; log line %s", p.Name, c.Configured(p.Name), b.String())
+		}
+	}
+}
