@@ -156,7 +156,8 @@ var providers = []Provider{
 			return kiwi.New(kiwi.ConfigFromEnv(v.Get), hc)
 		},
 		NewSimulated: func(baseURL string, hc *http.Client) provider.Provider {
-			// A simulator checks flights at once: poll faster than Kiwi asks.
+			// The simulator has checked the flights by the second poll: poll
+			// sooner than the 2 s Kiwi asks of real clients.
 			return kiwi.New(kiwi.Config{BaseURL: baseURL, APIKey: "simulated", PollInterval: 100 * time.Millisecond}, hc)
 		},
 		NewSimulator: func() Simulator {
