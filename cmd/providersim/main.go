@@ -1,6 +1,8 @@
-// Command providersim serves simulators of the Duffel, Amadeus and Kiwi
-// APIs, each in its provider's own wire format, for load tests and for
-// pointing a reservd at (DUFFEL_BASE_URL=http://127.0.0.1:9101 and so on).
+// Command providersim serves a simulator of every registered provider's API
+// (Duffel, Amadeus and Kiwi), each in its provider's own wire format, for
+// load tests and for pointing a reservd at (DUFFEL_BASE_URL=http://127.0.0.1:9101
+// and so on). Each simulator's address is a flag named after its provider
+// (-duffel 127.0.0.1:9101).
 // Each simulator's fault knobs and counters are under /_sim/ on its port:
 //
 //	curl -X PUT localhost:9101/_sim/knobs -d '{"black_hole": true}'
@@ -22,9 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/reservd/reservd/internal/provider/amadeus/amadeussim"
-	"github.com/reservd/reservd/internal/provider/duffel/duffelsim"
-	"github.com/reservd/reservd/internal/provider/kiwi/kiwisim"
+	"github.com/reservd/reservd/internal/provider/registry"
 	"github.com/reservd/reservd/internal/provider/simset"
 )
 
@@ -40,21 +40,20 @@ func main() {
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("providersim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	duffelAddr := fs.String("duffel", "127.0.0.1:9101", "Duffel simulator address")
-	amadeusAddr := fs.String("amadeus", "127.0.0.1:9102", "Amadeus simulator address")
-	kiwiAddr := fs.String("kiwi", "127.0.0.1:9103", "Kiwi simulator address")
+	providers := registry.All()
+	addrs := make([]*string, len(providers))
+	for i, p := range providers {
+		addrs[i] = fs.String(p.Name, p.SimAddr, p.Title+" simulator address")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	d, a, k := duffelsim.New(), amadeussim.New(), kiwisim.New()
-	defer d.Close()
-	defer a.Close()
-	defer k.Close()
-	servers := map[string]*http.Server{
-		*duffelAddr:  {Handler: simset.Mux(d.Handler(), d.AdminHandler()), ReadHeaderTimeout: 5 * time.Second},
-		*amadeusAddr: {Handler: simset.Mux(a.Handler(), a.AdminHandler()), ReadHeaderTimeout: 5 * time.Second},
-		*kiwiAddr:    {Handler: simset.Mux(k.Handler(), k.AdminHandler()), ReadHeaderTimeout: 5 * time.Second},
+	servers := map[string]*http.Server{}
+	for i, p := range providers {
+		sim := p.NewSimulator()
+		defer sim.Close()
+		servers[*addrs[i]] = &http.Server{Handler: simset.Mux(sim.API, sim.Admin), ReadHeaderTimeout: 5 * time.Second}
 	}
 	errc := make(chan error, len(servers))
 	var wg sync.WaitGroup

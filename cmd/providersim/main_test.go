@@ -8,22 +8,31 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reservd/reservd/internal/provider/registry"
 )
 
-func TestServesTheThreeSimulators(t *testing.T) {
-	addrs := make([]string, 3)
-	for i := range addrs {
+// TestServesEverySimulator starts a simulator of every registered provider,
+// each on the address of the flag named after it.
+func TestServesEverySimulator(t *testing.T) {
+	var args []string
+	addrs := map[string]string{}
+	for _, p := range registry.All() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		addrs[i] = ln.Addr().String()
+		addrs[p.Name] = ln.Addr().String()
 		ln.Close()
+		args = append(args, "-"+p.Name, addrs[p.Name])
+	}
+	if len(addrs) < 3 {
+		t.Fatalf("registry lists %d providers, want duffel, amadeus and kiwi", len(addrs))
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-duffel", addrs[0], "-amadeus", addrs[1], "-kiwi", addrs[2]}, io.Discard)
+		done <- run(ctx, args, io.Discard)
 	}()
 	for _, addr := range addrs {
 		var res *http.Response
@@ -44,7 +53,7 @@ func TestServesTheThreeSimulators(t *testing.T) {
 		}
 	}
 	// Kiwi's API answers in its own error envelope without an apikey.
-	res, err := http.Get("http://" + addrs[2] + "/v2/search")
+	res, err := http.Get("http://" + addrs["kiwi"] + "/v2/search")
 	if err != nil {
 		t.Fatal(err)
 	}

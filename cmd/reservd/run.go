@@ -29,9 +29,7 @@ import (
 	"github.com/reservd/reservd/internal/httpapi"
 	"github.com/reservd/reservd/internal/jobs"
 	"github.com/reservd/reservd/internal/payment"
-	"github.com/reservd/reservd/internal/provider/amadeus"
-	"github.com/reservd/reservd/internal/provider/duffel"
-	"github.com/reservd/reservd/internal/provider/kiwi"
+	"github.com/reservd/reservd/internal/provider/registry"
 	"github.com/reservd/reservd/internal/provider/simset"
 	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
@@ -308,14 +306,10 @@ func newAggregator(cfg config.Config, cache aggregator.Cache, log *slog.Logger, 
 		}
 		log.Info("no flight provider configured: using the built-in simulators", "urls", sims.URLs)
 	} else {
-		if cfg.Duffel.Configured() {
-			sources = append(sources, aggregator.Source{Provider: duffel.New(duffel.Config{BaseURL: cfg.Duffel.BaseURL, AccessToken: cfg.Duffel.AccessToken}, hc)})
-		}
-		if cfg.Amadeus.Configured() {
-			sources = append(sources, aggregator.Source{Provider: amadeus.New(amadeus.Config{BaseURL: cfg.Amadeus.BaseURL, ClientID: cfg.Amadeus.ClientID, ClientSecret: cfg.Amadeus.ClientSecret}, hc)})
-		}
-		if cfg.Kiwi.Configured() {
-			sources = append(sources, aggregator.Source{Provider: kiwi.New(kiwi.Config{BaseURL: cfg.Kiwi.BaseURL, APIKey: cfg.Kiwi.APIKey}, hc)})
+		for _, p := range registry.All() {
+			if v := cfg.Providers[p.Name]; p.Configured(v) {
+				sources = append(sources, aggregator.Source{Provider: p.New(v, hc)})
+			}
 		}
 	}
 	return aggregator.New(sources, rates, cache, log, reg, acfg), closeAll, nil

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reservd/reservd/internal/provider/registry"
 )
 
 // Config is every setting of the service. The names of the environment
@@ -44,30 +46,27 @@ type Config struct {
 	ProviderTimeout time.Duration // PROVIDER_TIMEOUT: one call to a flight provider
 	SearchBudget    time.Duration // SEARCH_BUDGET: one whole offer search
 	FXRatesFile     string        // FX_RATES_FILE: exchange rates; empty uses the shipped table
-	Duffel          Duffel
-	Amadeus         Amadeus
-	Kiwi            Kiwi
+	// Providers are the flight providers' settings by provider name, for
+	// every provider of the registry (the variables are each entry's
+	// Settings: DUFFEL_ACCESS_TOKEN and so on).
+	Providers map[string]registry.Values
 }
 
-// Duffel configures the Duffel API (DUFFEL_BASE_URL, DUFFEL_ACCESS_TOKEN).
-type Duffel struct{ BaseURL, AccessToken string }
-
-// Amadeus configures the Amadeus Self-Service API (AMADEUS_BASE_URL,
-// AMADEUS_CLIENT_ID, AMADEUS_CLIENT_SECRET).
-type Amadeus struct{ BaseURL, ClientID, ClientSecret string }
-
-// Kiwi configures the Kiwi Tequila API (KIWI_BASE_URL, KIWI_API_KEY).
-type Kiwi struct{ BaseURL, APIKey string }
-
-// Configured reports whether a provider's credentials are set.
-func (d Duffel) Configured() bool  { return d.AccessToken != "" }
-func (a Amadeus) Configured() bool { return a.ClientID != "" && a.ClientSecret != "" }
-func (k Kiwi) Configured() bool    { return k.APIKey != "" }
+// Configured reports whether the provider named name has its credentials set.
+func (c Config) Configured(name string) bool {
+	p, ok := registry.Lookup(name)
+	return ok && p.Configured(c.Providers[name])
+}
 
 // SimulateProviders reports whether no provider is configured, so the
-// built-in simulators stand in for all three.
+// built-in simulators stand in for all of them.
 func (c Config) SimulateProviders() bool {
-	return !c.Duffel.Configured() && !c.Amadeus.Configured() && !c.Kiwi.Configured()
+	for _, p := range registry.All() {
+		if p.Configured(c.Providers[p.Name]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Load reads the configuration through getenv and reports every bad value.
@@ -103,10 +102,10 @@ func Load(getenv func(string) string) (Config, error) {
 		ProviderTimeout: duration("PROVIDER_TIMEOUT", "2s"),
 		SearchBudget:    duration("SEARCH_BUDGET", "3s"),
 		FXRatesFile:     env("FX_RATES_FILE", ""),
-		Duffel:          Duffel{BaseURL: env("DUFFEL_BASE_URL", ""), AccessToken: env("DUFFEL_ACCESS_TOKEN", "")},
-		Amadeus: Amadeus{BaseURL: env("AMADEUS_BASE_URL", ""), ClientID: env("AMADEUS_CLIENT_ID", ""),
-			ClientSecret: env("AMADEUS_CLIENT_SECRET", "")},
-		Kiwi: Kiwi{BaseURL: env("KIWI_BASE_URL", ""), APIKey: env("KIWI_API_KEY", "")},
+		Providers:       map[string]registry.Values{},
+	}
+	for _, p := range registry.All() {
+		c.Providers[p.Name] = p.Load(getenv)
 	}
 	n, err := strconv.Atoi(env("HOLD_MAX_SEATS", "10"))
 	if err != nil || n < 1 {
@@ -150,7 +149,7 @@ func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 
 // LogValue describes the configuration for the log, with passwords masked.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.String("addr", c.Addr),
 		slog.String("debug_addr", c.DebugAddr),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
@@ -173,14 +172,18 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("provider_timeout", c.ProviderTimeout),
 		slog.Duration("search_budget", c.SearchBudget),
 		slog.String("fx_rates_file", c.FXRatesFile),
-		slog.String("duffel", provider(c.Duffel.BaseURL, c.Duffel.Configured())),
-		slog.String("amadeus", provider(c.Amadeus.BaseURL, c.Amadeus.Configured())),
-		slog.String("kiwi", provider(c.Kiwi.BaseURL, c.Kiwi.Configured())),
-	)
+	}
+	// Providers show only their base URL and whether they are configured:
+	// every other setting may be a credential.
+	for _, p := range registry.All() {
+		v := c.Providers[p.Name]
+		attrs = append(attrs, slog.String(p.Name, describeProvider(v.Get(p.BaseURLEnv), p.Configured(v))))
+	}
+	return slog.GroupValue(attrs...)
 }
 
-// provider describes a provider's configuration without its credentials.
-func provider(baseURL string, configured bool) string {
+// describeProvider describes a provider's configuration without its credentials.
+func describeProvider(baseURL string, configured bool) string {
 	switch {
 	case !configured:
 		return "not configured"

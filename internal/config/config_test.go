@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reservd/reservd/internal/provider/registry"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -61,5 +63,79 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "db:5432") || !strings.Contains(out, "cache:6379") {
 		t.Errorf("log line lost the hosts: %s", out)
+	}
+}
+
+// TestProvidersFromRegistry checks that every registered provider's
+// settings are read, and that a provider is configured only with all its
+// credentials.
+func TestProvidersFromRegistry(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if !c.SimulateProviders() {
+		t.Error("no provider set, yet not SimulateProviders")
+	}
+	for _, p := range registry.All() {
+		if _, ok := c.Providers[p.Name]; !ok || c.Configured(p.Name) {
+			t.Errorf("provider %s: read %v, configured %v", p.Name, ok, c.Configured(p.Name))
+		}
+	}
+	c, err = Load(env(map[string]string{"KIWI_BASE_URL": "https://kiwi.example/", "KIWI_API_KEY": " k ", "AMADEUS_CLIENT_ID": "id"}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.SimulateProviders() || !c.Configured("kiwi") || c.Configured("amadeus") || c.Configured("duffel") || c.Configured("nosuch") {
+		t.Errorf("configured: kiwi %v, amadeus %v (client id alone), duffel %v, simulate %v",
+			c.Configured("kiwi"), c.Configured("amadeus"), c.Configured("duffel"), c.SimulateProviders())
+	}
+	if v := c.Providers["kiwi"]; v["KIWI_API_KEY"] != "k" || v["KIWI_BASE_URL"] != "https://kiwi.example/" {
+		t.Errorf("kiwi settings = %v", v)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	for _, want := range []string{`config.kiwi="configured at https://kiwi.example/ (credentials hidden)"`,
+		`config.amadeus="not configured"`, `config.duffel="not configured"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("log line lacks %s: %s", want, b.String())
+		}
+	}
+}
+
+// TestLogValueHidesEveryProviderSecret sets every registered provider's
+// every setting and checks that no secret reaches the log line.
+func TestLogValueHidesEveryProviderSecret(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{}
+	var secrets []string
+	for _, p := range registry.All() {
+		for _, s := range p.Settings {
+			vars[s.Env] = "value-of-" + s.Env
+			if s.Secret {
+				secrets = append(secrets, vars[s.Env])
+			}
+		}
+		vars[p.BaseURLEnv] = "https://" + p.Name + ".example/"
+	}
+	c, err := Load(env(vars))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	if len(secrets) == 0 {
+		t.Fatal("the registry declares no secret")
+	}
+	for _, secret := range secrets {
+		if strings.Contains(b.String(), secret) {
+			t.Errorf("log line leaks %q: %s", secret, b.String())
+		}
+	}
+	for _, p := range registry.All() {
+		if !c.Configured(p.Name) || !strings.Contains(b.String(), "https://"+p.Name+".example/") {
+			t.Errorf("%s: configured %v; log line %s", p.Name, c.Configured(p.Name), b.String())
+		}
 	}
 }

@@ -30,9 +30,7 @@ import (
 	"github.com/reservd/reservd/internal/jobs"
 	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/provider"
-	"github.com/reservd/reservd/internal/provider/amadeus"
-	"github.com/reservd/reservd/internal/provider/duffel"
-	"github.com/reservd/reservd/internal/provider/kiwi"
+	"github.com/reservd/reservd/internal/provider/registry"
 	"github.com/reservd/reservd/internal/provider/simset"
 	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
@@ -51,8 +49,8 @@ const (
 
 var targets = []string{targetPostgres, targetRedis, targetProviders}
 
-// providerNames are the simulated providers, in simset's order.
-var providerNames = []string{"duffel", "amadeus", "kiwi"}
+// providerNames are the simulated providers, in the registry's order.
+var providerNames = registry.Names()
 
 // Tuning of the instances: production's shape, with short leases and
 // intervals so that recovery happens within a test.
@@ -304,12 +302,11 @@ func (c *cluster) startNode(i int) *node {
 // adapters are the real provider adapters, built as simset.Providers builds
 // them, but pointed at the proxies in front of the simulators.
 func (c *cluster) adapters(hc *http.Client) []provider.Provider {
-	return []provider.Provider{
-		duffel.New(duffel.Config{BaseURL: c.providerURLs["duffel"], AccessToken: "duffel_test_simulated",
-			ContactEmail: "travel@reservd.invalid", ContactPhone: "+14155550100"}, hc),
-		amadeus.New(amadeus.Config{BaseURL: c.providerURLs["amadeus"], ClientID: "simulated", ClientSecret: "simulated"}, hc),
-		kiwi.New(kiwi.Config{BaseURL: c.providerURLs["kiwi"], APIKey: "simulated", PollInterval: 100 * time.Millisecond}, hc),
+	var out []provider.Provider
+	for _, p := range registry.All() {
+		out = append(out, p.NewSimulated(c.providerURLs[p.Name], hc))
 	}
+	return out
 }
 
 // stopNodes stops every instance, in parallel (each may wait for a job

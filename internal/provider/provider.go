@@ -2,7 +2,37 @@
 // (duffel, amadeus, kiwi) has a package of its own that speaks that
 // provider's documented wire format and implements Provider, and a simulator
 // of that format for tests, benchmarks and the embedded default. Adapters
-// never import each other; the aggregator composes them.
+// never import each other; the aggregator composes them. Package registry
+// lists them: configuration, the embedded simulators (simset),
+// cmd/providersim, the service's wiring and the fault suite read that list.
+//
+// # Adding a provider
+//
+// A new provider touches its own package (its simulator beneath it) and the
+// registry, nothing else:
+//
+//  1. A package internal/provider/<name> whose Client implements Provider
+//     in the provider's wire format, mapping its errors to this package's
+//     (ErrUnavailable, ErrRejected, ErrNotFound, *PriceChangedError,
+//     *RateLimitedError, *HTTPError), carrying OrderRequest.Reference so
+//     that FindOrder can find an order after an ambiguous outcome, and
+//     never retrying on its own (the aggregator retries the safe calls).
+//  2. A simulator of that wire format, internal/provider/<name>/<name>sim,
+//     built on simkit: simkit.Sim's knobs, counters and order register,
+//     simkit.Inventory for the flights, and simkit's Wrap for the
+//     request-level faults.
+//  3. A TestConformance in the new package calling providertest.Run with a
+//     Harness around the simulator: the shared scenarios (happy path, price
+//     changes, sold out, errors mapped, bad credentials, no retries of its
+//     own, an ambiguous order found by its reference, and the same through
+//     the aggregator). The package's other tests cover only its wire format.
+//  4. An entry in registry's list: the name, the settings (environment
+//     variables, which are secrets and required, their defaults), and the
+//     constructors of the adapter (from its settings, or pointed at a
+//     simulator) and of the simulator. Configuration reads and logs the
+//     settings, the embedded default and cmd/providersim serve the
+//     simulator (its flag is the provider's name), and the service builds
+//     the adapter when its required settings are set; nothing else changes.
 package provider
 
 import (

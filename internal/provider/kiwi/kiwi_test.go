@@ -1,11 +1,9 @@
 package kiwi
 
 import (
-	"context"
 	"errors"
 	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -156,47 +154,6 @@ func TestSearchInOtherCurrency(t *testing.T) {
 	e.assertOrders(t, 1)
 }
 
-func TestSoldOut(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "test-key")
-	offer := e.cheapest(t)
-	e.sim.Kit.Update(func(k *simkit.Knobs) { k.SoldOut = true })
-	if _, err := e.client.Price(t.Context(), offer); !errors.Is(err, provider.ErrUnavailable) {
-		t.Errorf("price = %v, want ErrUnavailable", err)
-	}
-	_, err := e.client.Book(t.Context(), provider.OrderRequest{Offer: offer, Passengers: passengers, Reference: "trp_sold-1"})
-	if !errors.Is(err, provider.ErrUnavailable) {
-		t.Errorf("book = %v, want ErrUnavailable", err)
-	}
-	e.assertOrders(t, 0)
-}
-
-func TestPriceChangeAtPricing(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "test-key")
-	offer := e.cheapest(t)
-	e.sim.Kit.Update(func(k *simkit.Knobs) { k.PriceChangeAtPricing = 10 })
-	want := money.Money{Amount: simkit.Adjust(offer.Price.Amount, 10), Currency: "EUR"}
-
-	repriced, err := e.client.Price(t.Context(), offer)
-	var pc *provider.PriceChangedError
-	if !errors.As(err, &pc) || pc.Old != offer.Price || pc.New != want || repriced.Price != want {
-		t.Fatalf("price = %v, %v; want %v -> %v", repriced.Price, err, offer.Price, want)
-	}
-	_, err = e.client.Book(t.Context(), provider.OrderRequest{Offer: offer, Passengers: passengers, Reference: "trp_pp-1"})
-	if !errors.As(err, &pc) || pc.Old != offer.Price || pc.New != want {
-		t.Errorf("book at the old price = %v, want a price change to %v", err, want)
-	}
-	e.assertOrders(t, 0)
-
-	// Having accepted the new price, the caller books it.
-	order, err := e.client.Book(t.Context(), provider.OrderRequest{Offer: repriced, Passengers: passengers, Reference: "trp_pp-2"})
-	if err != nil || order.Price != want {
-		t.Errorf("book at the new price = %+v, %v", order, err)
-	}
-	e.assertOrders(t, 1)
-}
-
 func TestPriceChangeAtBooking(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "test-key")
@@ -218,126 +175,6 @@ func TestPriceChangeAtBooking(t *testing.T) {
 	}
 }
 
-func TestRateLimited(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "test-key")
-	e.sim.Kit.Update(func(k *simkit.Knobs) { k.RateLimited, k.RetryAfter = 1, 7*time.Second })
-	_, err := e.client.Search(t.Context(), searchReq)
-	var rl *provider.RateLimitedError
-	if !errors.As(err, &rl) || rl.RetryAfter != 7*time.Second {
-		t.Fatalf("search = %v, want rate limited for 7s", err)
-	}
-	if _, err := e.client.Search(t.Context(), searchReq); err != nil {
-		t.Errorf("search after the limit: %v", err)
-	}
-	e.assertOrders(t, 0)
-}
-
-func TestErrorBurst(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "test-key")
-	offer := e.cheapest(t)
-	e.sim.Kit.Update(func(k *simkit.Knobs) { k.ErrorBurst = 2 })
-	var statuses []int
-	for range 2 {
-		_, err := e.client.Price(t.Context(), offer)
-		var he *provider.HTTPError
-		if !errors.As(err, &he) || !he.Temporary() || errors.Is(err, provider.ErrRejected) {
-			t.Fatalf("price = %v, want a temporary HTTP error", err)
-		}
-		statuses = append(statuses, he.Status)
-	}
-	slices.Sort(statuses)
-	if !slices.Equal(statuses, []int{500, 503}) {
-		t.Errorf("statuses = %v, want 500 and 503", statuses)
-	}
-	if _, err := e.client.Price(t.Context(), offer); err != nil {
-		t.Errorf("price after the burst: %v", err)
-	}
-	e.assertOrders(t, 0)
-}
-
-func TestBlackHole(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "test-key")
-	offer := e.cheapest(t)
-	e.sim.Kit.Update(func(k *simkit.Knobs) { k.BlackHole = true })
-
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	if _, err := e.client.Search(ctx, searchReq); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("search = %v, want the deadline", err)
-	}
-	ctx, cancel = context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	if _, err := e.client.Price(ctx, offer); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("price = %v, want the deadline", err)
-	}
-	e.assertOrders(t, 0)
-}
-
-func TestLostOrderResponse(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "test-key")
-	offer := e.cheapest(t)
-	e.sim.Kit.Update(func(k *simkit.Knobs) { k.LoseOrderResponse = true })
-
-	const ref = "trp_lost-1"
-	// The deadline passes once the simulator has created the order and is
-	// holding its answer, however slow the machine is.
-	ctx := newExpiringCtx(t.Context())
-	go func() {
-		for len(e.sim.Kit.Orders()) == 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-		ctx.expire()
-	}()
-	_, err := e.client.Book(ctx, provider.OrderRequest{Offer: offer, Passengers: passengers, Reference: ref})
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("book = %v, want the deadline", err)
-	}
-	orders := e.sim.Kit.Orders()
-	if len(orders) != 1 {
-		t.Fatalf("simulator created %d orders, want 1", len(orders))
-	}
-	found, err := e.client.FindOrder(t.Context(), ref)
-	if err != nil || found.ID != orders[0].ID || found.Price != offer.Price {
-		t.Errorf("find order = %+v, %v; want %s at %v", found, err, orders[0].ID, offer.Price)
-	}
-	e.assertOrders(t, 1)
-}
-
-func TestFindOrderUnknown(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "test-key")
-	if _, err := e.client.FindOrder(t.Context(), "trp_nobody-1"); !errors.Is(err, provider.ErrNotFound) {
-		t.Errorf("find order = %v, want ErrNotFound", err)
-	}
-	e.assertOrders(t, 0)
-}
-
-func TestBadCredentials(t *testing.T) {
-	t.Parallel()
-	for _, key := range []string{"", "wrong"} {
-		sim := kiwisim.New()
-		sim.APIKey = "right"
-		e := newEnvWith(t, sim, key)
-		_, err := e.client.Search(t.Context(), searchReq)
-		var he *provider.HTTPError
-		if !errors.Is(err, provider.ErrRejected) || !errors.As(err, &he) || he.Status != 401 {
-			t.Errorf("apikey %q: search = %v, want 401 rejected", key, err)
-		}
-		if _, err := e.client.FindOrder(t.Context(), "trp_x-1"); !errors.Is(err, provider.ErrRejected) {
-			t.Errorf("apikey %q: find order = %v, want rejected", key, err)
-		}
-		e.assertOrders(t, 0)
-	}
-}
-
 func TestUnknownBookingToken(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "test-key")
@@ -347,30 +184,4 @@ func TestUnknownBookingToken(t *testing.T) {
 		t.Errorf("price = %v, want ErrUnavailable", err)
 	}
 	e.assertOrders(t, 0)
-}
-
-// expiringCtx is a context whose deadline passes when expire is called.
-type expiringCtx struct {
-	context.Context
-	done chan struct{}
-	once sync.Once
-}
-
-func newExpiringCtx(parent context.Context) *expiringCtx {
-	c := &expiringCtx{Context: parent, done: make(chan struct{})}
-	context.AfterFunc(parent, c.expire)
-	return c
-}
-
-func (c *expiringCtx) expire()                     { c.once.Do(func() { close(c.done) }) }
-func (c *expiringCtx) Done() <-chan struct{}       { return c.done }
-func (c *expiringCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-
-func (c *expiringCtx) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
 }

@@ -1,14 +1,48 @@
-// Package providertest holds checks that every provider adapter's tests
-// share.
+// Package providertest is the provider conformance suite: Run drives an
+// adapter against its simulator through the scenarios every provider must
+// pass (happy path, price changes, sold out, errors mapped, bad
+// credentials, no retries of its own, an ambiguous order found again by
+// its reference), directly and through the aggregator. Each adapter's tests
+// call Run with a Harness around its simulator; what stays in an adapter's
+// own tests is what is specific to its wire format. WantMappedError is the
+// error-mapping check its fuzz targets share.
 package providertest
 
 import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/reservd/reservd/internal/provider"
+	"github.com/reservd/reservd/internal/provider/simkit"
 )
+
+// Harness is what an adapter supplies to the suite.
+type Harness struct {
+	// Name is the adapter's Name().
+	Name string
+	// Start serves a fresh simulator with no faults over real HTTP, for
+	// the test's lifetime, and returns it.
+	Start func(t *testing.T) Env
+}
+
+// Env is a running simulator and the means to build adapters of it.
+type Env struct {
+	// Kit is the simulator's knobs, counters and order register: the
+	// scenarios turn its shared knobs (simkit.Knobs).
+	Kit *simkit.Sim
+	// Client returns a new adapter pointed at the simulator, with
+	// credentials it accepts; it remembers nothing, as another process
+	// would.
+	Client func() provider.Provider
+	// BadCredentials returns adapters pointed at the simulator whose
+	// credentials it refuses (at least one).
+	BadCredentials func() []provider.Provider
+	// Carriers are the carriers of the simulator's inventory
+	// (simkit.Inventory).
+	Carriers []string
+}
 
 // WantMappedError checks what an adapter made of a non-2xx answer: a 429 is
 // a *provider.RateLimitedError with a wait of zero or more; anything else
@@ -40,5 +74,46 @@ func WantMappedError(t testing.TB, status int, err error) {
 	}
 	if (status >= 500 || status == http.StatusRequestTimeout) && !he.Temporary() {
 		t.Fatalf("status %d: %v is not temporary", status, err)
+	}
+}
+
+// The route, date and traveller of every scenario.
+var (
+	travelDate = time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC)
+	searchReq  = provider.SearchRequest{Origin: "LHR", Destination: "JFK", DepartureDate: travelDate, Adults: 1, Currency: "EUR"}
+	amelia     = provider.Passenger{
+		GivenName: "Amelia", FamilyName: "Earhart", BornOn: "1987-07-24", Title: "mrs", Gender: "f",
+		Email: "amelia@example.com", PhoneNumber: "+442080160509",
+	}
+)
+
+// Run runs every scenario against the adapter of h, each on a simulator of
+// its own, in parallel.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	for _, sc := range []struct {
+		name string
+		run  func(t *testing.T, w *world)
+	}{
+		{"HappyPath", happyPath},
+		{"PriceChangeAtPricing", priceChangeAtPricing},
+		{"PriceChangeAtBooking", priceChangeAtBooking},
+		{"SoldOut", soldOut},
+		{"RateLimited", rateLimited},
+		{"ServerErrors", serverErrors},
+		{"BlackHole", blackHole},
+		{"BadCredentials", badCredentials},
+		{"FindOrderUnknown", findOrderUnknown},
+		{"AmbiguousOrderFoundByReference", ambiguousOrder},
+		{"AggregatorRetriesSafeCallsOnly", aggregatorRetries},
+		{"AggregatorMapsRefusals", aggregatorRefusals},
+		{"AggregatorSettlesAmbiguousOrder", aggregatorAmbiguousOrder},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			env := h.Start(t)
+			w := &world{Env: env, name: h.Name, c: env.Client()}
+			sc.run(t, w)
+		})
 	}
 }

@@ -1,8 +1,8 @@
-// Package simset runs the three provider simulators (Duffel, Amadeus, Kiwi)
-// on loopback HTTP listeners inside the process and builds the real
-// adapters pointed at them. It is the embedded default's flight providers
-// and what aggregator tests run against: every call is real HTTP in the
-// provider's own wire format.
+// Package simset runs a simulator of every registered provider (Duffel,
+// Amadeus, Kiwi) on loopback HTTP listeners inside the process and builds
+// the real adapters pointed at them. It is the embedded default's flight
+// providers and what aggregator tests run against: every call is real HTTP
+// in the provider's own wire format.
 package simset
 
 import (
@@ -12,42 +12,33 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/provider"
-	"github.com/reservd/reservd/internal/provider/amadeus"
-	"github.com/reservd/reservd/internal/provider/amadeus/amadeussim"
-	"github.com/reservd/reservd/internal/provider/duffel"
-	"github.com/reservd/reservd/internal/provider/duffel/duffelsim"
-	"github.com/reservd/reservd/internal/provider/kiwi"
-	"github.com/reservd/reservd/internal/provider/kiwi/kiwisim"
+	"github.com/reservd/reservd/internal/provider/registry"
 	"github.com/reservd/reservd/internal/provider/simkit"
 )
 
-// Set is the three simulators, each behind its own listener.
+// Set is a simulator of every registered provider, each behind its own listener.
 type Set struct {
-	Duffel  *duffelsim.Sim
-	Amadeus *amadeussim.Sim
-	Kiwi    *kiwisim.Sim
 	// URLs are the simulators' base URLs by provider name.
 	URLs    map[string]string
+	sims    map[string]registry.Simulator
 	servers []*http.Server
 }
 
 // Start serves the simulators on 127.0.0.1 ports chosen by the system.
 func Start() (*Set, error) {
-	s := &Set{Duffel: duffelsim.New(), Amadeus: amadeussim.New(), Kiwi: kiwisim.New(), URLs: map[string]string{}}
-	for name, h := range map[string]http.Handler{
-		"duffel":  Mux(s.Duffel.Handler(), s.Duffel.AdminHandler()),
-		"amadeus": Mux(s.Amadeus.Handler(), s.Amadeus.AdminHandler()),
-		"kiwi":    Mux(s.Kiwi.Handler(), s.Kiwi.AdminHandler()),
-	} {
+	s := &Set{URLs: map[string]string{}, sims: map[string]registry.Simulator{}}
+	for _, p := range registry.All() {
+		sim := p.NewSimulator()
+		s.sims[p.Name] = sim
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Handler: Mux(sim.API, sim.Admin), ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
 		s.servers = append(s.servers, srv)
-		s.URLs[name] = "http://" + ln.Addr().String()
+		s.URLs[p.Name] = "http://" + ln.Addr().String()
 	}
 	return s, nil
 }
@@ -62,24 +53,27 @@ func Mux(api, admin http.Handler) http.Handler {
 
 // Kits returns each simulator's fault knobs and counters by provider name.
 func (s *Set) Kits() map[string]*simkit.Sim {
-	return map[string]*simkit.Sim{"duffel": s.Duffel.Kit, "amadeus": s.Amadeus.Kit, "kiwi": s.Kiwi.Kit}
+	out := make(map[string]*simkit.Sim, len(s.sims))
+	for name, sim := range s.sims {
+		out[name] = sim.Kit
+	}
+	return out
 }
 
-// Providers returns the real adapters pointed at the simulators, in a
-// fixed order (duffel, amadeus, kiwi).
+// Providers returns the real adapters pointed at the simulators, in the
+// registry's order (duffel, amadeus, kiwi).
 func (s *Set) Providers(hc *http.Client) []provider.Provider {
-	return []provider.Provider{
-		duffel.New(duffel.Config{BaseURL: s.URLs["duffel"], AccessToken: "duffel_test_simulated",
-			ContactEmail: "travel@reservd.invalid", ContactPhone: "+14155550100"}, hc),
-		amadeus.New(amadeus.Config{BaseURL: s.URLs["amadeus"], ClientID: "simulated", ClientSecret: "simulated"}, hc),
-		kiwi.New(kiwi.Config{BaseURL: s.URLs["kiwi"], APIKey: "simulated", PollInterval: 100 * time.Millisecond}, hc),
+	var out []provider.Provider
+	for _, p := range registry.All() {
+		out = append(out, p.NewSimulated(s.URLs[p.Name], hc))
 	}
+	return out
 }
 
 // Close stops the simulators, releasing any request they hold.
 func (s *Set) Close() error {
-	for _, k := range []*simkit.Sim{s.Duffel.Kit, s.Amadeus.Kit, s.Kiwi.Kit} {
-		k.Close()
+	for _, sim := range s.sims {
+		sim.Close()
 	}
 	var errs []error
 	for _, srv := range s.servers {
