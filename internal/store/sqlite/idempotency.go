@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,7 +20,7 @@ const selectIdempotencyKey = `
 	SELECT fingerprint, state, lease_until, coalesce(status, 0), coalesce(body, x'')
 	FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2`
 
-// ClaimIdempotencyKey implements store.Reservations. A running key whose
+// ClaimIdempotencyKey implements store.IdempotencyKeys. A running key whose
 // lease has run out (its request died) is taken over.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (store.IdemClaim, error) {
 	var out store.IdemClaim
@@ -62,7 +63,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, finge
 	return out, nil
 }
 
-// IdempotencyKey implements store.Reservations.
+// IdempotencyKey implements store.IdempotencyKeys.
 func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string) (store.IdemClaim, error) {
 	var out store.IdemClaim
 	var storedFingerprint, state, storedLease, now string
@@ -87,7 +88,7 @@ func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprin
 	return store.IdemClaim{Outcome: store.IdemProceed}, nil
 }
 
-// CompleteIdempotencyKey implements store.Reservations.
+// CompleteIdempotencyKey implements store.IdempotencyKeys.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, keyID int64, key string, status int, body []byte) error {
 	if _, err := s.writer.ExecContext(ctx, completeKeySQL, status, body, keyID, key); err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
@@ -95,7 +96,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, keyID int64, key str
 	return nil
 }
 
-// ReleaseIdempotencyKey implements store.Reservations.
+// ReleaseIdempotencyKey implements store.IdempotencyKeys.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, keyID int64, key string) error {
 	if _, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2 AND state = 'running'`,
 		keyID, key); err != nil {
@@ -104,7 +105,7 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, keyID int64, key stri
 	return nil
 }
 
-// DeleteIdempotencyKeys implements store.Reservations.
+// DeleteIdempotencyKeys implements store.IdempotencyKeys.
 func (s *Store) DeleteIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
 	res, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)`,
 		modifier(-age))
@@ -116,4 +117,41 @@ func (s *Store) DeleteIdempotencyKeys(ctx context.Context, age time.Duration) (i
 		return 0, fmt.Errorf("delete idempotency keys: %w", err)
 	}
 	return n, nil
+}
+
+const completeKeySQL = `
+	UPDATE idempotency_keys SET state = 'done', status = ?1, body = ?2
+	WHERE api_key_id = ?3 AND key = ?4 AND state = 'running'`
+
+const claimKeySQL = `
+	INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until, created_at, status, body)
+	VALUES (?1, ?2, ?3, 'done', ` + nowSQL + `, ` + nowSQL + `, ?4, ?5)
+	ON CONFLICT (api_key_id, key) DO NOTHING`
+
+// complete stores the response of done's idempotency key in tx, the
+// transaction of the effect that produced result: it marks a claimed key
+// done, or with done.Claim inserts the key done, failing with
+// store.ErrIdempotencyKeyTaken if the key exists.
+func complete(ctx context.Context, tx *sql.Tx, done *store.Completion, result any) error {
+	if done == nil {
+		return nil
+	}
+	body, err := done.Render(result)
+	if err != nil {
+		return fmt.Errorf("render response: %w", err)
+	}
+	if !done.Claim {
+		if _, err := tx.ExecContext(ctx, completeKeySQL, done.Status, body, done.KeyID, done.Key); err != nil {
+			return fmt.Errorf("complete idempotency key: %w", err)
+		}
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, claimKeySQL, done.KeyID, done.Key, done.Fingerprint, done.Status, body)
+	if err != nil {
+		return fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(err, store.ErrIdempotencyKeyTaken)
+	}
+	return nil
 }

@@ -1,0 +1,36 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reservd/reservd/internal/apikey"
+)
+
+// CreateAPIKey implements store.Store.
+func (s *Store) CreateAPIKey(ctx context.Context, name string, digest []byte, admin bool) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO api_keys (name, digest, admin) VALUES ($1, $2, $3) RETURNING id`,
+		name, digest, admin).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create api key: %w", translate(err))
+	}
+	return id, nil
+}
+
+// Principal implements store.Store.
+func (s *Store) Principal(ctx context.Context, digest []byte) (apikey.Principal, error) {
+	var p apikey.Principal
+	err := s.pool.QueryRow(ctx, `SELECT id, name, admin FROM api_keys WHERE digest = $1 AND revoked_at IS NULL`, digest).
+		Scan(&p.KeyID, &p.Name, &p.Admin)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return apikey.Principal{}, apikey.ErrNotFound
+	}
+	if err != nil {
+		return apikey.Principal{}, fmt.Errorf("principal: %w", err)
+	}
+	return p, nil
+}
