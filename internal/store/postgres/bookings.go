@@ -42,8 +42,8 @@ func (s *Store) CompleteBooking(ctx context.Context, p store.Payment, chargeID s
 		}
 		var kept int
 		err = tx.QueryRow(ctx, `
-			SELECT count(*) FROM seats
-			WHERE flight_id = $1 AND hold_id = $2 AND booking_id IS NULL AND held_until > now()`, h.FlightID, h.ID).Scan(&kept)
+			SELECT count(*) FROM seats s
+			WHERE s.flight_id = $1 AND s.hold_id = $2 AND s.booking_id IS NULL AND `+seatHeld, h.FlightID, h.ID).Scan(&kept)
 		if err != nil {
 			return err
 		}

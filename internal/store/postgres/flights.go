@@ -76,9 +76,6 @@ func (s *Store) CreateFlight(ctx context.Context, f flights.NewFlight) (flights.
 	return s.Flight(ctx, id)
 }
 
-// freeSeat is the predicate that makes a seat available, expiry included.
-const freeSeat = `s.booking_id IS NULL AND (s.hold_id IS NULL OR s.held_until <= now())`
-
 const flightColumns = `f.id, f.number, f.origin, f.destination, f.departs_at, f.arrives_at, f.seats_total, f.currency,
 	count(s.label), min(s.price_amount)`
 

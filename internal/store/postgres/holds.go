@@ -25,9 +25,31 @@ import (
 // should PostgreSQL still report one (or a serialization failure), inTx
 // runs the transaction again.
 
+// The liveness rule, stated once for this engine (internal/holds explains
+// it): a hold is live while it is active and expires_at > the database's
+// now(); a seat is free unless held by a live hold or booked. A seat's
+// held_until is its hold's expires_at, pushed later while a payment pins it,
+// so the seat side reads held_until. Every query that grants, reads back,
+// derives a status, extends, fences a booking, sweeps or counts uses these
+// fragments (aliases h for holds, s for seats); the lapsed forms are the
+// exact complements, spelled out so the planner sees the same SQL as before.
+const (
+	// holdLive is an active hold before its expiry.
+	holdLive = `(h.status = 'active' AND h.expires_at > now())`
+	// holdLapsed is an active hold at or past its expiry (expired unless a
+	// pending payment pins it; the sweeper has yet to tidy it).
+	holdLapsed = `(h.status = 'active' AND h.expires_at <= now())`
+	// seatHeld is a seat a live hold keeps.
+	seatHeld = `(s.hold_id IS NOT NULL AND s.held_until > now())`
+	// seatLapsed is a seat still pointing at a hold that no longer keeps it.
+	seatLapsed = `(s.hold_id IS NOT NULL AND s.held_until <= now())`
+	// freeSeat is a seat anyone may take: neither booked nor held.
+	freeSeat = `(s.booking_id IS NULL AND (s.hold_id IS NULL OR s.held_until <= now()))`
+)
+
 // holdStatus derives a hold's status: an active hold past expires_at is
 // expired at once, unless a pending payment pins it.
-const holdStatus = `CASE WHEN h.status = 'active' AND h.expires_at <= now()
+const holdStatus = `CASE WHEN ` + holdLapsed + `
 	AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.hold_id = h.id AND p.state = 'pending')
 	THEN 'expired' ELSE h.status END`
 
@@ -123,7 +145,7 @@ func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Com
 		own            int // taken seats whose hold is h.ID itself
 	)
 	b.Queue(`
-		SELECT s.label, s.price_amount, (`+freeSeat+`), coalesce(s.hold_id, ''), s.hold_id IS NOT NULL AND s.held_until <= now(),
+		SELECT s.label, s.price_amount, `+freeSeat+`, coalesce(s.hold_id, ''), `+seatLapsed+`,
 			f.currency, now(), now() + $3::interval
 		FROM seats s JOIN flights f ON f.id = s.flight_id
 		WHERE s.flight_id = $1 AND s.label = ANY($2)
@@ -356,7 +378,7 @@ func (s *Store) ReleaseHold(ctx context.Context, keyID int64, id string, done *s
 }
 
 // dueHolds selects active holds past their expiry that no pending payment pins.
-const dueHolds = `h.status = 'active' AND h.expires_at <= now()
+const dueHolds = holdLapsed + `
 	AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.hold_id = h.id AND p.state = 'pending')`
 
 // ExpireHolds implements store.Holds. SKIP LOCKED lets several
@@ -436,7 +458,7 @@ func (s *Store) ExpiryLag(ctx context.Context) (time.Duration, error) {
 // CountActiveHolds implements store.Holds.
 func (s *Store) CountActiveHolds(ctx context.Context) (int, error) {
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM holds WHERE status = 'active' AND expires_at > now()`).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM holds h WHERE `+holdLive).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count active holds: %w", err)
 	}
 	return n, nil

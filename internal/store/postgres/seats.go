@@ -16,7 +16,7 @@ func (s *Store) Seats(ctx context.Context, flightID int64) ([]flights.Seat, erro
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.label, s.cabin, s.price_amount, f.currency,
 		       CASE WHEN s.booking_id IS NOT NULL THEN 'booked'
-		            WHEN s.hold_id IS NOT NULL AND s.held_until > now() THEN 'held'
+		            WHEN `+seatHeld+` THEN 'held'
 		            ELSE 'available' END
 		FROM flights f JOIN seats s ON s.flight_id = f.id
 		WHERE f.id = $1
@@ -55,7 +55,7 @@ func pickSeats(ctx context.Context, tx querier, h store.NewHold, lastTry bool) (
 	if lastTry {
 		rows, err := tx.Query(ctx, `
 			SELECT s.label FROM seats s
-			WHERE s.flight_id = $1 AND s.cabin = $2 AND (`+freeSeat+`)
+			WHERE s.flight_id = $1 AND s.cabin = $2 AND `+freeSeat+`
 			ORDER BY s.label
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED`, h.FlightID, string(h.Cabin), h.Quantity)
@@ -72,7 +72,7 @@ func pickSeats(ctx context.Context, tx querier, h store.NewHold, lastTry bool) (
 		return labels, nil
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT s.label, s.row_no, s.letter, (`+freeSeat+`)
+		SELECT s.label, s.row_no, s.letter, `+freeSeat+`
 		FROM seats s WHERE s.flight_id = $1 AND s.cabin = $2`, h.FlightID, string(h.Cabin))
 	if err != nil {
 		return nil, err

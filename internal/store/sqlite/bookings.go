@@ -13,7 +13,7 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
-const countLiveSeats = `SELECT count(*) FROM seats WHERE hold_id = ?1 AND booking_id IS NULL AND held_until > ?2`
+var countLiveSeats = `SELECT count(*) FROM seats WHERE hold_id = ?1 AND booking_id IS NULL AND ` + seatHeld("", "?2")
 
 const insertBooking = `
 	INSERT INTO bookings (id, hold_id, api_key_id, flight_id, seats, total_amount, currency, status, created_at)
@@ -23,9 +23,9 @@ const insertBookingSeats = `
 	INSERT INTO booking_seats (booking_id, flight_id, seat, live)
 	SELECT ?1, flight_id, label, 1 FROM seats WHERE hold_id = ?2 AND booking_id IS NULL`
 
-const bookSeats = `
+var bookSeats = `
 	UPDATE seats SET booking_id = ?1, hold_id = NULL, held_until = NULL
-	WHERE hold_id = ?2 AND booking_id IS NULL AND held_until > ?3`
+	WHERE hold_id = ?2 AND booking_id IS NULL AND ` + seatHeld("", "?3")
 
 // CompleteBooking implements store.Bookings.
 func (s *Store) CompleteBooking(ctx context.Context, p store.Payment, chargeID string, done *store.Completion) (bookings.Booking, error) {

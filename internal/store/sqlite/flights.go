@@ -61,8 +61,8 @@ func (s *Store) CreateFlight(ctx context.Context, f flights.NewFlight) (flights.
 	return s.Flight(ctx, id)
 }
 
-// freeSeat is the predicate that makes a seat available, expiry included.
-const freeSeat = `s.booking_id IS NULL AND (s.hold_id IS NULL OR s.held_until <= ` + nowSQL + `)`
+// liveFreeSeat is a seat of alias s available now.
+var liveFreeSeat = freeSeat("s.", nowSQL)
 
 const flightColumns = `f.id, f.number, f.origin, f.destination, f.departs_at, f.arrives_at, f.seats_total, f.currency,
 	count(s.label), min(s.price_amount)`
@@ -71,7 +71,7 @@ const flightColumns = `f.id, f.number, f.origin, f.destination, f.departs_at, f.
 func (s *Store) Flight(ctx context.Context, id int64) (flights.Flight, error) {
 	row := s.reader.QueryRowContext(ctx, `
 		SELECT `+flightColumns+`
-		FROM flights f LEFT JOIN seats s ON s.flight_id = f.id AND `+freeSeat+`
+		FROM flights f LEFT JOIN seats s ON s.flight_id = f.id AND `+liveFreeSeat+`
 		WHERE f.id = ?
 		GROUP BY f.id`, id)
 	f, err := scanFlight(row)
@@ -106,7 +106,7 @@ func (s *Store) ListFlights(ctx context.Context, filter flights.Filter, after *s
 			LIMIT ?7
 		)
 		SELECT `+flightColumns+`
-		FROM page f LEFT JOIN seats s ON s.flight_id = f.id AND `+freeSeat+`
+		FROM page f LEFT JOIN seats s ON s.flight_id = f.id AND `+liveFreeSeat+`
 		GROUP BY f.id
 		ORDER BY f.departs_at, f.id`,
 		filter.Origin, filter.Destination, dayStart, dayEnd, afterAt, afterID, limit)

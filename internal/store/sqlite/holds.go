@@ -16,6 +16,40 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
+// The liveness rule, stated once for this engine (internal/holds explains
+// it): a hold is live while it is active and expires_at > the database's
+// now(); a seat is free unless held by a live hold or booked. A seat's
+// held_until is its hold's expires_at, pushed later while a payment pins it,
+// so the seat side reads held_until. now is the SQL expression of the clock
+// the statement judges by: nowSQL, or the parameter into which a write
+// transaction read the clock once (readClock), so that all its statements
+// agree. s is the seats table's qualifier ("s." or ""). Every query that
+// grants, reads back, derives a status, fences a booking, sweeps or counts
+// builds its predicate here; the lapsed forms are the exact complements,
+// spelled out so SQLite plans the same SQL as before. holds.Live is the Go
+// copy that derives a loaded hold's status.
+
+// holdLive is an active hold (alias h) before its expiry.
+func holdLive(now string) string { return `(h.status = 'active' AND h.expires_at > ` + now + `)` }
+
+// holdLapsed is an active hold (alias h) at or past its expiry.
+func holdLapsed(now string) string { return `(h.status = 'active' AND h.expires_at <= ` + now + `)` }
+
+// seatHeld is a seat a live hold keeps.
+func seatHeld(s, now string) string {
+	return `(` + s + `hold_id IS NOT NULL AND ` + s + `held_until > ` + now + `)`
+}
+
+// seatLapsed is a seat still pointing at a hold that no longer keeps it.
+func seatLapsed(s, now string) string {
+	return `(` + s + `hold_id IS NOT NULL AND ` + s + `held_until <= ` + now + `)`
+}
+
+// freeSeat is a seat anyone may take: neither booked nor held.
+func freeSeat(s, now string) string {
+	return `(` + s + `booking_id IS NULL AND (` + s + `hold_id IS NULL OR ` + s + `held_until <= ` + now + `))`
+}
+
 // holdRow is a stored hold with what its derived status depends on.
 type holdRow struct {
 	holds.Hold          // Status as stored
@@ -27,7 +61,7 @@ type holdRow struct {
 // status is the hold's status at now: an active hold past expires_at reads
 // expired, unless a pending payment pins it.
 func (r holdRow) status(now string) holds.Status {
-	if r.Status == holds.Active && r.expiresAt <= now && r.payment != store.PaymentPending {
+	if r.Status == holds.Active && !holds.Live(r.Status, r.expiresAt, now) && r.payment != store.PaymentPending {
 		return holds.Expired
 	}
 	return r.Status
@@ -82,18 +116,18 @@ func loadHold(ctx context.Context, tx *sql.Tx, keyID int64, id string) (holdRow,
 
 // insertLapsedEvents records, before seats are granted, that the holds they
 // still point at expired (lazily: the sweeper has not got to them).
-const insertLapsedEvents = `
+var insertLapsedEvents = `
 	INSERT INTO seat_events (flight_id, seat, event, hold_id, at)
 	SELECT flight_id, label, 'expired', hold_id, ?1 FROM seats
 	WHERE flight_id = ?2 AND label IN (SELECT value FROM json_each(?3))
-	  AND booking_id IS NULL AND hold_id IS NOT NULL AND held_until <= ?1
+	  AND booking_id IS NULL AND ` + seatLapsed("", "?1") + `
 	ORDER BY row_no, letter`
 
 // grantSeats gives free seats to a hold.
-const grantSeats = `
+var grantSeats = `
 	UPDATE seats SET hold_id = ?1, held_until = ?2
 	WHERE flight_id = ?3 AND label IN (SELECT value FROM json_each(?4))
-	  AND booking_id IS NULL AND (hold_id IS NULL OR held_until <= ?5)`
+	  AND ` + freeSeat("", "?5")
 
 const insertHold = `
 	INSERT INTO holds (id, api_key_id, flight_id, seats, status, total_amount, currency, created_at, expires_at, max_expires_at)
@@ -271,15 +305,14 @@ func (s *Store) ReleaseHold(ctx context.Context, keyID int64, id string, done *s
 
 // --- Expiry ---
 
-// unpinnedActive are the active holds without a pending payment: past
-// expires_at, they are the expired holds the sweeper has yet to tidy.
-const unpinnedActive = `h.status = 'active'
-	AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.hold_id = h.id AND p.state = 'pending')`
+// unpinned are the holds without a pending payment: lapsed, they are the
+// expired holds the sweeper has yet to tidy.
+const unpinned = `NOT EXISTS (SELECT 1 FROM payments p WHERE p.hold_id = h.id AND p.state = 'pending')`
 
-const selectUnswept = `
+var selectUnswept = `
 	SELECT ` + holdColumns + `
 	FROM holds h LEFT JOIN payments p ON p.hold_id = h.id
-	WHERE h.expires_at <= ?1 AND ` + unpinnedActive + `
+	WHERE ` + holdLapsed("?1") + ` AND ` + unpinned + `
 	ORDER BY h.expires_at, h.id
 	LIMIT ?2`
 
@@ -330,7 +363,7 @@ func (s *Store) ExpireHolds(ctx context.Context, limit int) ([]holds.Hold, error
 // CountActiveHolds implements store.Holds.
 func (s *Store) CountActiveHolds(ctx context.Context) (int, error) {
 	var n int
-	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM holds WHERE status = 'active' AND expires_at > `+nowSQL).Scan(&n); err != nil {
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM holds h WHERE `+holdLive(nowSQL)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count active holds: %w", err)
 	}
 	return n, nil
@@ -344,7 +377,7 @@ func (s *Store) ExpiryLag(ctx context.Context) (time.Duration, error) {
 	)
 	err := s.reader.QueryRowContext(ctx, `
 		SELECT `+nowSQL+`, min(h.expires_at) FROM holds h
-		WHERE h.expires_at <= `+nowSQL+` AND `+unpinnedActive).Scan(&now, &oldest)
+		WHERE `+holdLapsed(nowSQL)+` AND `+unpinned).Scan(&now, &oldest)
 	if err != nil {
 		return 0, fmt.Errorf("expiry lag: %w", err)
 	}

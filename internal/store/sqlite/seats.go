@@ -17,7 +17,7 @@ func (s *Store) Seats(ctx context.Context, flightID int64) ([]flights.Seat, erro
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT s.label, s.cabin, s.price_amount, f.currency,
 		       CASE WHEN s.booking_id IS NOT NULL THEN 'booked'
-		            WHEN s.hold_id IS NOT NULL AND s.held_until > `+nowSQL+` THEN 'held'
+		            WHEN `+seatHeld("s.", nowSQL)+` THEN 'held'
 		            ELSE 'available' END
 		FROM flights f JOIN seats s ON s.flight_id = f.id
 		WHERE f.id = ?
@@ -72,14 +72,14 @@ type seatRow struct {
 	holder string // the hold id on the seat, live or not
 }
 
-const seatRowColumns = `label, row_no, letter, price_amount, booking_id IS NULL AND (hold_id IS NULL OR held_until <= ?1), coalesce(hold_id, '')`
+var seatRowColumns = `label, row_no, letter, price_amount, ` + freeSeat("", "?1") + `, coalesce(hold_id, '')`
 
-const selectRequestedSeats = `
+var selectRequestedSeats = `
 	SELECT ` + seatRowColumns + ` FROM seats
 	WHERE flight_id = ?2 AND label IN (SELECT value FROM json_each(?3))
 	ORDER BY row_no, letter`
 
-const selectCabinSeats = `
+var selectCabinSeats = `
 	SELECT ` + seatRowColumns + ` FROM seats
 	WHERE flight_id = ?2 AND cabin = ?3
 	ORDER BY row_no, letter`
