@@ -8,8 +8,15 @@ import (
 
 // APIKeys keeps the digests of API keys.
 type APIKeys interface {
-	// CreateAPIKey stores the digest of a new key and returns its id.
-	CreateAPIKey(ctx context.Context, name string, digest []byte, admin bool) (int64, error)
-	// Principal returns who a key digest belongs to, or apikey.ErrNotFound.
-	Principal(ctx context.Context, digest []byte) (apikey.Principal, error)
+	// APIKeyCreate stores the digest of a new key and returns its id.
+	APIKeyCreate(ctx context.Context, p APIKeyCreateParams) (int64, error)
+	// APIKeyPrincipal returns who a key digest belongs to, or apikey.ErrNotFound.
+	APIKeyPrincipal(ctx context.Context, digest []byte) (apikey.Principal, error)
+}
+
+// APIKeyCreateParams is a new API key, of which only the digest is kept.
+type APIKeyCreateParams struct {
+	Name   string
+	Digest []byte
+	Admin  bool
 }

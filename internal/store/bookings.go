@@ -16,17 +16,38 @@ type BookingCursor struct {
 
 // Bookings converts charged holds into bookings and reads and cancels them.
 type Bookings interface {
-	// CompleteBooking converts the hold of a charged payment into its booking.
+	// BookingComplete converts the hold of a charged payment into its booking.
 	// Completing a completed payment returns its booking. When the seats could
 	// not be kept, the payment turns refunding and holds.ErrExpired is returned.
-	CompleteBooking(ctx context.Context, p Payment, chargeID string, done *Completion) (bookings.Booking, error)
-	// Booking returns a booking of keyID, or bookings.ErrNotFound.
-	Booking(ctx context.Context, keyID int64, id string) (bookings.Booking, error)
-	// ListBookings returns keyID's bookings newest first.
-	ListBookings(ctx context.Context, keyID int64, after *BookingCursor, limit int) ([]bookings.Booking, error)
-	// CancelBooking cancels a confirmed booking, frees its seats and marks its
+	BookingComplete(ctx context.Context, p BookingCompleteParams) (bookings.Booking, error)
+	// BookingGet returns a booking of keyID, or bookings.ErrNotFound.
+	BookingGet(ctx context.Context, keyID int64, id string) (bookings.Booking, error)
+	// BookingList returns keyID's bookings newest first.
+	BookingList(ctx context.Context, p BookingListParams) ([]bookings.Booking, error)
+	// BookingCancel cancels a confirmed booking, frees its seats and marks its
 	// payment refunding; canceling a canceled booking returns it again.
-	CancelBooking(ctx context.Context, keyID int64, id string, done *Completion) (bookings.Booking, error)
-	// FlightBookings returns every booking of a flight, for audits.
-	FlightBookings(ctx context.Context, flightID int64) ([]bookings.Booking, error)
+	BookingCancel(ctx context.Context, p BookingCancelParams) (bookings.Booking, error)
+	// BookingListByFlight returns every booking of a flight, for audits.
+	BookingListByFlight(ctx context.Context, flightID int64) ([]bookings.Booking, error)
+}
+
+// BookingCompleteParams converts the hold of a charged payment.
+type BookingCompleteParams struct {
+	Payment  Payment
+	ChargeID string
+	Done     *Completion // finalizes the request's idempotency key, if any
+}
+
+// BookingListParams selects a page of a key's bookings, newest first.
+type BookingListParams struct {
+	KeyID int64
+	After *BookingCursor // nil for the first page
+	Limit int
+}
+
+// BookingCancelParams asks to cancel a confirmed booking.
+type BookingCancelParams struct {
+	KeyID int64
+	ID    string
+	Done  *Completion // finalizes the request's idempotency key, if any
 }

@@ -16,13 +16,21 @@ type FlightCursor struct {
 
 // Flights keeps the catalogue.
 type Flights interface {
-	// HasFlights reports whether any flight exists (the demo seed runs on an empty catalogue).
-	HasFlights(ctx context.Context) (bool, error)
-	// CreateFlight stores a validated flight and its seat map in one transaction.
-	CreateFlight(ctx context.Context, f flights.NewFlight) (flights.Flight, error)
-	// Flight returns one flight with its live availability, or flights.ErrNotFound.
-	Flight(ctx context.Context, id int64) (flights.Flight, error)
-	// ListFlights returns up to limit flights matching filter that come after
+	// FlightExists reports whether any flight exists (the demo seed runs on an empty catalogue).
+	FlightExists(ctx context.Context) (bool, error)
+	// FlightCreate stores a validated flight and its seat map in one transaction.
+	FlightCreate(ctx context.Context, f flights.NewFlight) (flights.Flight, error)
+	// FlightGet returns one flight with its live availability, or flights.ErrNotFound.
+	FlightGet(ctx context.Context, id int64) (flights.Flight, error)
+	// FlightList returns up to limit flights matching filter that come after
 	// the cursor (nil for the first page), ordered by departure time then id.
-	ListFlights(ctx context.Context, filter flights.Filter, after *FlightCursor, limit int) ([]flights.Flight, error)
+	FlightList(ctx context.Context, p FlightListParams) ([]flights.Flight, error)
+}
+
+// FlightListParams selects a page of FlightList: up to Limit flights
+// matching Filter that come after the cursor (nil for the first page).
+type FlightListParams struct {
+	Filter flights.Filter
+	After  *FlightCursor
+	Limit  int
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/reservd/reservd/internal/holds"
 )
 
-// NewHold is a hold to grant: specific seats or a quantity of a cabin.
-type NewHold struct {
+// HoldCreateParams is a hold to grant: specific seats or a quantity of a cabin.
+type HoldCreateParams struct {
 	ID    string // holds.NewID(), chosen by the caller
 	KeyID int64
 	holds.Request
@@ -20,28 +20,43 @@ type NewHold struct {
 // one transaction whose writes are conditional on the seats' state, judged
 // by the database clock, locking seat rows in label order.
 type Holds interface {
-	// CreateHold grants all requested seats or none. Errors: flights.ErrNotFound,
+	// HoldCreate grants all requested seats or none. Errors: flights.ErrNotFound,
 	// *holds.UnknownSeatsError, *holds.SeatsUnavailableError, holds.ErrNotEnoughSeats.
-	CreateHold(ctx context.Context, h NewHold, done *Completion) (holds.Hold, error)
-	// Hold returns a hold of keyID with its derived status, or holds.ErrNotFound.
-	Hold(ctx context.Context, keyID int64, id string) (holds.Hold, error)
-	// ExtendHold moves expires_at to now()+ttl, capped at the hold's maximum
+	HoldCreate(ctx context.Context, h HoldCreateParams, done *Completion) (holds.Hold, error)
+	// HoldGet returns a hold of keyID with its derived status, or holds.ErrNotFound.
+	HoldGet(ctx context.Context, keyID int64, id string) (holds.Hold, error)
+	// HoldExtend moves expires_at to now()+ttl, capped at the hold's maximum
 	// lifetime. Errors: holds.ErrNotFound, holds.ErrExpired, holds.ErrNotActive.
-	ExtendHold(ctx context.Context, keyID int64, id string, ttl time.Duration, done *Completion) (holds.Hold, error)
-	// ReleaseHold frees an active hold's seats; releasing a released hold
+	HoldExtend(ctx context.Context, p HoldExtendParams) (holds.Hold, error)
+	// HoldRelease frees an active hold's seats; releasing a released hold
 	// returns it again. Errors: holds.ErrNotFound, holds.ErrAlreadyBooked,
 	// holds.ErrExpired, bookings.ErrPaymentInProgress.
-	ReleaseHold(ctx context.Context, keyID int64, id string, done *Completion) (holds.Hold, error)
+	HoldRelease(ctx context.Context, p HoldReleaseParams) (holds.Hold, error)
 
-	// ExpireHolds marks up to limit active holds past expires_at expired
+	// HoldExpire marks up to limit active holds past expires_at expired
 	// (skipping those with a pending payment), frees their seats and records
 	// the events. Safe to run on many replicas at once.
-	ExpireHolds(ctx context.Context, limit int) ([]holds.Hold, error)
-	// ExpiryLag is how long the oldest expired-but-unswept hold has been expired.
-	ExpiryLag(ctx context.Context) (time.Duration, error)
-	// CountActiveHolds counts the holds that are active now: status active
+	HoldExpire(ctx context.Context, limit int) ([]holds.Hold, error)
+	// HoldExpiryLag is how long the oldest expired-but-unswept hold has been expired.
+	HoldExpiryLag(ctx context.Context) (time.Duration, error)
+	// HoldCountActive counts the holds that are active now: status active
 	// and expires_at still ahead by the database clock. It is cheap (the
 	// sweeper's index answers it) and only for gauges: by the time a caller
 	// reads it, holds may have come and gone.
-	CountActiveHolds(ctx context.Context) (int, error)
+	HoldCountActive(ctx context.Context) (int, error)
+}
+
+// HoldExtendParams asks to move a hold's expires_at to now()+TTL.
+type HoldExtendParams struct {
+	KeyID int64
+	ID    string
+	TTL   time.Duration
+	Done  *Completion // finalizes the request's idempotency key, if any
+}
+
+// HoldReleaseParams asks to free a hold's seats.
+type HoldReleaseParams struct {
+	KeyID int64
+	ID    string
+	Done  *Completion // finalizes the request's idempotency key, if any
 }

@@ -11,7 +11,7 @@ import (
 // vanish together. Render turns the effect's result (a holds.Hold or a
 // bookings.Booking) into the response body that replays will send.
 //
-// A key is either claimed before the request runs (ClaimIdempotencyKey),
+// A key is either claimed before the request runs (IdempotencyKeyClaim),
 // and then the transaction marks it done, or, with Claim set, claimed by the
 // transaction itself: it inserts the key already done, and fails with
 // ErrIdempotencyKeyTaken when the key exists, so that the request's effect
@@ -38,7 +38,7 @@ var ErrIdempotencyKeyTaken = errors.New("idempotency key already claimed")
 // IdemOutcome is what claiming an idempotency key found.
 type IdemOutcome int
 
-// Outcomes of ClaimIdempotencyKey.
+// Outcomes of IdempotencyKeyClaim.
 const (
 	IdemProceed  IdemOutcome = iota // the key is ours: run the request
 	IdemReplay                      // done before: send the stored response
@@ -55,18 +55,42 @@ type IdemClaim struct {
 
 // IdempotencyKeys is the bookkeeping that makes requests exactly-once.
 type IdempotencyKeys interface {
-	// ClaimIdempotencyKey claims key for a request with this fingerprint.
-	ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (IdemClaim, error)
-	// IdempotencyKey looks at a key without claiming it: IdemReplay with the
+	// IdempotencyKeyClaim claims key for a request with this fingerprint.
+	IdempotencyKeyClaim(ctx context.Context, p IdempotencyKeyClaimParams) (IdemClaim, error)
+	// IdempotencyKeyGet looks at a key without claiming it: IdemReplay with the
 	// stored response, IdemMismatch, IdemInFlight, or IdemProceed when the key
 	// is free (absent, or its request died).
-	IdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string) (IdemClaim, error)
-	// CompleteIdempotencyKey stores the response of a claimed key (a no-op if
+	IdempotencyKeyGet(ctx context.Context, p IdempotencyKeyGetParams) (IdemClaim, error)
+	// IdempotencyKeyComplete stores the response of a claimed key (a no-op if
 	// the effect's transaction already did).
-	CompleteIdempotencyKey(ctx context.Context, keyID int64, key string, status int, body []byte) error
-	// ReleaseIdempotencyKey forgets a claimed key whose response is not stored
+	IdempotencyKeyComplete(ctx context.Context, p IdempotencyKeyCompleteParams) error
+	// IdempotencyKeyRelease forgets a claimed key whose response is not stored
 	// (409, 429, 5xx), so that a retry runs again.
-	ReleaseIdempotencyKey(ctx context.Context, keyID int64, key string) error
-	// DeleteIdempotencyKeys removes keys older than age and returns how many.
-	DeleteIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error)
+	IdempotencyKeyRelease(ctx context.Context, keyID int64, key string) error
+	// IdempotencyKeyDeleteOlderThan removes keys older than age and returns how many.
+	IdempotencyKeyDeleteOlderThan(ctx context.Context, age time.Duration) (int64, error)
+}
+
+// IdempotencyKeyClaimParams claims Key of KeyID for a request with this
+// Fingerprint, for Lease (after which a retry may take it over).
+type IdempotencyKeyClaimParams struct {
+	KeyID       int64
+	Key         string
+	Fingerprint string
+	Lease       time.Duration
+}
+
+// IdempotencyKeyGetParams looks at Key of KeyID for a request with this Fingerprint.
+type IdempotencyKeyGetParams struct {
+	KeyID       int64
+	Key         string
+	Fingerprint string
+}
+
+// IdempotencyKeyCompleteParams is the response to store for a claimed key.
+type IdempotencyKeyCompleteParams struct {
+	KeyID  int64
+	Key    string
+	Status int
+	Body   []byte
 }

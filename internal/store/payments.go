@@ -42,8 +42,8 @@ func (p Payment) ChargeKey() string { return fmt.Sprintf("charge_%s_%d", p.HoldI
 // RefundKey is the gateway idempotency key of this payment's refund.
 func (p Payment) RefundKey() string { return "refund_" + p.HoldID }
 
-// BeginBooking asks to record the intent to pay for a hold.
-type BeginBooking struct {
+// PaymentBeginParams asks to record the intent to pay for a hold.
+type PaymentBeginParams struct {
 	KeyID     int64
 	HoldID    string
 	Token     string
@@ -55,25 +55,25 @@ type BeginBooking struct {
 // Payments keeps the durable record of phased bookings: the intent to pay,
 // the charge's outcome and the refunds recovery drives to an end.
 type Payments interface {
-	// BeginBooking records the intent to pay for an active hold and pins its
+	// PaymentBegin records the intent to pay for an active hold and pins its
 	// seats for the payment. It returns the payment to charge. A pending
 	// payment whose lease has run out is taken over by a retry with the same
 	// token (the same attempt, so the same charge key). Errors:
 	// holds.ErrNotFound, holds.ErrExpired, holds.ErrNotActive (released or
 	// booked), bookings.ErrPaymentInProgress (another request owns the payment).
-	BeginBooking(ctx context.Context, b BeginBooking) (Payment, error)
-	// ReleasePayment ends a request's lease on a still-pending payment (the
+	PaymentBegin(ctx context.Context, b PaymentBeginParams) (Payment, error)
+	// PaymentRelease ends a request's lease on a still-pending payment (the
 	// gateway did not answer), so that a retry or recovery takes it over now.
-	ReleasePayment(ctx context.Context, p Payment) error
-	// DeclinePayment records a declined attempt; the hold stays active until it expires.
-	DeclinePayment(ctx context.Context, p Payment) error
-	// ClaimStalePayments leases up to limit pending payments whose lease has
+	PaymentRelease(ctx context.Context, p Payment) error
+	// PaymentDecline records a declined attempt; the hold stays active until it expires.
+	PaymentDecline(ctx context.Context, p Payment) error
+	// PaymentClaimStale leases up to limit pending payments whose lease has
 	// run out (their request died) for recovery to drive to an end.
-	ClaimStalePayments(ctx context.Context, lease time.Duration, limit int) ([]Payment, error)
-	// ClaimRefunds leases up to limit refunding payments whose lease has run out.
-	ClaimRefunds(ctx context.Context, lease time.Duration, limit int) ([]Payment, error)
-	// MarkRefunded records a refund the gateway made.
-	MarkRefunded(ctx context.Context, holdID, refundID string) error
-	// Payment returns the payment of a hold, or bookings.ErrNotFound.
-	Payment(ctx context.Context, holdID string) (Payment, error)
+	PaymentClaimStale(ctx context.Context, lease time.Duration, limit int) ([]Payment, error)
+	// PaymentClaimRefunds leases up to limit refunding payments whose lease has run out.
+	PaymentClaimRefunds(ctx context.Context, lease time.Duration, limit int) ([]Payment, error)
+	// PaymentMarkRefunded records a refund the gateway made.
+	PaymentMarkRefunded(ctx context.Context, holdID, refundID string) error
+	// PaymentGet returns the payment of a hold, or bookings.ErrNotFound.
+	PaymentGet(ctx context.Context, holdID string) (Payment, error)
 }

@@ -19,8 +19,8 @@ type SeatEvent struct {
 
 // Seats reads seat maps and their history.
 type Seats interface {
-	// Seats returns a flight's seat map ordered by row and letter, or flights.ErrNotFound.
-	Seats(ctx context.Context, flightID int64) ([]flights.Seat, error)
-	// SeatEvents returns a flight's seat history, oldest first.
-	SeatEvents(ctx context.Context, flightID int64) ([]SeatEvent, error)
+	// SeatList returns a flight's seat map ordered by row and letter, or flights.ErrNotFound.
+	SeatList(ctx context.Context, flightID int64) ([]flights.Seat, error)
+	// SeatEventList returns a flight's seat history, oldest first.
+	SeatEventList(ctx context.Context, flightID int64) ([]SeatEvent, error)
 }

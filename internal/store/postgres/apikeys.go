@@ -8,10 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/store"
 )
 
-// CreateAPIKey implements store.Store.
-func (s *Store) CreateAPIKey(ctx context.Context, name string, digest []byte, admin bool) (int64, error) {
+// APIKeyCreate implements store.Store.
+func (s *Store) APIKeyCreate(ctx context.Context, p store.APIKeyCreateParams) (int64, error) {
+	name, digest, admin := p.Name, p.Digest, p.Admin
 	var id int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO api_keys (name, digest, admin) VALUES ($1, $2, $3) RETURNING id`,
 		name, digest, admin).Scan(&id)
@@ -21,8 +23,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string, digest []byte, ad
 	return id, nil
 }
 
-// Principal implements store.Store.
-func (s *Store) Principal(ctx context.Context, digest []byte) (apikey.Principal, error) {
+// APIKeyPrincipal implements store.Store.
+func (s *Store) APIKeyPrincipal(ctx context.Context, digest []byte) (apikey.Principal, error) {
 	var p apikey.Principal
 	err := s.pool.QueryRow(ctx, `SELECT id, name, admin FROM api_keys WHERE digest = $1 AND revoked_at IS NULL`, digest).
 		Scan(&p.KeyID, &p.Name, &p.Admin)

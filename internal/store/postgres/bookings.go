@@ -14,8 +14,9 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
-// CompleteBooking implements store.Bookings.
-func (s *Store) CompleteBooking(ctx context.Context, p store.Payment, chargeID string, done *store.Completion) (bookings.Booking, error) {
+// BookingComplete implements store.Bookings.
+func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompleteParams) (bookings.Booking, error) {
+	p, chargeID, done := bp.Payment, bp.ChargeID, bp.Done
 	var out bookings.Booking
 	lost := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -125,8 +126,8 @@ func bookingByID(ctx context.Context, q interface {
 	return scanBooking(q.QueryRow(ctx, `SELECT `+bookingColumns+` FROM bookings b WHERE b.id = $1`, id))
 }
 
-// Booking implements store.Bookings.
-func (s *Store) Booking(ctx context.Context, keyID int64, id string) (bookings.Booking, error) {
+// BookingGet implements store.Bookings.
+func (s *Store) BookingGet(ctx context.Context, keyID int64, id string) (bookings.Booking, error) {
 	b, err := scanBooking(s.pool.QueryRow(ctx, `SELECT `+bookingColumns+` FROM bookings b WHERE b.id = $1 AND b.api_key_id = $2`, id, keyID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return bookings.Booking{}, bookings.ErrNotFound
@@ -137,8 +138,9 @@ func (s *Store) Booking(ctx context.Context, keyID int64, id string) (bookings.B
 	return b, nil
 }
 
-// ListBookings implements store.Bookings.
-func (s *Store) ListBookings(ctx context.Context, keyID int64, after *store.BookingCursor, limit int) ([]bookings.Booking, error) {
+// BookingList implements store.Bookings.
+func (s *Store) BookingList(ctx context.Context, p store.BookingListParams) ([]bookings.Booking, error) {
+	keyID, after, limit := p.KeyID, p.After, p.Limit
 	var afterAt *time.Time
 	var afterID string
 	if after != nil {
@@ -163,8 +165,9 @@ func (s *Store) ListBookings(ctx context.Context, keyID int64, after *store.Book
 // recovery races it, the refund's idempotency key makes the two one refund.
 const cancelRefundLease = time.Duration(0)
 
-// CancelBooking implements store.Bookings.
-func (s *Store) CancelBooking(ctx context.Context, keyID int64, id string, done *store.Completion) (bookings.Booking, error) {
+// BookingCancel implements store.Bookings.
+func (s *Store) BookingCancel(ctx context.Context, p store.BookingCancelParams) (bookings.Booking, error) {
+	keyID, id, done := p.KeyID, p.ID, p.Done
 	var out bookings.Booking
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		b, err := scanBooking(tx.QueryRow(ctx, `SELECT `+bookingColumns+` FROM bookings b WHERE b.id = $1 AND b.api_key_id = $2 FOR UPDATE`, id, keyID))
@@ -211,8 +214,8 @@ func (s *Store) CancelBooking(ctx context.Context, keyID int64, id string, done 
 	return out, nil
 }
 
-// FlightBookings implements store.Bookings.
-func (s *Store) FlightBookings(ctx context.Context, flightID int64) ([]bookings.Booking, error) {
+// BookingListByFlight implements store.Bookings.
+func (s *Store) BookingListByFlight(ctx context.Context, flightID int64) ([]bookings.Booking, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+bookingColumns+` FROM bookings b WHERE b.flight_id = $1 ORDER BY b.created_at, b.id`, flightID)
 	if err != nil {
 		return nil, fmt.Errorf("flight bookings: %w", err)

@@ -13,8 +13,8 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
-// HasFlights implements store.Store.
-func (s *Store) HasFlights(ctx context.Context) (bool, error) {
+// FlightExists implements store.Store.
+func (s *Store) FlightExists(ctx context.Context) (bool, error) {
 	var has bool
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM flights)`).Scan(&has); err != nil {
 		return false, fmt.Errorf("has flights: %w", err)
@@ -22,8 +22,8 @@ func (s *Store) HasFlights(ctx context.Context) (bool, error) {
 	return has, nil
 }
 
-// CreateFlight implements store.Store.
-func (s *Store) CreateFlight(ctx context.Context, f flights.NewFlight) (flights.Flight, error) {
+// FlightCreate implements store.Store.
+func (s *Store) FlightCreate(ctx context.Context, f flights.NewFlight) (flights.Flight, error) {
 	n := len(f.Seats)
 	var (
 		labels  = make([]string, 0, n)
@@ -73,7 +73,7 @@ func (s *Store) CreateFlight(ctx context.Context, f flights.NewFlight) (flights.
 	if err := tx.Commit(ctx); err != nil {
 		return flights.Flight{}, fmt.Errorf("commit flight: %w", err)
 	}
-	return s.Flight(ctx, id)
+	return s.FlightGet(ctx, id)
 }
 
 const flightColumns = `f.id, f.number, f.origin, f.destination, f.departs_at, f.arrives_at, f.seats_total, f.currency,
@@ -83,8 +83,8 @@ const flightColumns = `f.id, f.number, f.origin, f.destination, f.departs_at, f.
 // functional dependency on a primary key only for tables, not for CTEs.
 const pageGroupBy = `f.id, f.number, f.origin, f.destination, f.departs_at, f.arrives_at, f.seats_total, f.currency`
 
-// Flight implements store.Store.
-func (s *Store) Flight(ctx context.Context, id int64) (flights.Flight, error) {
+// FlightGet implements store.Store.
+func (s *Store) FlightGet(ctx context.Context, id int64) (flights.Flight, error) {
 	row := s.pool.QueryRow(ctx, `
 		SELECT `+flightColumns+`
 		FROM flights f LEFT JOIN seats s ON s.flight_id = f.id AND `+freeSeat+`
@@ -100,8 +100,9 @@ func (s *Store) Flight(ctx context.Context, id int64) (flights.Flight, error) {
 	return f, nil
 }
 
-// ListFlights implements store.Store.
-func (s *Store) ListFlights(ctx context.Context, filter flights.Filter, after *store.FlightCursor, limit int) ([]flights.Flight, error) {
+// FlightList implements store.Store.
+func (s *Store) FlightList(ctx context.Context, p store.FlightListParams) ([]flights.Flight, error) {
+	filter, after, limit := p.Filter, p.After, p.Limit
 	var dayStart, dayEnd, afterAt *time.Time
 	var afterID int64
 	if !filter.Date.IsZero() {

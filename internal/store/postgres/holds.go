@@ -56,7 +56,7 @@ const holdStatus = `CASE WHEN ` + holdLapsed + `
 const holdColumns = `h.id, h.api_key_id, h.flight_id, h.seats, ` + holdStatus + `,
 	h.total_amount, h.currency, h.created_at, h.expires_at, coalesce(h.booking_id, '')`
 
-// errStaleSnapshot makes CreateHold try again: the seats it picked from a
+// errStaleSnapshot makes HoldCreate try again: the seats it picked from a
 // snapshot were taken before it could lock them.
 var errStaleSnapshot = errors.New("picked seats were taken meanwhile")
 
@@ -64,11 +64,11 @@ var errStaleSnapshot = errors.New("picked seats were taken meanwhile")
 // takes whatever free seats it can lock, skipping locked rows.
 const pickAttempts = 5
 
-// CreateHold implements store.Holds. The transaction is pipelined
+// HoldCreate implements store.Holds. The transaction is pipelined
 // into as few round trips as its decisions allow: BEGIN travels with the
 // locking read, COMMIT with the write. A quantity request first reads the
 // cabin in the round trip that opens the transaction.
-func (s *Store) CreateHold(ctx context.Context, h store.NewHold, done *store.Completion) (holds.Hold, error) {
+func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *store.Completion) (holds.Hold, error) {
 	for attempt, deadlocks := 1, 0; ; {
 		out, err := s.createHold(ctx, h, done, attempt == pickAttempts)
 		var pgErr *pgconn.PgError
@@ -103,7 +103,7 @@ func (c holdConn) rollback() {
 	}
 }
 
-func (s *Store) createHold(ctx context.Context, h store.NewHold, done *store.Completion, lastTry bool) (holds.Hold, error) {
+func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *store.Completion, lastTry bool) (holds.Hold, error) {
 	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return holds.Hold{}, err
@@ -285,8 +285,8 @@ func lockHold(ctx context.Context, tx pgx.Tx, keyID int64, id string) (holds.Hol
 	return h, store.PaymentState(state), nil
 }
 
-// Hold implements store.Holds.
-func (s *Store) Hold(ctx context.Context, keyID int64, id string) (holds.Hold, error) {
+// HoldGet implements store.Holds.
+func (s *Store) HoldGet(ctx context.Context, keyID int64, id string) (holds.Hold, error) {
 	h, err := scanHold(s.pool.QueryRow(ctx, `SELECT `+holdColumns+` FROM holds h WHERE h.id = $1 AND h.api_key_id = $2`, id, keyID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return holds.Hold{}, holds.ErrNotFound
@@ -297,8 +297,9 @@ func (s *Store) Hold(ctx context.Context, keyID int64, id string) (holds.Hold, e
 	return h, nil
 }
 
-// ExtendHold implements store.Holds.
-func (s *Store) ExtendHold(ctx context.Context, keyID int64, id string, ttl time.Duration, done *store.Completion) (holds.Hold, error) {
+// HoldExtend implements store.Holds.
+func (s *Store) HoldExtend(ctx context.Context, p store.HoldExtendParams) (holds.Hold, error) {
+	keyID, id, ttl, done := p.KeyID, p.ID, p.TTL, p.Done
 	var out holds.Hold
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		h, pay, err := lockHold(ctx, tx, keyID, id)
@@ -335,8 +336,9 @@ func (s *Store) ExtendHold(ctx context.Context, keyID int64, id string, ttl time
 	return out, nil
 }
 
-// ReleaseHold implements store.Holds.
-func (s *Store) ReleaseHold(ctx context.Context, keyID int64, id string, done *store.Completion) (holds.Hold, error) {
+// HoldRelease implements store.Holds.
+func (s *Store) HoldRelease(ctx context.Context, p store.HoldReleaseParams) (holds.Hold, error) {
+	keyID, id, done := p.KeyID, p.ID, p.Done
 	var out holds.Hold
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		h, pay, err := lockHold(ctx, tx, keyID, id)
@@ -381,9 +383,9 @@ func (s *Store) ReleaseHold(ctx context.Context, keyID int64, id string, done *s
 const dueHolds = holdLapsed + `
 	AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.hold_id = h.id AND p.state = 'pending')`
 
-// ExpireHolds implements store.Holds. SKIP LOCKED lets several
+// HoldExpire implements store.Holds. SKIP LOCKED lets several
 // replicas sweep at once, each taking different holds.
-func (s *Store) ExpireHolds(ctx context.Context, limit int) ([]holds.Hold, error) {
+func (s *Store) HoldExpire(ctx context.Context, limit int) ([]holds.Hold, error) {
 	var out []holds.Hold
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		out = nil
@@ -444,8 +446,8 @@ func (s *Store) ExpireHolds(ctx context.Context, limit int) ([]holds.Hold, error
 	return out, nil
 }
 
-// ExpiryLag implements store.Holds.
-func (s *Store) ExpiryLag(ctx context.Context) (time.Duration, error) {
+// HoldExpiryLag implements store.Holds.
+func (s *Store) HoldExpiryLag(ctx context.Context) (time.Duration, error) {
 	var lag time.Duration
 	err := s.pool.QueryRow(ctx, `
 		SELECT coalesce(now() - min(h.expires_at), interval '0') FROM holds h WHERE `+dueHolds).Scan(&lag)
@@ -455,8 +457,8 @@ func (s *Store) ExpiryLag(ctx context.Context) (time.Duration, error) {
 	return lag, nil
 }
 
-// CountActiveHolds implements store.Holds.
-func (s *Store) CountActiveHolds(ctx context.Context) (int, error) {
+// HoldCountActive implements store.Holds.
+func (s *Store) HoldCountActive(ctx context.Context) (int, error) {
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM holds h WHERE `+holdLive).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count active holds: %w", err)

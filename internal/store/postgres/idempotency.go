@@ -69,8 +69,9 @@ func idemCount(idem string) string {
 	return "(SELECT count(*) FROM idem)::int"
 }
 
-// ClaimIdempotencyKey implements store.IdempotencyKeys.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (store.IdemClaim, error) {
+// IdempotencyKeyClaim implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyClaimParams) (store.IdemClaim, error) {
+	keyID, key, fingerprint, lease := p.KeyID, p.Key, p.Fingerprint, p.Lease
 	// The usual case, a new key, is one statement in its own transaction.
 	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until)
@@ -115,7 +116,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, finge
 		return err
 	})
 	if errors.Is(err, errRaced) {
-		return s.ClaimIdempotencyKey(ctx, keyID, key, fingerprint, lease)
+		return s.IdempotencyKeyClaim(ctx, store.IdempotencyKeyClaimParams{KeyID: keyID, Key: key, Fingerprint: fingerprint, Lease: lease})
 	}
 	if err != nil {
 		return store.IdemClaim{}, fmt.Errorf("claim idempotency key: %w", err)
@@ -125,8 +126,9 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, finge
 
 var errRaced = errors.New("idempotency key vanished while claiming")
 
-// IdempotencyKey implements store.IdempotencyKeys.
-func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string) (store.IdemClaim, error) {
+// IdempotencyKeyGet implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyGet(ctx context.Context, p store.IdempotencyKeyGetParams) (store.IdemClaim, error) {
+	keyID, key, fingerprint := p.KeyID, p.Key, p.Fingerprint
 	var (
 		fp, state string
 		live      bool
@@ -152,8 +154,9 @@ func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprin
 	return store.IdemClaim{Outcome: store.IdemProceed}, nil
 }
 
-// CompleteIdempotencyKey implements store.IdempotencyKeys.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, keyID int64, key string, status int, body []byte) error {
+// IdempotencyKeyComplete implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyComplete(ctx context.Context, p store.IdempotencyKeyCompleteParams) error {
+	keyID, key, status, body := p.KeyID, p.Key, p.Status, p.Body
 	if _, err := s.pool.Exec(ctx, `
 		UPDATE idempotency_keys SET state = 'done', status = $3, body = $4
 		WHERE api_key_id = $1 AND key = $2 AND state = 'running'`, keyID, key, status, body); err != nil {
@@ -162,16 +165,16 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, keyID int64, key str
 	return nil
 }
 
-// ReleaseIdempotencyKey implements store.IdempotencyKeys.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, keyID int64, key string) error {
+// IdempotencyKeyRelease implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyRelease(ctx context.Context, keyID int64, key string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND state = 'running'`, keyID, key); err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil
 }
 
-// DeleteIdempotencyKeys implements store.IdempotencyKeys.
-func (s *Store) DeleteIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
+// IdempotencyKeyDeleteOlderThan implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyDeleteOlderThan(ctx context.Context, age time.Duration) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at <= now() - $1::interval`, age)
 	if err != nil {
 		return 0, fmt.Errorf("delete idempotency keys: %w", err)

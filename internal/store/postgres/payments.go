@@ -23,8 +23,8 @@ func scanPayment(row pgx.Row) (store.Payment, error) {
 	return p, err
 }
 
-// BeginBooking implements store.Payments.
-func (s *Store) BeginBooking(ctx context.Context, b store.BeginBooking) (store.Payment, error) {
+// PaymentBegin implements store.Payments.
+func (s *Store) PaymentBegin(ctx context.Context, b store.PaymentBeginParams) (store.Payment, error) {
 	var out store.Payment
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		h, pay, err := lockHold(ctx, tx, b.KeyID, b.HoldID)
@@ -76,8 +76,8 @@ func (s *Store) BeginBooking(ctx context.Context, b store.BeginBooking) (store.P
 	return out, nil
 }
 
-// ReleasePayment implements store.Payments.
-func (s *Store) ReleasePayment(ctx context.Context, p store.Payment) error {
+// PaymentRelease implements store.Payments.
+func (s *Store) PaymentRelease(ctx context.Context, p store.Payment) error {
 	if _, err := s.pool.Exec(ctx, `
 		UPDATE payments SET lease_until = now(), updated_at = now()
 		WHERE hold_id = $1 AND attempt = $2 AND state = 'pending'`, p.HoldID, p.Attempt); err != nil {
@@ -86,8 +86,8 @@ func (s *Store) ReleasePayment(ctx context.Context, p store.Payment) error {
 	return nil
 }
 
-// DeclinePayment implements store.Payments.
-func (s *Store) DeclinePayment(ctx context.Context, p store.Payment) error {
+// PaymentDecline implements store.Payments.
+func (s *Store) PaymentDecline(ctx context.Context, p store.Payment) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		h, _, err := lockHold(ctx, tx, p.KeyID, p.HoldID)
 		if err != nil {
@@ -133,18 +133,18 @@ func (s *Store) claimPayments(ctx context.Context, state store.PaymentState, lea
 	return out, nil
 }
 
-// ClaimStalePayments implements store.Payments.
-func (s *Store) ClaimStalePayments(ctx context.Context, lease time.Duration, limit int) ([]store.Payment, error) {
+// PaymentClaimStale implements store.Payments.
+func (s *Store) PaymentClaimStale(ctx context.Context, lease time.Duration, limit int) ([]store.Payment, error) {
 	return s.claimPayments(ctx, store.PaymentPending, lease, limit)
 }
 
-// ClaimRefunds implements store.Payments.
-func (s *Store) ClaimRefunds(ctx context.Context, lease time.Duration, limit int) ([]store.Payment, error) {
+// PaymentClaimRefunds implements store.Payments.
+func (s *Store) PaymentClaimRefunds(ctx context.Context, lease time.Duration, limit int) ([]store.Payment, error) {
 	return s.claimPayments(ctx, store.PaymentRefunding, lease, limit)
 }
 
-// MarkRefunded implements store.Payments.
-func (s *Store) MarkRefunded(ctx context.Context, holdID, refundID string) error {
+// PaymentMarkRefunded implements store.Payments.
+func (s *Store) PaymentMarkRefunded(ctx context.Context, holdID, refundID string) error {
 	if _, err := s.pool.Exec(ctx, `
 		UPDATE payments SET state = 'refunded', refund_id = $2, updated_at = now()
 		WHERE hold_id = $1 AND state = 'refunding'`, holdID, refundID); err != nil {
@@ -153,8 +153,8 @@ func (s *Store) MarkRefunded(ctx context.Context, holdID, refundID string) error
 	return nil
 }
 
-// Payment implements store.Payments.
-func (s *Store) Payment(ctx context.Context, holdID string) (store.Payment, error) {
+// PaymentGet implements store.Payments.
+func (s *Store) PaymentGet(ctx context.Context, holdID string) (store.Payment, error) {
 	p, err := scanPayment(s.pool.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE hold_id = $1`, holdID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Payment{}, bookings.ErrNotFound

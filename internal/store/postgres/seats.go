@@ -11,8 +11,8 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
-// Seats implements store.Store.
-func (s *Store) Seats(ctx context.Context, flightID int64) ([]flights.Seat, error) {
+// SeatList implements store.Store.
+func (s *Store) SeatList(ctx context.Context, flightID int64) ([]flights.Seat, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.label, s.cabin, s.price_amount, f.currency,
 		       CASE WHEN s.booking_id IS NOT NULL THEN 'booked'
@@ -51,7 +51,7 @@ func (s *Store) Seats(ctx context.Context, flightID int64) ([]flights.Seat, erro
 // over the cabin instead of queueing on its first row; the caller's locked
 // re-check catches a stale pick. The last try locks free seats directly,
 // skipping rows other transactions hold.
-func pickSeats(ctx context.Context, tx querier, h store.NewHold, lastTry bool) ([]string, error) {
+func pickSeats(ctx context.Context, tx querier, h store.HoldCreateParams, lastTry bool) ([]string, error) {
 	if lastTry {
 		rows, err := tx.Query(ctx, `
 			SELECT s.label FROM seats s
@@ -130,8 +130,8 @@ func freeSeats(ctx context.Context, tx pgx.Tx, flightID int64, cond string, arg 
 	return flights.SortSeatLabels(labels), nil
 }
 
-// SeatEvents implements store.Seats.
-func (s *Store) SeatEvents(ctx context.Context, flightID int64) ([]store.SeatEvent, error) {
+// SeatEventList implements store.Seats.
+func (s *Store) SeatEventList(ctx context.Context, flightID int64) ([]store.SeatEvent, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT flight_id, seat, event, coalesce(hold_id, ''), coalesce(booking_id, ''), at
 		FROM seat_events WHERE flight_id = $1 ORDER BY id`, flightID)

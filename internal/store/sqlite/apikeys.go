@@ -7,10 +7,12 @@ import (
 	"fmt"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/store"
 )
 
-// CreateAPIKey implements store.Store.
-func (s *Store) CreateAPIKey(ctx context.Context, name string, digest []byte, admin bool) (int64, error) {
+// APIKeyCreate implements store.Store.
+func (s *Store) APIKeyCreate(ctx context.Context, p store.APIKeyCreateParams) (int64, error) {
+	name, digest, admin := p.Name, p.Digest, p.Admin
 	var id int64
 	err := s.writer.QueryRowContext(ctx, `INSERT INTO api_keys (name, digest, admin) VALUES (?, ?, ?) RETURNING id`,
 		name, digest, admin).Scan(&id)
@@ -20,8 +22,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string, digest []byte, ad
 	return id, nil
 }
 
-// Principal implements store.Store.
-func (s *Store) Principal(ctx context.Context, digest []byte) (apikey.Principal, error) {
+// APIKeyPrincipal implements store.Store.
+func (s *Store) APIKeyPrincipal(ctx context.Context, digest []byte) (apikey.Principal, error) {
 	var p apikey.Principal
 	err := s.reader.QueryRowContext(ctx, `SELECT id, name, admin FROM api_keys WHERE digest = ? AND revoked_at IS NULL`, digest).
 		Scan(&p.KeyID, &p.Name, &p.Admin)

@@ -27,8 +27,9 @@ var bookSeats = `
 	UPDATE seats SET booking_id = ?1, hold_id = NULL, held_until = NULL
 	WHERE hold_id = ?2 AND booking_id IS NULL AND ` + seatHeld("", "?3")
 
-// CompleteBooking implements store.Bookings.
-func (s *Store) CompleteBooking(ctx context.Context, p store.Payment, chargeID string, done *store.Completion) (bookings.Booking, error) {
+// BookingComplete implements store.Bookings.
+func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompleteParams) (bookings.Booking, error) {
+	p, chargeID, done := bp.Payment, bp.ChargeID, bp.Done
 	var (
 		out  bookings.Booking
 		lost bool // the charge is taken but the seats are gone: committed as refunding
@@ -163,8 +164,8 @@ func loadBooking(ctx context.Context, tx *sql.Tx, keyID int64, id string) (booki
 	return b, err
 }
 
-// Booking implements store.Bookings.
-func (s *Store) Booking(ctx context.Context, keyID int64, id string) (bookings.Booking, error) {
+// BookingGet implements store.Bookings.
+func (s *Store) BookingGet(ctx context.Context, keyID int64, id string) (bookings.Booking, error) {
 	b, err := scanBooking(s.reader.QueryRowContext(ctx, selectBooking, id, keyID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return bookings.Booking{}, bookings.ErrNotFound
@@ -175,8 +176,9 @@ func (s *Store) Booking(ctx context.Context, keyID int64, id string) (bookings.B
 	return b, nil
 }
 
-// ListBookings implements store.Bookings.
-func (s *Store) ListBookings(ctx context.Context, keyID int64, after *store.BookingCursor, limit int) ([]bookings.Booking, error) {
+// BookingList implements store.Bookings.
+func (s *Store) BookingList(ctx context.Context, p store.BookingListParams) ([]bookings.Booking, error) {
+	keyID, after, limit := p.KeyID, p.After, p.Limit
 	var afterAt, afterID any
 	if after != nil {
 		afterAt, afterID = after.CreatedAt.UTC().Format(timeFormat), after.ID
@@ -206,8 +208,9 @@ const insertCanceledEvents = `
 // recovery races it, the refund's idempotency key makes the two one refund.
 const refundLease = time.Duration(0)
 
-// CancelBooking implements store.Bookings.
-func (s *Store) CancelBooking(ctx context.Context, keyID int64, id string, done *store.Completion) (bookings.Booking, error) {
+// BookingCancel implements store.Bookings.
+func (s *Store) BookingCancel(ctx context.Context, p store.BookingCancelParams) (bookings.Booking, error) {
+	keyID, id, done := p.KeyID, p.ID, p.Done
 	var out bookings.Booking
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, leaseUntil, _, err := readClock(ctx, tx, refundLease, 0)
@@ -250,8 +253,8 @@ func (s *Store) CancelBooking(ctx context.Context, keyID int64, id string, done 
 	return out, nil
 }
 
-// FlightBookings implements store.Bookings.
-func (s *Store) FlightBookings(ctx context.Context, flightID int64) ([]bookings.Booking, error) {
+// BookingListByFlight implements store.Bookings.
+func (s *Store) BookingListByFlight(ctx context.Context, flightID int64) ([]bookings.Booking, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT `+bookingColumns+` FROM bookings b
 		WHERE b.flight_id = ?1 ORDER BY b.created_at, b.id`, flightID)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
-// HasFlights implements store.Store.
-func (s *Store) HasFlights(ctx context.Context) (bool, error) {
+// FlightExists implements store.Store.
+func (s *Store) FlightExists(ctx context.Context) (bool, error) {
 	var n int
 	if err := s.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM flights)`).Scan(&n); err != nil {
 		return false, fmt.Errorf("has flights: %w", err)
@@ -21,8 +21,8 @@ func (s *Store) HasFlights(ctx context.Context) (bool, error) {
 	return n == 1, nil
 }
 
-// CreateFlight implements store.Store.
-func (s *Store) CreateFlight(ctx context.Context, f flights.NewFlight) (flights.Flight, error) {
+// FlightCreate implements store.Store.
+func (s *Store) FlightCreate(ctx context.Context, f flights.NewFlight) (flights.Flight, error) {
 	if len(f.Seats) == 0 {
 		return flights.Flight{}, errors.New("create flight: a flight needs at least one seat")
 	}
@@ -58,7 +58,7 @@ func (s *Store) CreateFlight(ctx context.Context, f flights.NewFlight) (flights.
 	if err := tx.Commit(); err != nil {
 		return flights.Flight{}, fmt.Errorf("commit flight: %w", err)
 	}
-	return s.Flight(ctx, id)
+	return s.FlightGet(ctx, id)
 }
 
 // liveFreeSeat is a seat of alias s available now.
@@ -67,8 +67,8 @@ var liveFreeSeat = freeSeat("s.", nowSQL)
 const flightColumns = `f.id, f.number, f.origin, f.destination, f.departs_at, f.arrives_at, f.seats_total, f.currency,
 	count(s.label), min(s.price_amount)`
 
-// Flight implements store.Store.
-func (s *Store) Flight(ctx context.Context, id int64) (flights.Flight, error) {
+// FlightGet implements store.Store.
+func (s *Store) FlightGet(ctx context.Context, id int64) (flights.Flight, error) {
 	row := s.reader.QueryRowContext(ctx, `
 		SELECT `+flightColumns+`
 		FROM flights f LEFT JOIN seats s ON s.flight_id = f.id AND `+liveFreeSeat+`
@@ -84,8 +84,9 @@ func (s *Store) Flight(ctx context.Context, id int64) (flights.Flight, error) {
 	return f, nil
 }
 
-// ListFlights implements store.Store.
-func (s *Store) ListFlights(ctx context.Context, filter flights.Filter, after *store.FlightCursor, limit int) ([]flights.Flight, error) {
+// FlightList implements store.Store.
+func (s *Store) FlightList(ctx context.Context, p store.FlightListParams) ([]flights.Flight, error) {
+	filter, after, limit := p.Filter, p.After, p.Limit
 	var dayStart, dayEnd, afterAt any
 	var afterID int64
 	if !filter.Date.IsZero() {

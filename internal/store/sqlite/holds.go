@@ -133,8 +133,8 @@ const insertHold = `
 	INSERT INTO holds (id, api_key_id, flight_id, seats, status, total_amount, currency, created_at, expires_at, max_expires_at)
 	VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`
 
-// CreateHold implements store.Holds.
-func (s *Store) CreateHold(ctx context.Context, h store.NewHold, done *store.Completion) (holds.Hold, error) {
+// HoldCreate implements store.Holds.
+func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *store.Completion) (holds.Hold, error) {
 	var out holds.Hold
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, expiresAt, maxExpiresAt, err := readClock(ctx, tx, h.TTL, h.MaxLifetime)
@@ -210,8 +210,8 @@ func (s *Store) CreateHold(ctx context.Context, h store.NewHold, done *store.Com
 	return out, nil
 }
 
-// Hold implements store.Holds.
-func (s *Store) Hold(ctx context.Context, keyID int64, id string) (holds.Hold, error) {
+// HoldGet implements store.Holds.
+func (s *Store) HoldGet(ctx context.Context, keyID int64, id string) (holds.Hold, error) {
 	var now string
 	row, err := scanHold(s.reader.QueryRowContext(ctx, selectHold, id, keyID), &now)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -223,8 +223,9 @@ func (s *Store) Hold(ctx context.Context, keyID int64, id string) (holds.Hold, e
 	return row.at(now), nil
 }
 
-// ExtendHold implements store.Holds.
-func (s *Store) ExtendHold(ctx context.Context, keyID int64, id string, ttl time.Duration, done *store.Completion) (holds.Hold, error) {
+// HoldExtend implements store.Holds.
+func (s *Store) HoldExtend(ctx context.Context, p store.HoldExtendParams) (holds.Hold, error) {
+	keyID, id, ttl, done := p.KeyID, p.ID, p.TTL, p.Done
 	var out holds.Hold
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, expiresAt, _, err := readClock(ctx, tx, ttl, 0)
@@ -261,8 +262,9 @@ func (s *Store) ExtendHold(ctx context.Context, keyID int64, id string, ttl time
 	return out, nil
 }
 
-// ReleaseHold implements store.Holds.
-func (s *Store) ReleaseHold(ctx context.Context, keyID int64, id string, done *store.Completion) (holds.Hold, error) {
+// HoldRelease implements store.Holds.
+func (s *Store) HoldRelease(ctx context.Context, p store.HoldReleaseParams) (holds.Hold, error) {
+	keyID, id, done := p.KeyID, p.ID, p.Done
 	var out holds.Hold
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, _, _, err := readClock(ctx, tx, 0, 0)
@@ -316,8 +318,8 @@ var selectUnswept = `
 	ORDER BY h.expires_at, h.id
 	LIMIT ?2`
 
-// ExpireHolds implements store.Holds.
-func (s *Store) ExpireHolds(ctx context.Context, limit int) ([]holds.Hold, error) {
+// HoldExpire implements store.Holds.
+func (s *Store) HoldExpire(ctx context.Context, limit int) ([]holds.Hold, error) {
 	var out []holds.Hold
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, _, _, err := readClock(ctx, tx, 0, 0)
@@ -360,8 +362,8 @@ func (s *Store) ExpireHolds(ctx context.Context, limit int) ([]holds.Hold, error
 	return out, nil
 }
 
-// CountActiveHolds implements store.Holds.
-func (s *Store) CountActiveHolds(ctx context.Context) (int, error) {
+// HoldCountActive implements store.Holds.
+func (s *Store) HoldCountActive(ctx context.Context) (int, error) {
 	var n int
 	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM holds h WHERE `+holdLive(nowSQL)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count active holds: %w", err)
@@ -369,8 +371,8 @@ func (s *Store) CountActiveHolds(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// ExpiryLag implements store.Holds.
-func (s *Store) ExpiryLag(ctx context.Context) (time.Duration, error) {
+// HoldExpiryLag implements store.Holds.
+func (s *Store) HoldExpiryLag(ctx context.Context) (time.Duration, error) {
 	var (
 		now    string
 		oldest sql.NullString

@@ -20,9 +20,10 @@ const selectIdempotencyKey = `
 	SELECT fingerprint, state, lease_until, coalesce(status, 0), coalesce(body, x'')
 	FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2`
 
-// ClaimIdempotencyKey implements store.IdempotencyKeys. A running key whose
+// IdempotencyKeyClaim implements store.IdempotencyKeys. A running key whose
 // lease has run out (its request died) is taken over.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (store.IdemClaim, error) {
+func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyClaimParams) (store.IdemClaim, error) {
+	keyID, key, fingerprint, lease := p.KeyID, p.Key, p.Fingerprint, p.Lease
 	var out store.IdemClaim
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, leaseUntil, _, err := readClock(ctx, tx, lease, 0)
@@ -63,8 +64,9 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, finge
 	return out, nil
 }
 
-// IdempotencyKey implements store.IdempotencyKeys.
-func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string) (store.IdemClaim, error) {
+// IdempotencyKeyGet implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyGet(ctx context.Context, p store.IdempotencyKeyGetParams) (store.IdemClaim, error) {
+	keyID, key, fingerprint := p.KeyID, p.Key, p.Fingerprint
 	var out store.IdemClaim
 	var storedFingerprint, state, storedLease, now string
 	err := s.reader.QueryRowContext(ctx, `SELECT `+nowSQL).Scan(&now)
@@ -88,16 +90,17 @@ func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprin
 	return store.IdemClaim{Outcome: store.IdemProceed}, nil
 }
 
-// CompleteIdempotencyKey implements store.IdempotencyKeys.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, keyID int64, key string, status int, body []byte) error {
+// IdempotencyKeyComplete implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyComplete(ctx context.Context, p store.IdempotencyKeyCompleteParams) error {
+	keyID, key, status, body := p.KeyID, p.Key, p.Status, p.Body
 	if _, err := s.writer.ExecContext(ctx, completeKeySQL, status, body, keyID, key); err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
 	return nil
 }
 
-// ReleaseIdempotencyKey implements store.IdempotencyKeys.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, keyID int64, key string) error {
+// IdempotencyKeyRelease implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyRelease(ctx context.Context, keyID int64, key string) error {
 	if _, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2 AND state = 'running'`,
 		keyID, key); err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
@@ -105,8 +108,8 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, keyID int64, key stri
 	return nil
 }
 
-// DeleteIdempotencyKeys implements store.IdempotencyKeys.
-func (s *Store) DeleteIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
+// IdempotencyKeyDeleteOlderThan implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyDeleteOlderThan(ctx context.Context, age time.Duration) (int64, error) {
 	res, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)`,
 		modifier(-age))
 	if err != nil {

@@ -36,8 +36,8 @@ const takeOverPayment = `
 	UPDATE payments SET lease_until = ?1, updated_at = ?2
 	WHERE hold_id = ?3 AND token = ?4 AND state = 'pending' AND lease_until <= ?2`
 
-// ReleasePayment implements store.Payments.
-func (s *Store) ReleasePayment(ctx context.Context, p store.Payment) error {
+// PaymentRelease implements store.Payments.
+func (s *Store) PaymentRelease(ctx context.Context, p store.Payment) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, _, _, err := readClock(ctx, tx, 0, 0)
 		if err != nil {
@@ -56,8 +56,8 @@ func (s *Store) ReleasePayment(ctx context.Context, p store.Payment) error {
 // pinSeats keeps a hold's seats for its payment, past expires_at if need be.
 const pinSeats = `UPDATE seats SET held_until = max(held_until, ?1) WHERE hold_id = ?2 AND booking_id IS NULL`
 
-// BeginBooking implements store.Payments.
-func (s *Store) BeginBooking(ctx context.Context, b store.BeginBooking) (store.Payment, error) {
+// PaymentBegin implements store.Payments.
+func (s *Store) PaymentBegin(ctx context.Context, b store.PaymentBeginParams) (store.Payment, error) {
 	var out store.Payment
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, leaseUntil, pinUntil, err := readClock(ctx, tx, b.Lease, b.Pin)
@@ -110,10 +110,10 @@ func (s *Store) BeginBooking(ctx context.Context, b store.BeginBooking) (store.P
 	return out, nil
 }
 
-// DeclinePayment implements store.Payments. A payment no longer pending
+// PaymentDecline implements store.Payments. A payment no longer pending
 // with this attempt (declined already, or driven to an end by another
 // request) is left as it is.
-func (s *Store) DeclinePayment(ctx context.Context, p store.Payment) error {
+func (s *Store) PaymentDecline(ctx context.Context, p store.Payment) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'declined', updated_at = `+nowSQL+`
 			WHERE hold_id = ?1 AND state = 'pending' AND attempt = ?2`, p.HoldID, p.Attempt)
@@ -178,8 +178,8 @@ func (s *Store) claimPayments(ctx context.Context, state store.PaymentState, lea
 	return out, nil
 }
 
-// ClaimStalePayments implements store.Payments.
-func (s *Store) ClaimStalePayments(ctx context.Context, lease time.Duration, limit int) ([]store.Payment, error) {
+// PaymentClaimStale implements store.Payments.
+func (s *Store) PaymentClaimStale(ctx context.Context, lease time.Duration, limit int) ([]store.Payment, error) {
 	out, err := s.claimPayments(ctx, store.PaymentPending, lease, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim stale payments: %w", err)
@@ -187,8 +187,8 @@ func (s *Store) ClaimStalePayments(ctx context.Context, lease time.Duration, lim
 	return out, nil
 }
 
-// ClaimRefunds implements store.Payments.
-func (s *Store) ClaimRefunds(ctx context.Context, lease time.Duration, limit int) ([]store.Payment, error) {
+// PaymentClaimRefunds implements store.Payments.
+func (s *Store) PaymentClaimRefunds(ctx context.Context, lease time.Duration, limit int) ([]store.Payment, error) {
 	out, err := s.claimPayments(ctx, store.PaymentRefunding, lease, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim refunds: %w", err)
@@ -196,9 +196,9 @@ func (s *Store) ClaimRefunds(ctx context.Context, lease time.Duration, limit int
 	return out, nil
 }
 
-// MarkRefunded implements store.Payments. A payment that is not
+// PaymentMarkRefunded implements store.Payments. A payment that is not
 // refunding (refunded already) is left as it is.
-func (s *Store) MarkRefunded(ctx context.Context, holdID, refundID string) error {
+func (s *Store) PaymentMarkRefunded(ctx context.Context, holdID, refundID string) error {
 	if _, err := s.writer.ExecContext(ctx, `UPDATE payments SET state = 'refunded', refund_id = ?1, updated_at = `+nowSQL+`
 		WHERE hold_id = ?2 AND state = 'refunding'`, refundID, holdID); err != nil {
 		return fmt.Errorf("mark refunded: %w", err)
@@ -206,8 +206,8 @@ func (s *Store) MarkRefunded(ctx context.Context, holdID, refundID string) error
 	return nil
 }
 
-// Payment implements store.Payments.
-func (s *Store) Payment(ctx context.Context, holdID string) (store.Payment, error) {
+// PaymentGet implements store.Payments.
+func (s *Store) PaymentGet(ctx context.Context, holdID string) (store.Payment, error) {
 	p, err := scanPayment(s.reader.QueryRowContext(ctx, selectPayment, holdID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Payment{}, bookings.ErrNotFound

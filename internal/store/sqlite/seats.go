@@ -12,8 +12,8 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
-// Seats implements store.Store.
-func (s *Store) Seats(ctx context.Context, flightID int64) ([]flights.Seat, error) {
+// SeatList implements store.Store.
+func (s *Store) SeatList(ctx context.Context, flightID int64) ([]flights.Seat, error) {
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT s.label, s.cabin, s.price_amount, f.currency,
 		       CASE WHEN s.booking_id IS NOT NULL THEN 'booked'
@@ -103,7 +103,7 @@ func querySeats(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]s
 
 // pickSeats chooses which of the seats found for h to grant (in seat order),
 // or says why none can be.
-func pickSeats(h store.NewHold, found []seatRow) ([]seatRow, error) {
+func pickSeats(h store.HoldCreateParams, found []seatRow) ([]seatRow, error) {
 	if !h.ByQuantity() {
 		known := map[string]bool{}
 		var taken []string
@@ -158,8 +158,8 @@ func pickSeats(h store.NewHold, found []seatRow) ([]seatRow, error) {
 
 // --- Seat history ---
 
-// SeatEvents implements store.Seats.
-func (s *Store) SeatEvents(ctx context.Context, flightID int64) ([]store.SeatEvent, error) {
+// SeatEventList implements store.Seats.
+func (s *Store) SeatEventList(ctx context.Context, flightID int64) ([]store.SeatEvent, error) {
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT flight_id, seat, event, coalesce(hold_id, ''), coalesce(booking_id, ''), at
 		FROM seat_events WHERE flight_id = ?1 ORDER BY id`, flightID)

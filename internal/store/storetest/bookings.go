@@ -16,16 +16,16 @@ import (
 func testBookHold(t *testing.T, f *fixture) {
 	h := f.mustHold(t, f.alice, time.Minute, "2A", "2C")
 	bookingID := bookings.NewID()
-	p, err := f.s.BeginBooking(f.ctx, store.BeginBooking{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookingID, Lease: time.Minute, Pin: time.Minute})
+	p, err := f.s.PaymentBegin(f.ctx, store.PaymentBeginParams{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookingID, Lease: time.Minute, Pin: time.Minute})
 	if err != nil {
 		t.Fatalf("BeginBooking: %v", err)
 	}
 	if p.HoldID != h.ID || p.BookingID != bookingID || p.Attempt != 1 || p.State != store.PaymentPending || p.Amount != h.Total || p.Token != "tok_visa" || p.KeyID != f.alice {
 		t.Errorf("payment = %+v", p)
 	}
-	_, err = f.s.BeginBooking(f.ctx, store.BeginBooking{KeyID: f.bob, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: time.Minute, Pin: time.Minute})
+	_, err = f.s.PaymentBegin(f.ctx, store.PaymentBeginParams{KeyID: f.bob, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: time.Minute, Pin: time.Minute})
 	wantErr(t, err, holds.ErrNotFound)
-	b, err := f.s.CompleteBooking(f.ctx, p, "ch_1", nil)
+	b, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p, ChargeID: "ch_1", Done: nil})
 	if err != nil {
 		t.Fatalf("CompleteBooking: %v", err)
 	}
@@ -34,25 +34,25 @@ func testBookHold(t *testing.T, f *fixture) {
 		t.Errorf("booking = %+v", b)
 	}
 	// Completing again (a recovered or retried request) returns the same booking.
-	again, err := f.s.CompleteBooking(f.ctx, p, "ch_1", nil)
+	again, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p, ChargeID: "ch_1", Done: nil})
 	if err != nil || again.ID != b.ID {
 		t.Errorf("second CompleteBooking = %+v, %v; want %s", again, err, b.ID)
 	}
-	if got, _ := f.s.Hold(f.ctx, f.alice, h.ID); got.Status != holds.Booked || got.BookingID != b.ID {
+	if got, _ := f.s.HoldGet(f.ctx, f.alice, h.ID); got.Status != holds.Booked || got.BookingID != b.ID {
 		t.Errorf("hold after booking = %+v", got)
 	}
-	if pay, err := f.s.Payment(f.ctx, h.ID); err != nil || pay.State != store.PaymentCompleted || pay.ChargeID != "ch_1" {
+	if pay, err := f.s.PaymentGet(f.ctx, h.ID); err != nil || pay.State != store.PaymentCompleted || pay.ChargeID != "ch_1" {
 		t.Errorf("payment after booking = %+v, %v", pay, err)
 	}
 	if st := f.seatStatus(t); st["2A"] != flights.Booked || st["2C"] != flights.Booked {
 		t.Errorf("seats after booking: %v", st)
 	}
-	if got, err := f.s.Booking(f.ctx, f.alice, b.ID); err != nil || got.ID != b.ID || got.Status != bookings.Confirmed {
+	if got, err := f.s.BookingGet(f.ctx, f.alice, b.ID); err != nil || got.ID != b.ID || got.Status != bookings.Confirmed {
 		t.Errorf("Booking = %+v, %v", got, err)
 	}
-	_, err = f.s.Booking(f.ctx, f.bob, b.ID)
+	_, err = f.s.BookingGet(f.ctx, f.bob, b.ID)
 	wantErr(t, err, bookings.ErrNotFound)
-	_, err = f.s.ReleaseHold(f.ctx, f.alice, h.ID, nil)
+	_, err = f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.alice, ID: h.ID, Done: nil})
 	wantErr(t, err, holds.ErrAlreadyBooked)
 	_, err = f.begin(t, h, "tok_visa")
 	wantErr(t, err, holds.ErrNotActive)
@@ -60,7 +60,7 @@ func testBookHold(t *testing.T, f *fixture) {
 		t.Error("a booked seat was held again")
 	}
 	// Booked seats stay booked after the hold's expiry time.
-	if all, err := f.s.FlightBookings(f.ctx, f.flight.ID); err != nil || len(all) != 1 || all[0].ID != b.ID {
+	if all, err := f.s.BookingListByFlight(f.ctx, f.flight.ID); err != nil || len(all) != 1 || all[0].ID != b.ID {
 		t.Errorf("FlightBookings = %v, %v", all, err)
 	}
 	evs := f.events(t)
@@ -71,19 +71,19 @@ func testBookHold(t *testing.T, f *fixture) {
 
 func testCancelBooking(t *testing.T, f *fixture) {
 	b := f.mustBook(t, f.mustHold(t, f.alice, time.Minute, "1C", "1D"))
-	_, err := f.s.CancelBooking(f.ctx, f.bob, b.ID, nil)
+	_, err := f.s.BookingCancel(f.ctx, store.BookingCancelParams{KeyID: f.bob, ID: b.ID, Done: nil})
 	wantErr(t, err, bookings.ErrNotFound)
-	c, err := f.s.CancelBooking(f.ctx, f.alice, b.ID, nil)
+	c, err := f.s.BookingCancel(f.ctx, store.BookingCancelParams{KeyID: f.alice, ID: b.ID, Done: nil})
 	if err != nil || c.Status != bookings.Canceled || c.CanceledAt.IsZero() || c.ID != b.ID {
 		t.Fatalf("CancelBooking = %+v, %v", c, err)
 	}
 	if st := f.seatStatus(t); st["1C"] != flights.Available || st["1D"] != flights.Available {
 		t.Errorf("seats after cancel: %v", st)
 	}
-	if pay, _ := f.s.Payment(f.ctx, b.HoldID); pay.State != store.PaymentRefunding {
+	if pay, _ := f.s.PaymentGet(f.ctx, b.HoldID); pay.State != store.PaymentRefunding {
 		t.Errorf("payment after cancel = %s, want refunding", pay.State)
 	}
-	again, err := f.s.CancelBooking(f.ctx, f.alice, b.ID, nil)
+	again, err := f.s.BookingCancel(f.ctx, store.BookingCancelParams{KeyID: f.alice, ID: b.ID, Done: nil})
 	if err != nil || again.Status != bookings.Canceled || !again.CanceledAt.Equal(c.CanceledAt) {
 		t.Errorf("second cancel = %+v, %v", again, err)
 	}
@@ -107,7 +107,7 @@ func testListBookings(t *testing.T, f *fixture) {
 	var got []string
 	var after *store.BookingCursor
 	for range 10 {
-		page, err := f.s.ListBookings(f.ctx, f.alice, after, 2)
+		page, err := f.s.BookingList(f.ctx, store.BookingListParams{KeyID: f.alice, After: after, Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func testConcurrentBookings(t *testing.T, f *fixture) {
 				}
 				return
 			}
-			b, err := f.s.CompleteBooking(f.ctx, p, "ch_race", nil)
+			b, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p, ChargeID: "ch_race", Done: nil})
 			if err != nil {
 				t.Errorf("CompleteBooking: %v", err)
 				return
@@ -162,7 +162,7 @@ func testConcurrentBookings(t *testing.T, f *fixture) {
 	if len(ids) != 1 {
 		t.Errorf("%d bookings made of one hold: %v", len(ids), ids)
 	}
-	if all, _ := f.s.FlightBookings(f.ctx, f.flight.ID); len(all) != 1 {
+	if all, _ := f.s.BookingListByFlight(f.ctx, f.flight.ID); len(all) != 1 {
 		t.Errorf("flight has %d bookings, want 1", len(all))
 	}
 }

@@ -37,14 +37,14 @@ func testFlights(t *testing.T, newStore NewStore) {
 	nf := Flight("UA123", "SFO", "JFK", base, 2, 3)
 	// Seats arrive out of order; the store orders them by row then letter.
 	nf.Seats[0], nf.Seats[len(nf.Seats)-1] = nf.Seats[len(nf.Seats)-1], nf.Seats[0]
-	created, err := s.CreateFlight(ctx, nf)
+	created, err := s.FlightCreate(ctx, nf)
 	if err != nil {
 		t.Fatalf("CreateFlight: %v", err)
 	}
 	if created.ID <= 0 {
 		t.Fatalf("created flight id = %d, want > 0", created.ID)
 	}
-	got, err := s.Flight(ctx, created.ID)
+	got, err := s.FlightGet(ctx, created.ID)
 	if err != nil {
 		t.Fatalf("Flight(%d): %v", created.ID, err)
 	}
@@ -56,11 +56,11 @@ func testFlights(t *testing.T, newStore NewStore) {
 	}
 	assertFlight(t, got, want)
 	assertFlight(t, created, want)
-	if has, err := s.HasFlights(ctx); err != nil || !has {
+	if has, err := s.FlightExists(ctx); err != nil || !has {
 		t.Fatalf("HasFlights after create = %v, %v; want true, nil", has, err)
 	}
 
-	seats, err := s.Seats(ctx, created.ID)
+	seats, err := s.SeatList(ctx, created.ID)
 	if err != nil {
 		t.Fatalf("Seats: %v", err)
 	}
@@ -83,10 +83,10 @@ func testFlights(t *testing.T, newStore NewStore) {
 		t.Errorf("last seat = %+v, want 12F economy 12912 available", last)
 	}
 
-	if _, err := s.Flight(ctx, created.ID+1000); !errors.Is(err, flights.ErrNotFound) {
+	if _, err := s.FlightGet(ctx, created.ID+1000); !errors.Is(err, flights.ErrNotFound) {
 		t.Errorf("Flight(unknown) error = %v, want flights.ErrNotFound", err)
 	}
-	if _, err := s.Seats(ctx, created.ID+1000); !errors.Is(err, flights.ErrNotFound) {
+	if _, err := s.SeatList(ctx, created.ID+1000); !errors.Is(err, flights.ErrNotFound) {
 		t.Errorf("Seats(unknown) error = %v, want flights.ErrNotFound", err)
 	}
 }
@@ -96,10 +96,10 @@ func testCreateFlightAtomic(t *testing.T, newStore NewStore) {
 	ctx := t.Context()
 	nf := Flight("UA9", "SFO", "JFK", base, 1, 1)
 	nf.Seats = append(nf.Seats, nf.Seats[0]) // a duplicate label slipped past validation
-	if _, err := s.CreateFlight(ctx, nf); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.FlightCreate(ctx, nf); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("CreateFlight with a duplicate seat: error = %v, want store.ErrConflict", err)
 	}
-	if has, err := s.HasFlights(ctx); err != nil || has {
+	if has, err := s.FlightExists(ctx); err != nil || has {
 		t.Fatalf("HasFlights after a failed create = %v, %v; want false, nil (nothing written)", has, err)
 	}
 }
@@ -113,7 +113,7 @@ func testListFlights(t *testing.T, newStore NewStore) {
 		for i, r := range routes {
 			// Same departure time on purpose for two routes: ties break by id.
 			dep := base.AddDate(0, 0, day).Add(time.Duration(i/2) * time.Hour)
-			f, err := s.CreateFlight(ctx, Flight(fmt.Sprintf("RV%d", 100+day*10+i), r[0], r[1], dep, 1, 1))
+			f, err := s.FlightCreate(ctx, Flight(fmt.Sprintf("RV%d", 100+day*10+i), r[0], r[1], dep, 1, 1))
 			if err != nil {
 				t.Fatalf("CreateFlight: %v", err)
 			}
@@ -141,7 +141,7 @@ func testListFlights(t *testing.T, newStore NewStore) {
 			var got []flights.Flight
 			var after *store.FlightCursor
 			for range 20 {
-				page, err := s.ListFlights(ctx, tt.filter, after, 2)
+				page, err := s.FlightList(ctx, store.FlightListParams{Filter: tt.filter, After: after, Limit: 2})
 				if err != nil {
 					t.Fatalf("ListFlights: %v", err)
 				}

@@ -35,14 +35,14 @@ func testHoldSpecificSeats(t *testing.T, f *fixture) {
 	if got := f.available(t); got != 23 {
 		t.Errorf("seats_available = %d, want 23", got)
 	}
-	got, err := f.s.Hold(f.ctx, f.alice, h.ID)
+	got, err := f.s.HoldGet(f.ctx, f.alice, h.ID)
 	if err != nil || got.ID != h.ID || got.Status != holds.Active || !got.ExpiresAt.Equal(h.ExpiresAt) || !slices.Equal(got.Seats, h.Seats) {
 		t.Errorf("Hold = %+v, %v; want %+v", got, err, h)
 	}
 	// Another customer sees no such hold.
-	_, err = f.s.Hold(f.ctx, f.bob, h.ID)
+	_, err = f.s.HoldGet(f.ctx, f.bob, h.ID)
 	wantErr(t, err, holds.ErrNotFound)
-	_, err = f.s.Hold(f.ctx, f.alice, holds.NewID())
+	_, err = f.s.HoldGet(f.ctx, f.alice, holds.NewID())
 	wantErr(t, err, holds.ErrNotFound)
 
 	// All or nothing: 12B is taken, so 12C is not held either.
@@ -59,7 +59,7 @@ func testHoldSpecificSeats(t *testing.T, f *fixture) {
 	if !errors.As(err, &unknown) || !slices.Equal(unknown.Seats, []string{"40A", "99Z"}) {
 		t.Fatalf("hold of unknown seats: %v, want UnknownSeatsError{40A 99Z}", err)
 	}
-	_, err = f.s.CreateHold(f.ctx, store.NewHold{ID: holds.NewID(), KeyID: f.bob, TTL: time.Minute, MaxLifetime: time.Hour,
+	_, err = f.s.HoldCreate(f.ctx, store.HoldCreateParams{ID: holds.NewID(), KeyID: f.bob, TTL: time.Minute, MaxLifetime: time.Hour,
 		Request: holds.Request{FlightID: f.flight.ID + 1000, Seats: []string{"1A"}}}, nil)
 	wantErr(t, err, flights.ErrNotFound)
 	if got := f.available(t); got != 23 {
@@ -72,7 +72,7 @@ func testHoldSpecificSeats(t *testing.T, f *fixture) {
 
 func testHoldQuantity(t *testing.T, f *fixture) {
 	quantity := func(key int64, cabin flights.Cabin, n int) (holds.Hold, error) {
-		return f.s.CreateHold(f.ctx, store.NewHold{ID: holds.NewID(), KeyID: key, TTL: time.Minute, MaxLifetime: time.Hour,
+		return f.s.HoldCreate(f.ctx, store.HoldCreateParams{ID: holds.NewID(), KeyID: key, TTL: time.Minute, MaxLifetime: time.Hour,
 			Request: holds.Request{FlightID: f.flight.ID, Cabin: cabin, Quantity: n}}, nil)
 	}
 	h, err := quantity(f.alice, flights.Economy, 3)
@@ -114,7 +114,7 @@ func testExpiryIsExactAndLazy(t *testing.T, f *fixture) {
 	}
 	time.Sleep(time.Until(h.ExpiresAt) + 50*time.Millisecond)
 	// No sweeper has run: the hold reads expired and its seats are free.
-	got, err := f.s.Hold(f.ctx, f.alice, h.ID)
+	got, err := f.s.HoldGet(f.ctx, f.alice, h.ID)
 	if err != nil || got.Status != holds.Expired {
 		t.Fatalf("hold after expires_at = %+v, %v; want expired", got, err)
 	}
@@ -125,9 +125,9 @@ func testExpiryIsExactAndLazy(t *testing.T, f *fixture) {
 		t.Errorf("seats_available after expiry = %d, want 26", got)
 	}
 	h2 := f.mustHold(t, f.bob, time.Minute, "10A")
-	_, err = f.s.ExtendHold(f.ctx, f.alice, h.ID, time.Minute, nil)
+	_, err = f.s.HoldExtend(f.ctx, store.HoldExtendParams{KeyID: f.alice, ID: h.ID, TTL: time.Minute, Done: nil})
 	wantErr(t, err, holds.ErrExpired)
-	_, err = f.s.ReleaseHold(f.ctx, f.alice, h.ID, nil)
+	_, err = f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.alice, ID: h.ID, Done: nil})
 	wantErr(t, err, holds.ErrExpired)
 	_, err = f.begin(t, h, "tok_visa")
 	wantErr(t, err, holds.ErrExpired)
@@ -143,12 +143,12 @@ func testExpiryIsExactAndLazy(t *testing.T, f *fixture) {
 }
 
 func testExtendHold(t *testing.T, f *fixture) {
-	h, err := f.s.CreateHold(f.ctx, store.NewHold{ID: holds.NewID(), KeyID: f.alice, TTL: time.Minute, MaxLifetime: 90 * time.Second,
+	h, err := f.s.HoldCreate(f.ctx, store.HoldCreateParams{ID: holds.NewID(), KeyID: f.alice, TTL: time.Minute, MaxLifetime: 90 * time.Second,
 		Request: holds.Request{FlightID: f.flight.ID, Seats: []string{"11C"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ext, err := f.s.ExtendHold(f.ctx, f.alice, h.ID, time.Minute, nil)
+	ext, err := f.s.HoldExtend(f.ctx, store.HoldExtendParams{KeyID: f.alice, ID: h.ID, TTL: time.Minute, Done: nil})
 	if err != nil {
 		t.Fatalf("ExtendHold: %v", err)
 	}
@@ -156,38 +156,38 @@ func testExtendHold(t *testing.T, f *fixture) {
 		t.Errorf("extended expires_at %s, was %s", ext.ExpiresAt, h.ExpiresAt)
 	}
 	// Capped at created_at + max lifetime.
-	ext, err = f.s.ExtendHold(f.ctx, f.alice, h.ID, time.Hour, nil)
+	ext, err = f.s.HoldExtend(f.ctx, store.HoldExtendParams{KeyID: f.alice, ID: h.ID, TTL: time.Hour, Done: nil})
 	if err != nil || !ext.ExpiresAt.Equal(h.CreatedAt.Add(90*time.Second)) {
 		t.Errorf("extend past the lifetime: expires_at %s, %v; want %s", ext.ExpiresAt, err, h.CreatedAt.Add(90*time.Second))
 	}
-	_, err = f.s.ExtendHold(f.ctx, f.bob, h.ID, time.Minute, nil)
+	_, err = f.s.HoldExtend(f.ctx, store.HoldExtendParams{KeyID: f.bob, ID: h.ID, TTL: time.Minute, Done: nil})
 	wantErr(t, err, holds.ErrNotFound)
-	if _, err := f.s.ReleaseHold(f.ctx, f.alice, h.ID, nil); err != nil {
+	if _, err := f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.alice, ID: h.ID, Done: nil}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.s.ExtendHold(f.ctx, f.alice, h.ID, time.Minute, nil)
+	_, err = f.s.HoldExtend(f.ctx, store.HoldExtendParams{KeyID: f.alice, ID: h.ID, TTL: time.Minute, Done: nil})
 	wantErr(t, err, holds.ErrNotActive)
 	b := f.mustBook(t, f.mustHold(t, f.alice, time.Minute, "11D"))
-	_, err = f.s.ExtendHold(f.ctx, f.alice, b.HoldID, time.Minute, nil)
+	_, err = f.s.HoldExtend(f.ctx, store.HoldExtendParams{KeyID: f.alice, ID: b.HoldID, TTL: time.Minute, Done: nil})
 	wantErr(t, err, holds.ErrNotActive)
 }
 
 func testReleaseHold(t *testing.T, f *fixture) {
 	h := f.mustHold(t, f.alice, time.Minute, "12E", "12F")
-	_, err := f.s.ReleaseHold(f.ctx, f.bob, h.ID, nil)
+	_, err := f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.bob, ID: h.ID, Done: nil})
 	wantErr(t, err, holds.ErrNotFound)
-	rel, err := f.s.ReleaseHold(f.ctx, f.alice, h.ID, nil)
+	rel, err := f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.alice, ID: h.ID, Done: nil})
 	if err != nil || rel.Status != holds.Released {
 		t.Fatalf("ReleaseHold = %+v, %v", rel, err)
 	}
 	if st := f.seatStatus(t); st["12E"] != flights.Available || st["12F"] != flights.Available {
 		t.Errorf("seats after release: %v", st)
 	}
-	again, err := f.s.ReleaseHold(f.ctx, f.alice, h.ID, nil)
+	again, err := f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.alice, ID: h.ID, Done: nil})
 	if err != nil || again.Status != holds.Released {
 		t.Errorf("second release = %+v, %v; want released again", again, err)
 	}
-	if got, _ := f.s.Hold(f.ctx, f.alice, h.ID); got.Status != holds.Released {
+	if got, _ := f.s.HoldGet(f.ctx, f.alice, h.ID); got.Status != holds.Released {
 		t.Errorf("Hold after release = %s", got.Status)
 	}
 	_, err = f.begin(t, h, "tok_visa")
@@ -206,14 +206,14 @@ func testSweeper(t *testing.T, f *fixture) {
 	}
 	long := f.mustHold(t, f.alice, time.Minute, "11F")
 	time.Sleep(400 * time.Millisecond)
-	if lag, err := f.s.ExpiryLag(f.ctx); err != nil || lag < 150*time.Millisecond || lag > time.Minute {
+	if lag, err := f.s.HoldExpiryLag(f.ctx); err != nil || lag < 150*time.Millisecond || lag > time.Minute {
 		t.Errorf("ExpiryLag = %s, %v; want about 200ms", lag, err)
 	}
-	swept, err := f.s.ExpireHolds(f.ctx, 2)
+	swept, err := f.s.HoldExpire(f.ctx, 2)
 	if err != nil || len(swept) != 2 {
 		t.Fatalf("ExpireHolds(2) = %d holds, %v", len(swept), err)
 	}
-	rest, err := f.s.ExpireHolds(f.ctx, 10)
+	rest, err := f.s.HoldExpire(f.ctx, 10)
 	if err != nil || len(rest) != 1 {
 		t.Fatalf("ExpireHolds(10) = %d holds, %v; want the last one", len(rest), err)
 	}
@@ -222,18 +222,18 @@ func testSweeper(t *testing.T, f *fixture) {
 			t.Errorf("swept hold = %+v", h)
 		}
 	}
-	if again, _ := f.s.ExpireHolds(f.ctx, 10); len(again) != 0 {
+	if again, _ := f.s.HoldExpire(f.ctx, 10); len(again) != 0 {
 		t.Errorf("swept twice: %v", again)
 	}
-	if lag, err := f.s.ExpiryLag(f.ctx); err != nil || lag != 0 {
+	if lag, err := f.s.HoldExpiryLag(f.ctx); err != nil || lag != 0 {
 		t.Errorf("ExpiryLag after sweeping = %s, %v; want 0", lag, err)
 	}
 	for _, h := range short {
-		if got, _ := f.s.Hold(f.ctx, f.alice, h.ID); got.Status != holds.Expired {
+		if got, _ := f.s.HoldGet(f.ctx, f.alice, h.ID); got.Status != holds.Expired {
 			t.Errorf("swept hold reads %s", got.Status)
 		}
 	}
-	if got, _ := f.s.Hold(f.ctx, f.alice, long.ID); got.Status != holds.Active {
+	if got, _ := f.s.HoldGet(f.ctx, f.alice, long.ID); got.Status != holds.Active {
 		t.Errorf("unexpired hold reads %s", got.Status)
 	}
 	expired := 0
@@ -252,7 +252,7 @@ func testSweeper(t *testing.T, f *fixture) {
 func testGauges(t *testing.T, f *fixture) {
 	count := func() int {
 		t.Helper()
-		n, err := f.s.CountActiveHolds(f.ctx)
+		n, err := f.s.HoldCountActive(f.ctx)
 		if err != nil {
 			t.Fatalf("CountActiveHolds: %v", err)
 		}
@@ -284,13 +284,13 @@ func testGauges(t *testing.T, f *fixture) {
 	}
 	canceled := f.mustBook(t, f.mustHold(t, f.bob, time.Minute, "10D"))
 	released := f.mustHold(t, f.alice, time.Minute, "10E")
-	if _, err := f.s.ReleaseHold(f.ctx, f.alice, released.ID, nil); err != nil {
+	if _, err := f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.alice, ID: released.ID, Done: nil}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(); n != 3 {
 		t.Errorf("CountActiveHolds = %d, want 3 (the booked and the released are not active)", n)
 	}
-	if _, err := f.s.CancelBooking(f.ctx, f.bob, canceled.ID, nil); err != nil {
+	if _, err := f.s.BookingCancel(f.ctx, store.BookingCancelParams{KeyID: f.bob, ID: canceled.ID, Done: nil}); err != nil {
 		t.Fatal(err)
 	}
 	depth(map[string]int{store.QueuePayments: 1, store.QueueRefunds: 1})

@@ -16,10 +16,10 @@ func testDeclinedPayment(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.DeclinePayment(f.ctx, p); err != nil {
+	if err := f.s.PaymentDecline(f.ctx, p); err != nil {
 		t.Fatalf("DeclinePayment: %v", err)
 	}
-	if got, _ := f.s.Hold(f.ctx, f.alice, h.ID); got.Status != holds.Active || !got.ExpiresAt.Equal(h.ExpiresAt) {
+	if got, _ := f.s.HoldGet(f.ctx, f.alice, h.ID); got.Status != holds.Active || !got.ExpiresAt.Equal(h.ExpiresAt) {
 		t.Errorf("hold after a decline = %+v, want active and unchanged", got)
 	}
 	if st := f.seatStatus(t); st["11A"] != flights.Held {
@@ -32,32 +32,32 @@ func testDeclinedPayment(t *testing.T, f *fixture) {
 	if p2.Attempt != 2 || p2.ChargeKey() == p.ChargeKey() || p2.BookingID != p.BookingID || p2.Token != "tok_visa" {
 		t.Errorf("second attempt = %+v (first %+v)", p2, p)
 	}
-	if _, err := f.s.CompleteBooking(f.ctx, p2, "ch_2", nil); err != nil {
+	if _, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p2, ChargeID: "ch_2", Done: nil}); err != nil {
 		t.Fatalf("CompleteBooking: %v", err)
 	}
 }
 
 func testPaymentInProgress(t *testing.T, f *fixture) {
 	h := f.mustHold(t, f.alice, time.Minute, "11B")
-	if _, err := f.s.BeginBooking(f.ctx, store.BeginBooking{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: time.Second, Pin: time.Minute}); err != nil {
+	if _, err := f.s.PaymentBegin(f.ctx, store.PaymentBeginParams{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: time.Second, Pin: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.begin(t, h, "tok_visa")
 	wantErr(t, err, bookings.ErrPaymentInProgress)
-	_, err = f.s.ReleaseHold(f.ctx, f.alice, h.ID, nil)
+	_, err = f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.alice, ID: h.ID, Done: nil})
 	wantErr(t, err, bookings.ErrPaymentInProgress)
-	if claimed, err := f.s.ClaimStalePayments(f.ctx, time.Minute, 10); err != nil || len(claimed) != 0 {
+	if claimed, err := f.s.PaymentClaimStale(f.ctx, time.Minute, 10); err != nil || len(claimed) != 0 {
 		t.Errorf("ClaimStalePayments before the lease ran out = %v, %v; want none", claimed, err)
 	}
 	time.Sleep(1200 * time.Millisecond)
-	claimed, err := f.s.ClaimStalePayments(f.ctx, time.Minute, 10)
+	claimed, err := f.s.PaymentClaimStale(f.ctx, time.Minute, 10)
 	if err != nil || len(claimed) != 1 || claimed[0].HoldID != h.ID || claimed[0].State != store.PaymentPending {
 		t.Fatalf("ClaimStalePayments = %+v, %v; want the stale payment", claimed, err)
 	}
-	if again, _ := f.s.ClaimStalePayments(f.ctx, time.Minute, 10); len(again) != 0 {
+	if again, _ := f.s.PaymentClaimStale(f.ctx, time.Minute, 10); len(again) != 0 {
 		t.Errorf("a claimed payment was claimed again: %+v", again)
 	}
-	if _, err := f.s.CompleteBooking(f.ctx, claimed[0], "ch_rec", nil); err != nil {
+	if _, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: claimed[0], ChargeID: "ch_rec", Done: nil}); err != nil {
 		t.Fatalf("CompleteBooking of a recovered payment: %v", err)
 	}
 
@@ -68,7 +68,7 @@ func testPaymentInProgress(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.ReleasePayment(f.ctx, p); err != nil {
+	if err := f.s.PaymentRelease(f.ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.begin(t, h2, "tok_chargeDeclined")
@@ -88,48 +88,48 @@ func testPaymentPinsSeats(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(h.ExpiresAt) + 50*time.Millisecond)
-	if got, _ := f.s.Hold(f.ctx, f.alice, h.ID); got.Status != holds.Active {
+	if got, _ := f.s.HoldGet(f.ctx, f.alice, h.ID); got.Status != holds.Active {
 		t.Errorf("hold with a pending payment past expires_at = %s, want active", got.Status)
 	}
 	if _, err := f.hold(t, f.bob, time.Minute, "10C"); err == nil {
 		t.Error("a seat pinned by a pending payment was granted")
 	}
-	if swept, err := f.s.ExpireHolds(f.ctx, 10); err != nil || len(swept) != 0 {
+	if swept, err := f.s.HoldExpire(f.ctx, 10); err != nil || len(swept) != 0 {
 		t.Errorf("ExpireHolds swept %v, %v; a pending payment must not be swept", swept, err)
 	}
-	if _, err := f.s.CompleteBooking(f.ctx, p, "ch_pin", nil); err != nil {
+	if _, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p, ChargeID: "ch_pin", Done: nil}); err != nil {
 		t.Fatalf("CompleteBooking after expires_at with a pinned seat: %v", err)
 	}
 }
 
 func testChargedButSeatsLost(t *testing.T, f *fixture) {
 	h := f.mustHold(t, f.alice, time.Second, "10D")
-	p, err := f.s.BeginBooking(f.ctx, store.BeginBooking{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: time.Millisecond, Pin: time.Millisecond})
+	p, err := f.s.PaymentBegin(f.ctx, store.PaymentBeginParams{KeyID: f.alice, HoldID: h.ID, Token: "tok_visa", BookingID: bookings.NewID(), Lease: time.Millisecond, Pin: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(h.ExpiresAt) + 50*time.Millisecond)
 	f.mustHold(t, f.bob, time.Minute, "10D")
-	_, err = f.s.CompleteBooking(f.ctx, p, "ch_lost", nil)
+	_, err = f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p, ChargeID: "ch_lost", Done: nil})
 	wantErr(t, err, holds.ErrExpired)
-	pay, err := f.s.Payment(f.ctx, h.ID)
+	pay, err := f.s.PaymentGet(f.ctx, h.ID)
 	if err != nil || pay.State != store.PaymentRefunding || pay.ChargeID != "ch_lost" {
 		t.Fatalf("payment = %+v, %v; want refunding with the charge", pay, err)
 	}
 	if st := f.seatStatus(t); st["10D"] != flights.Held {
 		t.Errorf("bob's seat = %s, want held", st["10D"])
 	}
-	refunds, err := f.s.ClaimRefunds(f.ctx, time.Minute, 10)
+	refunds, err := f.s.PaymentClaimRefunds(f.ctx, time.Minute, 10)
 	if err != nil || len(refunds) != 1 || refunds[0].HoldID != h.ID || refunds[0].ChargeID != "ch_lost" {
 		t.Fatalf("ClaimRefunds = %+v, %v", refunds, err)
 	}
-	if err := f.s.MarkRefunded(f.ctx, h.ID, "re_1"); err != nil {
+	if err := f.s.PaymentMarkRefunded(f.ctx, h.ID, "re_1"); err != nil {
 		t.Fatal(err)
 	}
-	if pay, _ := f.s.Payment(f.ctx, h.ID); pay.State != store.PaymentRefunded || pay.RefundID != "re_1" {
+	if pay, _ := f.s.PaymentGet(f.ctx, h.ID); pay.State != store.PaymentRefunded || pay.RefundID != "re_1" {
 		t.Errorf("payment after refund = %+v", pay)
 	}
-	if all, _ := f.s.FlightBookings(f.ctx, f.flight.ID); len(all) != 0 {
+	if all, _ := f.s.BookingListByFlight(f.ctx, f.flight.ID); len(all) != 0 {
 		t.Errorf("a booking exists for a payment whose seats were lost: %v", all)
 	}
 }

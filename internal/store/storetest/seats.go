@@ -35,7 +35,7 @@ func testConcurrentHolds(t *testing.T, f *fixture) {
 						req.Seats = append(req.Seats, b)
 					}
 				}
-				h, err := f.s.CreateHold(f.ctx, store.NewHold{ID: holds.NewID(), KeyID: f.alice, TTL: time.Minute, MaxLifetime: time.Hour, Request: req}, nil)
+				h, err := f.s.HoldCreate(f.ctx, store.HoldCreateParams{ID: holds.NewID(), KeyID: f.alice, TTL: time.Minute, MaxLifetime: time.Hour, Request: req}, nil)
 				var unavailable *holds.SeatsUnavailableError
 				switch {
 				case err == nil:
@@ -43,7 +43,7 @@ func testConcurrentHolds(t *testing.T, f *fixture) {
 					granted = append(granted, h)
 					mu.Unlock()
 					if rnd.IntN(2) == 0 {
-						if _, err := f.s.ReleaseHold(f.ctx, f.alice, h.ID, nil); err != nil {
+						if _, err := f.s.HoldRelease(f.ctx, store.HoldReleaseParams{KeyID: f.alice, ID: h.ID, Done: nil}); err != nil {
 							t.Errorf("release: %v", err)
 						}
 					}
@@ -58,7 +58,7 @@ func testConcurrentHolds(t *testing.T, f *fixture) {
 	owner := map[string]string{}
 	live := 0
 	for _, h := range granted {
-		got, err := f.s.Hold(f.ctx, f.alice, h.ID)
+		got, err := f.s.HoldGet(f.ctx, f.alice, h.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,7 @@ func testMigrate(t *testing.T, newStore NewStore) {
 	if err := s.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
-	if has, err := s.HasFlights(ctx); err != nil || has {
+	if has, err := s.FlightExists(ctx); err != nil || has {
 		t.Fatalf("HasFlights on a fresh store = %v, %v; want false, nil", has, err)
 	}
 }
@@ -88,12 +88,12 @@ type fixture struct {
 func newFixture(t *testing.T, newStore NewStore) *fixture {
 	f := &fixture{s: newStore(t), ctx: t.Context()}
 	var err error
-	if f.flight, err = f.s.CreateFlight(f.ctx, Flight("RV1", "SFO", "JFK", base, 2, 3)); err != nil {
+	if f.flight, err = f.s.FlightCreate(f.ctx, Flight("RV1", "SFO", "JFK", base, 2, 3)); err != nil {
 		t.Fatalf("CreateFlight: %v", err)
 	}
 	for _, p := range []*int64{&f.alice, &f.bob} {
 		_, digest := apikey.Generate()
-		if *p, err = f.s.CreateAPIKey(f.ctx, "customer", digest, false); err != nil {
+		if *p, err = f.s.APIKeyCreate(f.ctx, store.APIKeyCreateParams{Name: "customer", Digest: digest, Admin: false}); err != nil {
 			t.Fatalf("CreateAPIKey: %v", err)
 		}
 	}
@@ -102,7 +102,7 @@ func newFixture(t *testing.T, newStore NewStore) *fixture {
 
 func (f *fixture) hold(t testing.TB, key int64, ttl time.Duration, seats ...string) (holds.Hold, error) {
 	t.Helper()
-	return f.s.CreateHold(f.ctx, store.NewHold{
+	return f.s.HoldCreate(f.ctx, store.HoldCreateParams{
 		ID: holds.NewID(), KeyID: key, TTL: ttl, MaxLifetime: 3 * ttl,
 		Request: holds.Request{FlightID: f.flight.ID, Seats: seats},
 	}, nil)
@@ -119,7 +119,7 @@ func (f *fixture) mustHold(t testing.TB, key int64, ttl time.Duration, seats ...
 
 func (f *fixture) begin(t testing.TB, h holds.Hold, token string) (store.Payment, error) {
 	t.Helper()
-	return f.s.BeginBooking(f.ctx, store.BeginBooking{
+	return f.s.PaymentBegin(f.ctx, store.PaymentBeginParams{
 		KeyID: h.KeyID, HoldID: h.ID, Token: token, BookingID: bookings.NewID(),
 		Lease: time.Minute, Pin: time.Minute,
 	})
@@ -131,7 +131,7 @@ func (f *fixture) mustBook(t testing.TB, h holds.Hold) bookings.Booking {
 	if err != nil {
 		t.Fatalf("BeginBooking: %v", err)
 	}
-	b, err := f.s.CompleteBooking(f.ctx, p, "ch_test", nil)
+	b, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p, ChargeID: "ch_test", Done: nil})
 	if err != nil {
 		t.Fatalf("CompleteBooking: %v", err)
 	}
@@ -141,7 +141,7 @@ func (f *fixture) mustBook(t testing.TB, h holds.Hold) bookings.Booking {
 // seatStatus returns the status of each seat of the fixture's flight.
 func (f *fixture) seatStatus(t testing.TB) map[string]flights.SeatStatus {
 	t.Helper()
-	seats, err := f.s.Seats(f.ctx, f.flight.ID)
+	seats, err := f.s.SeatList(f.ctx, f.flight.ID)
 	if err != nil {
 		t.Fatalf("Seats: %v", err)
 	}
@@ -154,7 +154,7 @@ func (f *fixture) seatStatus(t testing.TB) map[string]flights.SeatStatus {
 
 func (f *fixture) available(t testing.TB) int {
 	t.Helper()
-	fl, err := f.s.Flight(f.ctx, f.flight.ID)
+	fl, err := f.s.FlightGet(f.ctx, f.flight.ID)
 	if err != nil {
 		t.Fatalf("Flight: %v", err)
 	}
@@ -163,7 +163,7 @@ func (f *fixture) available(t testing.TB) int {
 
 func (f *fixture) events(t testing.TB) []string {
 	t.Helper()
-	evs, err := f.s.SeatEvents(f.ctx, f.flight.ID)
+	evs, err := f.s.SeatEventList(f.ctx, f.flight.ID)
 	if err != nil {
 		t.Fatalf("SeatEvents: %v", err)
 	}
