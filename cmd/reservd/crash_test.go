@@ -114,12 +114,12 @@ func TestKill9MidStorm(t *testing.T) {
 		t.Fatal("the storm never reached its middle")
 	}
 	// Every payment ended: completed ones have their booking, nothing pending.
-	all, err := st.FlightBookings(t.Context(), flight)
+	all, err := st.BookingListByFlight(t.Context(), flight)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, bk := range all {
-		p, err := st.Payment(t.Context(), bk.HoldID)
+		p, err := st.PaymentGet(t.Context(), bk.HoldID)
 		if err != nil || (p.State != store.PaymentCompleted && p.State != store.PaymentRefunding && p.State != store.PaymentRefunded) || p.ChargeID == "" {
 			t.Errorf("booking %s has payment %+v, %v", bk.ID, p, err)
 		}

@@ -321,7 +321,7 @@ const idempotencyKeyAge = 25 * time.Hour
 // seedDemo loads the demo catalogue into an empty embedded database and,
 // the first time, prints a customer key with a curl line to try it.
 func seedDemo(ctx context.Context, cfg config.Config, st store.Store, fresh bool, log *slog.Logger, stdout io.Writer) error {
-	has, err := st.HasFlights(ctx)
+	has, err := st.FlightExists(ctx)
 	if err != nil || has {
 		return err
 	}
@@ -334,7 +334,7 @@ func seedDemo(ctx context.Context, cfg config.Config, st store.Store, fresh bool
 		return nil
 	}
 	key, digest := apikey.Generate()
-	if _, err := st.CreateAPIKey(ctx, "demo", digest, false); err != nil {
+	if _, err := st.APIKeyCreate(ctx, store.APIKeyCreateParams{Name: "demo", Digest: digest, Admin: false}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, `
@@ -386,7 +386,7 @@ func keys(ctx context.Context, cfg config.Config, args []string, stdout, stderr 
 		return err
 	}
 	key, digest := apikey.Generate()
-	id, err := st.CreateAPIKey(ctx, *name, digest, *isAdmin)
+	id, err := st.APIKeyCreate(ctx, store.APIKeyCreateParams{Name: *name, Digest: digest, Admin: *isAdmin})
 	if err != nil {
 		return err
 	}

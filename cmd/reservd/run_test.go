@@ -195,7 +195,7 @@ func TestServeEmbeddedFromScratch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if p, err := st.Principal(t.Context(), apikey.Digest(key)); err != nil || p.Admin || p.Name != "demo" {
+	if p, err := st.APIKeyPrincipal(t.Context(), apikey.Digest(key)); err != nil || p.Admin || p.Name != "demo" {
 		t.Errorf("demo key principal = %+v, %v; want the customer demo", p, err)
 	}
 	if code, m := again.get(t, "/flights?limit=200"); code != 200 || len(m["data"].([]any)) != 42 {

@@ -359,7 +359,7 @@ func TestStormShortTTL(t *testing.T) {
 	time.Sleep(time.Second)
 	st := openPostgres(t, env["DATABASE_URL"])
 	audit(t, st, flight, log)
-	seats, _ := st.Seats(t.Context(), flight)
+	seats, _ := st.SeatList(t.Context(), flight)
 	for _, s := range seats {
 		if s.Status == flights.Held {
 			t.Errorf("seat %s still reads held after every hold expired", s.Label)

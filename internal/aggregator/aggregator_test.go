@@ -224,7 +224,7 @@ func newCachedTripWorld(t *testing.T, tune func(*aggregator.Config), cache aggre
 	w.svc = aggregator.NewTripService(w.st, w.agg)
 	w.svc.Lease = 3 * time.Second
 	_, digest := apikey.Generate()
-	id, err := w.st.CreateAPIKey(t.Context(), "alice", digest, false)
+	id, err := w.st.APIKeyCreate(t.Context(), store.APIKeyCreateParams{Name: "alice", Digest: digest, Admin: false})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func (w *tripWorld) work(t *testing.T, id string) trips.Trip {
 		if _, err := w.svc.Work(t.Context()); err != nil {
 			t.Fatalf("Work: %v", err)
 		}
-		tr, err := w.st.Trip(t.Context(), w.alice.KeyID, id)
+		tr, err := w.st.TripGet(t.Context(), w.alice.KeyID, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -362,14 +362,14 @@ func TestTripResumesAfterARestart(t *testing.T) {
 	// worker dies right then: the trip was saved with the order in flight.
 	w.kits[best.Provider].Update(func(k *simkit.Knobs) { k.LoseOrderResponse = true })
 	tr := w.create(t, nil)
-	claimed, err := w.st.ClaimTrips(t.Context(), w.svc.Lease, 10)
+	claimed, err := w.st.TripClaim(t.Context(), w.svc.Lease, 10)
 	if err != nil || len(claimed) != 1 {
 		t.Fatal(claimed, err)
 	}
 	crashed := errors.New("worker killed")
 	var once sync.Once
 	_, err = w.agg.Book(t.Context(), claimed[0], func(ctx context.Context, t trips.Trip) error {
-		if err := w.st.SaveTrip(ctx, t, 50*time.Millisecond); err != nil {
+		if err := w.st.TripSave(ctx, t, 50*time.Millisecond); err != nil {
 			return err
 		}
 		if t.InFlight != nil {
@@ -382,7 +382,7 @@ func TestTripResumesAfterARestart(t *testing.T) {
 	if !errors.Is(err, crashed) {
 		t.Fatalf("Book = %v, want the simulated crash", err)
 	}
-	saved, _ := w.st.Trip(t.Context(), w.alice.KeyID, tr.ID)
+	saved, _ := w.st.TripGet(t.Context(), w.alice.KeyID, tr.ID)
 	if saved.InFlight == nil || saved.Status != trips.Pending {
 		t.Fatalf("saved trip = %+v, want pending with the order in flight", saved)
 	}
@@ -467,7 +467,7 @@ func TestTripWaitsOutAnOutageOfEveryProvider(t *testing.T) {
 		}
 		time.Sleep(1100 * time.Millisecond)
 	}
-	if got, _ := w.st.Trip(t.Context(), w.alice.KeyID, tr.ID); got.Status != trips.Pending {
+	if got, _ := w.st.TripGet(t.Context(), w.alice.KeyID, tr.ID); got.Status != trips.Pending {
 		t.Fatalf("trip during an outage of every provider = %s %v, want still pending", got.Status, outcomes(got))
 	}
 	for _, k := range w.kits {

@@ -36,7 +36,7 @@ func (s *TripService) Create(ctx context.Context, p apikey.Principal, req trips.
 	if err := req.Validate(s.now()); err != nil {
 		return trips.Trip{}, err
 	}
-	return s.store.CreateTrip(ctx, trips.Trip{ID: trips.NewID(), KeyID: p.KeyID, Status: trips.Pending, Request: req,
+	return s.store.TripCreate(ctx, trips.Trip{ID: trips.NewID(), KeyID: p.KeyID, Status: trips.Pending, Request: req,
 		TraceParent: telemetry.TraceParent(ctx)}, done)
 }
 
@@ -45,19 +45,19 @@ func (s *TripService) Get(ctx context.Context, p apikey.Principal, id string) (t
 	if !trips.ValidID(id) {
 		return trips.Trip{}, trips.ErrNotFound
 	}
-	return s.store.Trip(ctx, p.KeyID, id)
+	return s.store.TripGet(ctx, p.KeyID, id)
 }
 
 // Work claims pending trips and drives each as far as it goes.
 func (s *TripService) Work(ctx context.Context) (int, error) {
-	claimed, err := s.store.ClaimTrips(ctx, s.Lease, 10)
+	claimed, err := s.store.TripClaim(ctx, s.Lease, 10)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, t := range claimed {
 		save := func(ctx context.Context, t trips.Trip) error {
-			return s.store.SaveTrip(context.WithoutCancel(ctx), t, s.Lease)
+			return s.store.TripSave(context.WithoutCancel(ctx), t, s.Lease)
 		}
 		done, err := s.work(ctx, t, save)
 		if err != nil {

@@ -76,7 +76,7 @@ func Seed(ctx context.Context, st store.Store, now time.Time) (int, error) {
 		if err := f.Validate(); err != nil {
 			return 0, fmt.Errorf("demo flight %s: %w", f.Number, err)
 		}
-		if _, err := st.CreateFlight(ctx, f); err != nil {
+		if _, err := st.FlightCreate(ctx, f); err != nil {
 			return 0, fmt.Errorf("seed demo flight %s: %w", f.Number, err)
 		}
 	}

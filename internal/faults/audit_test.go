@@ -204,7 +204,7 @@ func (c *cluster) auditTrips(t *testing.T, ctx context.Context, log *ledger) {
 	status := map[trips.Status]int{}
 	for _, r := range all {
 		seen[r.id] = true
-		tr, err := c.direct.Trip(ctx, r.key, r.id)
+		tr, err := c.direct.TripGet(ctx, r.key, r.id)
 		if err != nil {
 			t.Errorf("trip %s: %v", r.id, err)
 			continue

@@ -182,7 +182,7 @@ func (c *cluster) urls() []string {
 func (c *cluster) createKey(name string, admin bool) string {
 	c.t.Helper()
 	key, digest := apikey.Generate()
-	if _, err := c.direct.CreateAPIKey(c.t.Context(), name, digest, admin); err != nil {
+	if _, err := c.direct.APIKeyCreate(c.t.Context(), store.APIKeyCreateParams{Name: name, Digest: digest, Admin: admin}); err != nil {
 		c.t.Fatalf("create API key: %v", err)
 	}
 	return key

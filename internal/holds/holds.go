@@ -3,9 +3,25 @@
 // booked first. The rules that decide who gets a seat live in the store's
 // conditional transactions; this package holds the types, request rules and
 // the best-available seat picker.
+//
+// # The liveness rule
+//
+// A hold is live while it is active and expires_at > the database's now().
+// A seat is free unless held by a live hold or booked. (A seat's held_until
+// is its hold's expires_at, pushed later while a pending payment pins the
+// seats, so on the seat side the rule reads held_until.) Time is always the
+// database's clock, never a replica's.
+//
+// Each engine states the rule once, as named SQL fragments every query uses:
+// internal/store/postgres/holds.go (holdLive, holdLapsed, seatHeld,
+// seatLapsed, freeSeat) and internal/store/sqlite/holds.go (the functions of
+// the same names, over the clock the statement judges by). Live is the only
+// Go copy, for the SQLite engine's status derivation; change the three
+// together.
 package holds
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,6 +44,14 @@ const (
 	Released Status = "released"
 	Expired  Status = "expired"
 )
+
+// Live reports whether a hold with this status and expiry is live at now:
+// active, and expires_at after now. T is a time.Time-free instant so that an
+// engine may compare its clock's own fixed-width UTC text (which orders as
+// time does) without parsing it.
+func Live[T cmp.Ordered](status Status, expiresAt, now T) bool {
+	return status == Active && expiresAt > now
+}
 
 // Errors a hold operation can end in.
 var (

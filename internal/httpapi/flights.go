@@ -61,7 +61,7 @@ func (s *Server) getFlight(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.cachedJSON(w, r, reserve.FlightCacheKey(id), func() (any, error) {
-		f, err := s.store.Flight(r.Context(), id)
+		f, err := s.store.FlightGet(r.Context(), id)
 		return data{Data: viewFlight(f)}, err
 	})
 }
@@ -72,7 +72,7 @@ func (s *Server) listSeats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.cachedJSON(w, r, reserve.SeatsCacheKey(id), func() (any, error) {
-		seats, err := s.store.Seats(r.Context(), id)
+		seats, err := s.store.SeatList(r.Context(), id)
 		out := make([]seatView, len(seats))
 		for i, st := range seats {
 			out[i] = seatView{Seat: st.Label, Cabin: string(st.Cabin), Price: st.Price, Status: string(st.Status)}
@@ -132,7 +132,7 @@ func (s *Server) listFlights(w http.ResponseWriter, r *http.Request) error {
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	list, err := s.store.ListFlights(r.Context(), filter, after, limit+1)
+	list, err := s.store.FlightList(r.Context(), store.FlightListParams{Filter: filter, After: after, Limit: limit + 1})
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (s *Server) createFlight(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.store.CreateFlight(r.Context(), nf)
+	f, err := s.store.FlightCreate(r.Context(), nf)
 	if err != nil {
 		return err
 	}

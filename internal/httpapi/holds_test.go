@@ -458,7 +458,7 @@ func TestKeyedHoldAfterItsKeyIsGone(t *testing.T) {
 		body := fmt.Sprintf(`{"flight_id": %d, "seats": ["12E"]}`, fl)
 		first := data(t, a.post("/holds", a.client, "reused", body), 201)
 		data(t, a.do("DELETE", "/holds/"+first["id"].(string), a.client, nil), 200)
-		if _, err := a.store.DeleteIdempotencyKeys(t.Context(), 0); err != nil {
+		if _, err := a.store.IdempotencyKeyDeleteOlderThan(t.Context(), 0); err != nil {
 			t.Fatal(err)
 		}
 		r := a.post("/holds", a.client, "reused", body)

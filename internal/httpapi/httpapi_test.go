@@ -53,7 +53,7 @@ func newAPI(t testing.TB, newStore func(testing.TB) store.Store, opts ...func(*r
 func (a *api) key(name string, admin bool) string {
 	a.t.Helper()
 	key, digest := apikey.Generate()
-	if _, err := a.store.CreateAPIKey(a.t.Context(), name, digest, admin); err != nil {
+	if _, err := a.store.APIKeyCreate(a.t.Context(), store.APIKeyCreateParams{Name: name, Digest: digest, Admin: admin}); err != nil {
 		a.t.Fatalf("create key: %v", err)
 	}
 	return key
@@ -319,7 +319,7 @@ func TestBadInputNeverWrites(t *testing.T) {
 		long := strings.Repeat("k", 256)
 		wantError(t, a.do("POST", "/flights", a.admin, strings.NewReader(validFlight), "Idempotency-Key", long), 400, "invalid_idempotency_key")
 
-		if has, err := a.store.HasFlights(t.Context()); err != nil || has {
+		if has, err := a.store.FlightExists(t.Context()); err != nil || has {
 			t.Fatalf("after bad input HasFlights = %v, %v: something was written", has, err)
 		}
 	})

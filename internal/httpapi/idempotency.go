@@ -85,7 +85,7 @@ func (s *Server) idempotent(use idemUse, inTx bool, w http.ResponseWriter, r *ht
 		case !taken && !storable(rec.status):
 			// Never stored; unless the key holds an answer or a running
 			// request, this answer stands.
-			look, err := s.store.IdempotencyKey(r.Context(), k.keyID, k.key, k.fingerprint)
+			look, err := s.store.IdempotencyKeyGet(r.Context(), store.IdempotencyKeyGetParams{KeyID: k.keyID, Key: k.key, Fingerprint: k.fingerprint})
 			if err != nil {
 				return err
 			}
@@ -100,7 +100,7 @@ func (s *Server) idempotent(use idemUse, inTx bool, w http.ResponseWriter, r *ht
 		k.claim = false
 	}
 
-	claim, err := s.store.ClaimIdempotencyKey(r.Context(), k.keyID, k.key, k.fingerprint, idemLease)
+	claim, err := s.store.IdempotencyKeyClaim(r.Context(), store.IdempotencyKeyClaimParams{KeyID: k.keyID, Key: k.key, Fingerprint: k.fingerprint, Lease: idemLease})
 	if err != nil {
 		return err
 	}
@@ -114,10 +114,10 @@ func (s *Server) idempotent(use idemUse, inTx bool, w http.ResponseWriter, r *ht
 	// Settle the key (the request runs on if its client has gone away: see
 	// endpoint).
 	if !storable(rec.status) {
-		err = s.store.ReleaseIdempotencyKey(r.Context(), k.keyID, k.key)
+		err = s.store.IdempotencyKeyRelease(r.Context(), k.keyID, k.key)
 	} else if !(stored && rec.status < 300) {
 		// A success whose transaction stored the response is already settled.
-		err = s.store.CompleteIdempotencyKey(r.Context(), k.keyID, k.key, rec.status, rec.body.Bytes())
+		err = s.store.IdempotencyKeyComplete(r.Context(), store.IdempotencyKeyCompleteParams{KeyID: k.keyID, Key: k.key, Status: rec.status, Body: rec.body.Bytes()})
 	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "settle idempotency key", "error", err.Error())

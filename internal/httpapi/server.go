@@ -96,7 +96,7 @@ func NewServer(deps Deps) http.Handler {
 		ready:    deps.Ready,
 		mux:      http.NewServeMux(),
 	}
-	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.Principal)
+	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -153,7 +153,7 @@ func record(t *testing.T, st store.Store, urls []string, regs []*prometheus.Regi
 	var keys []string
 	for i := range clients + 1 {
 		key, digest := apikey.Generate()
-		if _, err := st.CreateAPIKey(t.Context(), fmt.Sprintf("lincheck-%d", i), digest, false); err != nil {
+		if _, err := st.APIKeyCreate(t.Context(), store.APIKeyCreateParams{Name: fmt.Sprintf("lincheck-%d", i), Digest: digest, Admin: false}); err != nil {
 			t.Fatalf("create key: %v", err)
 		}
 		keys = append(keys, key)
@@ -245,7 +245,7 @@ func (fs *flightSet) flight(ctx context.Context, epoch int) (int64, error) {
 	if err := f.Validate(); err != nil {
 		return 0, err
 	}
-	created, err := fs.st.CreateFlight(ctx, f)
+	created, err := fs.st.FlightCreate(ctx, f)
 	if err != nil {
 		return 0, err
 	}

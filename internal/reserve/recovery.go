@@ -17,7 +17,7 @@ const batch = 100
 func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		swept, err := s.store.ExpireHolds(ctx, batch)
+		swept, err := s.store.HoldExpire(ctx, batch)
 		if err != nil {
 			return total, err
 		}
@@ -31,12 +31,12 @@ func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 			break
 		}
 	}
-	lag, err := s.store.ExpiryLag(ctx)
+	lag, err := s.store.HoldExpiryLag(ctx)
 	if err != nil {
 		return total, err
 	}
 	s.m.expiryLag.Set(lag.Seconds())
-	active, err := s.store.CountActiveHolds(ctx)
+	active, err := s.store.HoldCountActive(ctx)
 	if err != nil {
 		return total, err
 	}
@@ -49,7 +49,7 @@ func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 // with the same idempotency key (the gateway answers with the first charge),
 // then completes or declines the booking.
 func (s *Service) RecoverPayments(ctx context.Context) (int, error) {
-	stale, err := s.store.ClaimStalePayments(ctx, s.cfg.PaymentLease, batch)
+	stale, err := s.store.PaymentClaimStale(ctx, s.cfg.PaymentLease, batch)
 	if err != nil {
 		return 0, err
 	}
@@ -70,7 +70,7 @@ func (s *Service) RecoverPayments(ctx context.Context) (int, error) {
 
 // RecoverRefunds retries refunds that did not go through.
 func (s *Service) RecoverRefunds(ctx context.Context) (int, error) {
-	due, err := s.store.ClaimRefunds(ctx, s.cfg.PaymentLease, batch)
+	due, err := s.store.PaymentClaimRefunds(ctx, s.cfg.PaymentLease, batch)
 	if err != nil {
 		return 0, err
 	}
@@ -87,7 +87,7 @@ func (s *Service) RecoverRefunds(ctx context.Context) (int, error) {
 
 // CleanIdempotencyKeys forgets idempotency keys older than age.
 func (s *Service) CleanIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
-	return s.store.DeleteIdempotencyKeys(ctx, age)
+	return s.store.IdempotencyKeyDeleteOlderThan(ctx, age)
 }
 
 func outcome(err error) string {

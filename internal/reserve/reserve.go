@@ -81,7 +81,7 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 	if err := req.Validate(s.cfg.HoldMaxSeats); err != nil {
 		return holds.Hold{}, err
 	}
-	nh := store.NewHold{ID: holds.NewID(), KeyID: p.KeyID, Request: req, TTL: s.cfg.HoldTTL, MaxLifetime: s.cfg.HoldMaxLifetime}
+	nh := store.HoldCreateParams{ID: holds.NewID(), KeyID: p.KeyID, Request: req, TTL: s.cfg.HoldTTL, MaxLifetime: s.cfg.HoldMaxLifetime}
 	if done != nil && done.Claim {
 		// The transaction claims the idempotency key: a twin of this request
 		// gets the same id, so the fast path lets it through to the database,
@@ -104,7 +104,7 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 			fast = true
 		}
 	}
-	h, err := s.store.CreateHold(ctx, nh, done)
+	h, err := s.store.HoldCreate(ctx, nh, done)
 	if err != nil {
 		if !req.ByQuantity() {
 			// Whether or not Acquire's answer arrived, its keys may exist.
@@ -138,7 +138,7 @@ func (s *Service) GetHold(ctx context.Context, p apikey.Principal, id string) (h
 	if !holds.ValidID(id) {
 		return holds.Hold{}, holds.ErrNotFound
 	}
-	return s.store.Hold(ctx, p.KeyID, id)
+	return s.store.HoldGet(ctx, p.KeyID, id)
 }
 
 // Extend moves p's hold's expiry to now + HOLD_TTL, within its lifetime.
@@ -146,7 +146,7 @@ func (s *Service) Extend(ctx context.Context, p apikey.Principal, id string, don
 	if !holds.ValidID(id) {
 		return holds.Hold{}, holds.ErrNotFound
 	}
-	h, err := s.store.ExtendHold(ctx, p.KeyID, id, s.cfg.HoldTTL, done)
+	h, err := s.store.HoldExtend(ctx, store.HoldExtendParams{KeyID: p.KeyID, ID: id, TTL: s.cfg.HoldTTL, Done: done})
 	if err != nil {
 		return holds.Hold{}, err
 	}
@@ -161,7 +161,7 @@ func (s *Service) Release(ctx context.Context, p apikey.Principal, id string, do
 	if !holds.ValidID(id) {
 		return holds.Hold{}, holds.ErrNotFound
 	}
-	h, err := s.store.ReleaseHold(ctx, p.KeyID, id, done)
+	h, err := s.store.HoldRelease(ctx, store.HoldReleaseParams{KeyID: p.KeyID, ID: id, Done: done})
 	if err != nil {
 		return holds.Hold{}, err
 	}
@@ -176,7 +176,7 @@ func (s *Service) Book(ctx context.Context, p apikey.Principal, holdID, token st
 	if !holds.ValidID(holdID) {
 		return bookings.Booking{}, holds.ErrNotFound
 	}
-	pay, err := s.store.BeginBooking(ctx, store.BeginBooking{
+	pay, err := s.store.PaymentBegin(ctx, store.PaymentBeginParams{
 		KeyID: p.KeyID, HoldID: holdID, Token: token, BookingID: bookings.NewID(),
 		Lease: s.cfg.PaymentLease, Pin: s.cfg.PaymentPin,
 	})
@@ -197,7 +197,7 @@ func (s *Service) drive(ctx context.Context, pay store.Payment, done *store.Comp
 	var declined *payment.DeclinedError
 	switch {
 	case errors.As(err, &declined):
-		if err := s.store.DeclinePayment(ctx, pay); err != nil {
+		if err := s.store.PaymentDecline(ctx, pay); err != nil {
 			return bookings.Booking{}, err
 		}
 		s.m.payments.WithLabelValues("declined").Inc()
@@ -205,13 +205,13 @@ func (s *Service) drive(ctx context.Context, pay store.Payment, done *store.Comp
 	case err != nil:
 		// The outcome is unknown; the payment stays pending, and a retry of
 		// the request (or recovery) charges again with the same idempotency key.
-		if err := s.store.ReleasePayment(context.WithoutCancel(ctx), pay); err != nil {
+		if err := s.store.PaymentRelease(context.WithoutCancel(ctx), pay); err != nil {
 			s.log.WarnContext(ctx, "release payment lease", "hold_id", pay.HoldID, "error", err.Error())
 		}
 		s.m.payments.WithLabelValues("unavailable").Inc()
 		return bookings.Booking{}, fmt.Errorf("%w: %v", ErrPaymentUnavailable, err)
 	}
-	b, err := s.store.CompleteBooking(ctx, pay, receipt.ID, done)
+	b, err := s.store.BookingComplete(ctx, store.BookingCompleteParams{Payment: pay, ChargeID: receipt.ID, Done: done})
 	if errors.Is(err, holds.ErrExpired) {
 		s.m.payments.WithLabelValues("refund_seats_lost").Inc()
 		s.refund(ctx, pay.HoldID)
@@ -241,12 +241,12 @@ func (s *Service) GetBooking(ctx context.Context, p apikey.Principal, id string)
 	if !bookings.ValidID(id) {
 		return bookings.Booking{}, bookings.ErrNotFound
 	}
-	return s.store.Booking(ctx, p.KeyID, id)
+	return s.store.BookingGet(ctx, p.KeyID, id)
 }
 
 // ListBookings returns p's bookings, newest first.
 func (s *Service) ListBookings(ctx context.Context, p apikey.Principal, after *store.BookingCursor, limit int) ([]bookings.Booking, error) {
-	return s.store.ListBookings(ctx, p.KeyID, after, limit)
+	return s.store.BookingList(ctx, store.BookingListParams{KeyID: p.KeyID, After: after, Limit: limit})
 }
 
 // Cancel cancels p's booking, frees its seats and refunds it.
@@ -254,7 +254,7 @@ func (s *Service) Cancel(ctx context.Context, p apikey.Principal, id string, don
 	if !bookings.ValidID(id) {
 		return bookings.Booking{}, bookings.ErrNotFound
 	}
-	b, err := s.store.CancelBooking(ctx, p.KeyID, id, done)
+	b, err := s.store.BookingCancel(ctx, store.BookingCancelParams{KeyID: p.KeyID, ID: id, Done: done})
 	if err != nil {
 		return bookings.Booking{}, err
 	}
@@ -274,7 +274,7 @@ func (s *Service) Cancel(ctx context.Context, p apikey.Principal, id string, don
 // refund gives back a refunding payment's charge now if it can; recovery
 // retries whatever fails here.
 func (s *Service) refund(ctx context.Context, holdID string) {
-	pay, err := s.store.Payment(ctx, holdID)
+	pay, err := s.store.PaymentGet(ctx, holdID)
 	if err != nil || pay.State != store.PaymentRefunding {
 		return
 	}
@@ -288,7 +288,7 @@ func (s *Service) refundPayment(ctx context.Context, pay store.Payment) error {
 	if err != nil {
 		return fmt.Errorf("refund %s: %w", pay.HoldID, err)
 	}
-	if err := s.store.MarkRefunded(ctx, pay.HoldID, receipt.ID); err != nil {
+	if err := s.store.PaymentMarkRefunded(ctx, pay.HoldID, receipt.ID); err != nil {
 		return err
 	}
 	s.m.payments.WithLabelValues("refunded").Inc()

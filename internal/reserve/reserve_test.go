@@ -44,13 +44,13 @@ func newEnv(t *testing.T, newStore storetest.NewStore, locks seatlock.Store, tun
 		locks = seatlock.NewMemory(nil)
 	}
 	e.svc = reserve.New(e.st, locks, e.gw, nil, e.reg, e.cfg)
-	f, err := e.st.CreateFlight(t.Context(), storetest.Flight("RV1", "SFO", "JFK", time.Date(2026, 12, 24, 8, 0, 0, 0, time.UTC), 2, 10))
+	f, err := e.st.FlightCreate(t.Context(), storetest.Flight("RV1", "SFO", "JFK", time.Date(2026, 12, 24, 8, 0, 0, 0, time.UTC), 2, 10))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.flight = f.ID
 	_, digest := apikey.Generate()
-	id, err := e.st.CreateAPIKey(t.Context(), "alice", digest, false)
+	id, err := e.st.APIKeyCreate(t.Context(), store.APIKeyCreateParams{Name: "alice", Digest: digest, Admin: false})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func (e *env) hold(t *testing.T, seats ...string) holds.Hold {
 // nothing drives the payment further.
 func (e *env) intent(t *testing.T, h holds.Hold, token string) store.Payment {
 	t.Helper()
-	p, err := e.st.BeginBooking(t.Context(), store.BeginBooking{KeyID: e.alice.KeyID, HoldID: h.ID, Token: token,
+	p, err := e.st.PaymentBegin(t.Context(), store.PaymentBeginParams{KeyID: e.alice.KeyID, HoldID: h.ID, Token: token,
 		BookingID: bookings.NewID(), Lease: e.cfg.PaymentLease, Pin: e.cfg.PaymentPin})
 	if err != nil {
 		t.Fatalf("BeginBooking: %v", err)
@@ -111,7 +111,7 @@ func TestCrashAfterIntent(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("RecoverPayments = %d, %v; want 1", n, err)
 		}
-		got, _ := e.st.Hold(t.Context(), e.alice.KeyID, h.ID)
+		got, _ := e.st.HoldGet(t.Context(), e.alice.KeyID, h.ID)
 		if got.Status != holds.Booked || got.BookingID != p.BookingID {
 			t.Errorf("hold after recovery = %+v, want booked as %s", got, p.BookingID)
 		}
@@ -148,7 +148,7 @@ func TestCrashAfterCharge(t *testing.T) {
 			t.Fatalf("Book with a lost gateway answer: %v, want ErrPaymentUnavailable", err)
 		}
 		e.gw.OnCharge = nil
-		if got, _ := e.st.Hold(t.Context(), e.alice.KeyID, h.ID); got.Status != holds.Active {
+		if got, _ := e.st.HoldGet(t.Context(), e.alice.KeyID, h.ID); got.Status != holds.Active {
 			t.Errorf("hold after the lost answer = %s, want active (its payment pins it)", got.Status)
 		}
 		if e.gw.Succeeded() != 1 {
@@ -158,7 +158,7 @@ func TestCrashAfterCharge(t *testing.T) {
 		if n, err := e.svc.RecoverPayments(t.Context()); err != nil || n != 1 {
 			t.Fatalf("RecoverPayments = %d, %v", n, err)
 		}
-		all, _ := e.st.FlightBookings(t.Context(), e.flight)
+		all, _ := e.st.BookingListByFlight(t.Context(), e.flight)
 		if len(all) != 1 || all[0].HoldID != h.ID || all[0].Status != bookings.Confirmed {
 			t.Errorf("bookings after recovery = %+v", all)
 		}
@@ -202,7 +202,7 @@ func TestCrashAfterDeclinedIntent(t *testing.T) {
 		if n, err := e.svc.RecoverPayments(t.Context()); err != nil || n != 1 {
 			t.Fatalf("RecoverPayments = %d, %v", n, err)
 		}
-		if got, _ := e.st.Hold(t.Context(), e.alice.KeyID, h.ID); got.Status != holds.Active {
+		if got, _ := e.st.HoldGet(t.Context(), e.alice.KeyID, h.ID); got.Status != holds.Active {
 			t.Errorf("hold after a recovered decline = %s, want active", got.Status)
 		}
 		if b, err := e.svc.Book(t.Context(), e.alice, h.ID, payment.TokenVisa, nil); err != nil || b.HoldID != h.ID {
@@ -235,7 +235,7 @@ func TestRecoveryAcrossReplicas(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		all, _ := e.st.FlightBookings(t.Context(), e.flight)
+		all, _ := e.st.BookingListByFlight(t.Context(), e.flight)
 		if len(all) != len(hs) || e.gw.Succeeded() != len(hs) {
 			t.Errorf("%d bookings, %d charges; want %d of each", len(all), e.gw.Succeeded(), len(hs))
 		}
@@ -257,7 +257,7 @@ func TestCancelRefundsOnceEvenWhenTheGatewayFails(t *testing.T) {
 		if e.gw.Refunded() != 0 {
 			t.Fatal("refunded through a failing gateway")
 		}
-		if p, _ := e.st.Payment(t.Context(), b.HoldID); p.State != store.PaymentRefunding {
+		if p, _ := e.st.PaymentGet(t.Context(), b.HoldID); p.State != store.PaymentRefunding {
 			t.Fatalf("payment = %s, want refunding", p.State)
 		}
 		// Recovery retries the refund the cancel could not make.
@@ -271,7 +271,7 @@ func TestCancelRefundsOnceEvenWhenTheGatewayFails(t *testing.T) {
 		if e.gw.Refunded() != 1 {
 			t.Fatalf("refunds = %d, want 1", e.gw.Refunded())
 		}
-		if p, _ := e.st.Payment(t.Context(), b.HoldID); p.State != store.PaymentRefunded {
+		if p, _ := e.st.PaymentGet(t.Context(), b.HoldID); p.State != store.PaymentRefunded {
 			t.Errorf("payment = %s, want refunded", p.State)
 		}
 		e.svc.RecoverRefunds(t.Context())

@@ -10,21 +10,10 @@ package store
 import (
 	"context"
 	"errors"
-	"time"
-
-	"github.com/reservd/reservd/internal/apikey"
-	"github.com/reservd/reservd/internal/flights"
 )
 
 // ErrConflict reports a write that collided with existing data (a unique key).
 var ErrConflict = errors.New("conflict")
-
-// FlightCursor is the position after which a flight listing continues.
-// Listings are ordered by departure time, then id.
-type FlightCursor struct {
-	DepartsAt time.Time
-	ID        int64
-}
 
 // Store is everything the service keeps.
 type Store interface {
@@ -36,28 +25,17 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 
-	// HasFlights reports whether any flight exists (the demo seed runs on an empty catalogue).
-	HasFlights(ctx context.Context) (bool, error)
-	// CreateFlight stores a validated flight and its seat map in one transaction.
-	CreateFlight(ctx context.Context, f flights.NewFlight) (flights.Flight, error)
-	// Flight returns one flight with its live availability, or flights.ErrNotFound.
-	Flight(ctx context.Context, id int64) (flights.Flight, error)
-	// ListFlights returns up to limit flights matching filter that come after
-	// the cursor (nil for the first page), ordered by departure time then id.
-	ListFlights(ctx context.Context, filter flights.Filter, after *FlightCursor, limit int) ([]flights.Flight, error)
-	// Seats returns a flight's seat map ordered by row and letter, or flights.ErrNotFound.
-	Seats(ctx context.Context, flightID int64) ([]flights.Seat, error)
-
-	// CreateAPIKey stores the digest of a new key and returns its id.
-	CreateAPIKey(ctx context.Context, name string, digest []byte, admin bool) (int64, error)
-	// Principal returns who a key digest belongs to, or apikey.ErrNotFound.
-	Principal(ctx context.Context, digest []byte) (apikey.Principal, error)
-
 	// WorkDepth counts the background work outstanding in each queue of
 	// WorkQueues, for gauges.
 	WorkDepth(ctx context.Context) (map[string]int, error)
 
-	Reservations
+	Flights
+	Seats
+	Holds
+	Payments
+	Bookings
+	IdempotencyKeys
+	APIKeys
 	Trips
 }
 

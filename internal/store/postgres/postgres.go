@@ -26,9 +26,6 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/reservd/reservd/internal/apikey"
-	"github.com/reservd/reservd/internal/flights"
-	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
 )
 
@@ -146,219 +143,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// HasFlights implements store.Store.
-func (s *Store) HasFlights(ctx context.Context) (bool, error) {
-	var has bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM flights)`).Scan(&has); err != nil {
-		return false, fmt.Errorf("has flights: %w", err)
-	}
-	return has, nil
-}
-
-// CreateFlight implements store.Store.
-func (s *Store) CreateFlight(ctx context.Context, f flights.NewFlight) (flights.Flight, error) {
-	n := len(f.Seats)
-	var (
-		labels  = make([]string, 0, n)
-		rows    = make([]int32, 0, n)
-		letters = make([]string, 0, n)
-		cabins  = make([]string, 0, n)
-		prices  = make([]int64, 0, n)
-	)
-	for _, seat := range f.Seats {
-		row, letter, err := flights.ParseSeatLabel(seat.Label)
-		if err != nil {
-			return flights.Flight{}, err
-		}
-		labels = append(labels, seat.Label)
-		rows = append(rows, int32(row))
-		letters = append(letters, string(letter))
-		cabins = append(cabins, string(seat.Cabin))
-		prices = append(prices, seat.Price.Amount)
-	}
-
-	if len(f.Seats) == 0 {
-		return flights.Flight{}, errors.New("create flight: a flight needs at least one seat")
-	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return flights.Flight{}, fmt.Errorf("create flight: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	var id int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO flights (number, origin, destination, departs_at, arrives_at, currency, seats_total)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		f.Number, f.Origin, f.Destination, f.DepartsAt.UTC(), f.ArrivesAt.UTC(),
-		f.Seats[0].Price.Currency, n).Scan(&id)
-	if err != nil {
-		return flights.Flight{}, fmt.Errorf("insert flight: %w", translate(err))
-	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO seats (flight_id, label, row_no, letter, cabin, price_amount)
-		SELECT $1, label, row_no, letter, cabin, price_amount
-		FROM unnest($2::text[], $3::integer[], $4::text[], $5::text[], $6::bigint[])
-		     AS t (label, row_no, letter, cabin, price_amount)`,
-		id, labels, rows, letters, cabins, prices)
-	if err != nil {
-		return flights.Flight{}, fmt.Errorf("insert seats: %w", translate(err))
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return flights.Flight{}, fmt.Errorf("commit flight: %w", err)
-	}
-	return s.Flight(ctx, id)
-}
-
-// freeSeat is the predicate that makes a seat available, expiry included.
-const freeSeat = `s.booking_id IS NULL AND (s.hold_id IS NULL OR s.held_until <= now())`
-
-const flightColumns = `f.id, f.number, f.origin, f.destination, f.departs_at, f.arrives_at, f.seats_total, f.currency,
-	count(s.label), min(s.price_amount)`
-
-// pageGroupBy lists every column of a page of flights: PostgreSQL infers
-// functional dependency on a primary key only for tables, not for CTEs.
-const pageGroupBy = `f.id, f.number, f.origin, f.destination, f.departs_at, f.arrives_at, f.seats_total, f.currency`
-
-// Flight implements store.Store.
-func (s *Store) Flight(ctx context.Context, id int64) (flights.Flight, error) {
-	row := s.pool.QueryRow(ctx, `
-		SELECT `+flightColumns+`
-		FROM flights f LEFT JOIN seats s ON s.flight_id = f.id AND `+freeSeat+`
-		WHERE f.id = $1
-		GROUP BY f.id`, id)
-	f, err := scanFlight(row)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return flights.Flight{}, flights.ErrNotFound
-	}
-	if err != nil {
-		return flights.Flight{}, fmt.Errorf("flight %d: %w", id, err)
-	}
-	return f, nil
-}
-
-// ListFlights implements store.Store.
-func (s *Store) ListFlights(ctx context.Context, filter flights.Filter, after *store.FlightCursor, limit int) ([]flights.Flight, error) {
-	var dayStart, dayEnd, afterAt *time.Time
-	var afterID int64
-	if !filter.Date.IsZero() {
-		d := filter.Date.UTC().Truncate(24 * time.Hour)
-		end := d.AddDate(0, 0, 1)
-		dayStart, dayEnd = &d, &end
-	}
-	if after != nil {
-		at := after.DepartsAt.UTC()
-		afterAt, afterID = &at, after.ID
-	}
-	rows, err := s.pool.Query(ctx, `
-		WITH page AS (
-			SELECT * FROM flights
-			WHERE ($1::text = '' OR origin = $1)
-			  AND ($2::text = '' OR destination = $2)
-			  AND ($3::timestamptz IS NULL OR (departs_at >= $3 AND departs_at < $4::timestamptz))
-			  AND ($5::timestamptz IS NULL OR (departs_at, id) > ($5, $6::bigint))
-			ORDER BY departs_at, id
-			LIMIT $7
-		)
-		SELECT `+flightColumns+`
-		FROM page f LEFT JOIN seats s ON s.flight_id = f.id AND `+freeSeat+`
-		GROUP BY `+pageGroupBy+`
-		ORDER BY f.departs_at, f.id`,
-		filter.Origin, filter.Destination, dayStart, dayEnd, afterAt, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list flights: %w", err)
-	}
-	defer rows.Close()
-	var out []flights.Flight
-	for rows.Next() {
-		f, err := scanFlight(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list flights: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list flights: %w", err)
-	}
-	return out, nil
-}
-
-// Seats implements store.Store.
-func (s *Store) Seats(ctx context.Context, flightID int64) ([]flights.Seat, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT s.label, s.cabin, s.price_amount, f.currency,
-		       CASE WHEN s.booking_id IS NOT NULL THEN 'booked'
-		            WHEN s.hold_id IS NOT NULL AND s.held_until > now() THEN 'held'
-		            ELSE 'available' END
-		FROM flights f JOIN seats s ON s.flight_id = f.id
-		WHERE f.id = $1
-		ORDER BY s.row_no, s.letter`, flightID)
-	if err != nil {
-		return nil, fmt.Errorf("seats of %d: %w", flightID, err)
-	}
-	defer rows.Close()
-	var out []flights.Seat
-	for rows.Next() {
-		var (
-			seat          flights.Seat
-			cabin, status string
-		)
-		if err := rows.Scan(&seat.Label, &cabin, &seat.Price.Amount, &seat.Price.Currency, &status); err != nil {
-			return nil, fmt.Errorf("seats of %d: %w", flightID, err)
-		}
-		seat.Cabin, seat.Status = flights.Cabin(cabin), flights.SeatStatus(status)
-		out = append(out, seat)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("seats of %d: %w", flightID, err)
-	}
-	if len(out) == 0 {
-		return nil, flights.ErrNotFound
-	}
-	return out, nil
-}
-
-// CreateAPIKey implements store.Store.
-func (s *Store) CreateAPIKey(ctx context.Context, name string, digest []byte, admin bool) (int64, error) {
-	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO api_keys (name, digest, admin) VALUES ($1, $2, $3) RETURNING id`,
-		name, digest, admin).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("create api key: %w", translate(err))
-	}
-	return id, nil
-}
-
-// Principal implements store.Store.
-func (s *Store) Principal(ctx context.Context, digest []byte) (apikey.Principal, error) {
-	var p apikey.Principal
-	err := s.pool.QueryRow(ctx, `SELECT id, name, admin FROM api_keys WHERE digest = $1 AND revoked_at IS NULL`, digest).
-		Scan(&p.KeyID, &p.Name, &p.Admin)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return apikey.Principal{}, apikey.ErrNotFound
-	}
-	if err != nil {
-		return apikey.Principal{}, fmt.Errorf("principal: %w", err)
-	}
-	return p, nil
-}
-
-func scanFlight(r pgx.Row) (flights.Flight, error) {
-	var (
-		f        flights.Flight
-		currency string
-		lowest   *int64
-	)
-	if err := r.Scan(&f.ID, &f.Number, &f.Origin, &f.Destination, &f.DepartsAt, &f.ArrivesAt, &f.SeatsTotal, &currency,
-		&f.SeatsAvailable, &lowest); err != nil {
-		return flights.Flight{}, err
-	}
-	f.DepartsAt, f.ArrivesAt = f.DepartsAt.UTC(), f.ArrivesAt.UTC()
-	if lowest != nil {
-		f.LowestPrice = &money.Money{Amount: *lowest, Currency: currency}
-	}
-	return f, nil
-}
-
 // uniqueViolation is the SQLSTATE of a duplicate key.
 const uniqueViolation = "23505"
 
@@ -369,4 +153,23 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %v", store.ErrConflict, err)
 	}
 	return err
+}
+
+// inTx runs fn in a transaction, again if PostgreSQL reports a deadlock or a
+// serialization failure.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, s.pool, fn)
+		var pgErr *pgconn.PgError
+		if attempt < 5 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
+		}
+		return err
+	}
+}
+
+// querier is a transaction, or a connection with a transaction open on it.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }

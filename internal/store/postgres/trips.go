@@ -26,8 +26,8 @@ func scanTrip(row pgx.Row) (trips.Trip, error) {
 	return t, t.UnmarshalState(state)
 }
 
-// CreateTrip implements store.Trips.
-func (s *Store) CreateTrip(ctx context.Context, t trips.Trip, done *store.Completion) (trips.Trip, error) {
+// TripCreate implements store.Trips.
+func (s *Store) TripCreate(ctx context.Context, t trips.Trip, done *store.Completion) (trips.Trip, error) {
 	state, err := t.MarshalState()
 	if err != nil {
 		return trips.Trip{}, err
@@ -49,8 +49,8 @@ func (s *Store) CreateTrip(ctx context.Context, t trips.Trip, done *store.Comple
 	return out, nil
 }
 
-// Trip implements store.Trips.
-func (s *Store) Trip(ctx context.Context, keyID int64, id string) (trips.Trip, error) {
+// TripGet implements store.Trips.
+func (s *Store) TripGet(ctx context.Context, keyID int64, id string) (trips.Trip, error) {
 	t, err := scanTrip(s.pool.QueryRow(ctx, `SELECT `+tripColumns+` FROM trips WHERE id = $1 AND api_key_id = $2`, id, keyID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return trips.Trip{}, trips.ErrNotFound
@@ -61,8 +61,8 @@ func (s *Store) Trip(ctx context.Context, keyID int64, id string) (trips.Trip, e
 	return t, nil
 }
 
-// ClaimTrips implements store.Trips.
-func (s *Store) ClaimTrips(ctx context.Context, lease time.Duration, limit int) ([]trips.Trip, error) {
+// TripClaim implements store.Trips.
+func (s *Store) TripClaim(ctx context.Context, lease time.Duration, limit int) ([]trips.Trip, error) {
 	rows, err := s.pool.Query(ctx, `
 		UPDATE trips SET lease_until = now() + $1::interval, claims = claims + 1
 		WHERE id IN (
@@ -79,8 +79,8 @@ func (s *Store) ClaimTrips(ctx context.Context, lease time.Duration, limit int) 
 	return out, nil
 }
 
-// SaveTrip implements store.Trips.
-func (s *Store) SaveTrip(ctx context.Context, t trips.Trip, lease time.Duration) error {
+// TripSave implements store.Trips.
+func (s *Store) TripSave(ctx context.Context, t trips.Trip, lease time.Duration) error {
 	state, err := t.MarshalState()
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,9 +20,10 @@ const selectIdempotencyKey = `
 	SELECT fingerprint, state, lease_until, coalesce(status, 0), coalesce(body, x'')
 	FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2`
 
-// ClaimIdempotencyKey implements store.Reservations. A running key whose
+// IdempotencyKeyClaim implements store.IdempotencyKeys. A running key whose
 // lease has run out (its request died) is taken over.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string, lease time.Duration) (store.IdemClaim, error) {
+func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyClaimParams) (store.IdemClaim, error) {
+	keyID, key, fingerprint, lease := p.KeyID, p.Key, p.Fingerprint, p.Lease
 	var out store.IdemClaim
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, leaseUntil, _, err := readClock(ctx, tx, lease, 0)
@@ -62,8 +64,9 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, keyID int64, key, finge
 	return out, nil
 }
 
-// IdempotencyKey implements store.Reservations.
-func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprint string) (store.IdemClaim, error) {
+// IdempotencyKeyGet implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyGet(ctx context.Context, p store.IdempotencyKeyGetParams) (store.IdemClaim, error) {
+	keyID, key, fingerprint := p.KeyID, p.Key, p.Fingerprint
 	var out store.IdemClaim
 	var storedFingerprint, state, storedLease, now string
 	err := s.reader.QueryRowContext(ctx, `SELECT `+nowSQL).Scan(&now)
@@ -87,16 +90,17 @@ func (s *Store) IdempotencyKey(ctx context.Context, keyID int64, key, fingerprin
 	return store.IdemClaim{Outcome: store.IdemProceed}, nil
 }
 
-// CompleteIdempotencyKey implements store.Reservations.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, keyID int64, key string, status int, body []byte) error {
+// IdempotencyKeyComplete implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyComplete(ctx context.Context, p store.IdempotencyKeyCompleteParams) error {
+	keyID, key, status, body := p.KeyID, p.Key, p.Status, p.Body
 	if _, err := s.writer.ExecContext(ctx, completeKeySQL, status, body, keyID, key); err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
 	return nil
 }
 
-// ReleaseIdempotencyKey implements store.Reservations.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, keyID int64, key string) error {
+// IdempotencyKeyRelease implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyRelease(ctx context.Context, keyID int64, key string) error {
 	if _, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2 AND state = 'running'`,
 		keyID, key); err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
@@ -104,8 +108,8 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, keyID int64, key stri
 	return nil
 }
 
-// DeleteIdempotencyKeys implements store.Reservations.
-func (s *Store) DeleteIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
+// IdempotencyKeyDeleteOlderThan implements store.IdempotencyKeys.
+func (s *Store) IdempotencyKeyDeleteOlderThan(ctx context.Context, age time.Duration) (int64, error) {
 	res, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)`,
 		modifier(-age))
 	if err != nil {
@@ -116,4 +120,41 @@ func (s *Store) DeleteIdempotencyKeys(ctx context.Context, age time.Duration) (i
 		return 0, fmt.Errorf("delete idempotency keys: %w", err)
 	}
 	return n, nil
+}
+
+const completeKeySQL = `
+	UPDATE idempotency_keys SET state = 'done', status = ?1, body = ?2
+	WHERE api_key_id = ?3 AND key = ?4 AND state = 'running'`
+
+const claimKeySQL = `
+	INSERT INTO idempotency_keys (api_key_id, key, fingerprint, state, lease_until, created_at, status, body)
+	VALUES (?1, ?2, ?3, 'done', ` + nowSQL + `, ` + nowSQL + `, ?4, ?5)
+	ON CONFLICT (api_key_id, key) DO NOTHING`
+
+// complete stores the response of done's idempotency key in tx, the
+// transaction of the effect that produced result: it marks a claimed key
+// done, or with done.Claim inserts the key done, failing with
+// store.ErrIdempotencyKeyTaken if the key exists.
+func complete(ctx context.Context, tx *sql.Tx, done *store.Completion, result any) error {
+	if done == nil {
+		return nil
+	}
+	body, err := done.Render(result)
+	if err != nil {
+		return fmt.Errorf("render response: %w", err)
+	}
+	if !done.Claim {
+		if _, err := tx.ExecContext(ctx, completeKeySQL, done.Status, body, done.KeyID, done.Key); err != nil {
+			return fmt.Errorf("complete idempotency key: %w", err)
+		}
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, claimKeySQL, done.KeyID, done.Key, done.Fingerprint, done.Status, body)
+	if err != nil {
+		return fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(err, store.ErrIdempotencyKeyTaken)
+	}
+	return nil
 }

@@ -31,9 +31,6 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/reservd/reservd/internal/apikey"
-	"github.com/reservd/reservd/internal/flights"
-	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
 )
 
@@ -188,203 +185,7 @@ func (s *Store) Close() error {
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
-// HasFlights implements store.Store.
-func (s *Store) HasFlights(ctx context.Context) (bool, error) {
-	var n int
-	if err := s.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM flights)`).Scan(&n); err != nil {
-		return false, fmt.Errorf("has flights: %w", err)
-	}
-	return n == 1, nil
-}
-
-// CreateFlight implements store.Store.
-func (s *Store) CreateFlight(ctx context.Context, f flights.NewFlight) (flights.Flight, error) {
-	if len(f.Seats) == 0 {
-		return flights.Flight{}, errors.New("create flight: a flight needs at least one seat")
-	}
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return flights.Flight{}, fmt.Errorf("create flight: %w", err)
-	}
-	defer tx.Rollback()
-	var id int64
-	err = tx.QueryRowContext(ctx, `
-		INSERT INTO flights (number, origin, destination, departs_at, arrives_at, currency, seats_total)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		f.Number, f.Origin, f.Destination, f.DepartsAt.UTC().Format(timeFormat), f.ArrivesAt.UTC().Format(timeFormat),
-		f.Seats[0].Price.Currency, len(f.Seats)).Scan(&id)
-	if err != nil {
-		return flights.Flight{}, fmt.Errorf("insert flight: %w", translate(err))
-	}
-	stmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO seats (flight_id, label, row_no, letter, cabin, price_amount) VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return flights.Flight{}, fmt.Errorf("prepare seats: %w", err)
-	}
-	defer stmt.Close()
-	for _, seat := range f.Seats {
-		row, letter, err := flights.ParseSeatLabel(seat.Label)
-		if err != nil {
-			return flights.Flight{}, err
-		}
-		if _, err := stmt.ExecContext(ctx, id, seat.Label, row, string(letter), string(seat.Cabin), seat.Price.Amount); err != nil {
-			return flights.Flight{}, fmt.Errorf("insert seat %s: %w", seat.Label, translate(err))
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return flights.Flight{}, fmt.Errorf("commit flight: %w", err)
-	}
-	return s.Flight(ctx, id)
-}
-
-// freeSeat is the predicate that makes a seat available, expiry included.
-const freeSeat = `s.booking_id IS NULL AND (s.hold_id IS NULL OR s.held_until <= ` + nowSQL + `)`
-
-const flightColumns = `f.id, f.number, f.origin, f.destination, f.departs_at, f.arrives_at, f.seats_total, f.currency,
-	count(s.label), min(s.price_amount)`
-
-// Flight implements store.Store.
-func (s *Store) Flight(ctx context.Context, id int64) (flights.Flight, error) {
-	row := s.reader.QueryRowContext(ctx, `
-		SELECT `+flightColumns+`
-		FROM flights f LEFT JOIN seats s ON s.flight_id = f.id AND `+freeSeat+`
-		WHERE f.id = ?
-		GROUP BY f.id`, id)
-	f, err := scanFlight(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return flights.Flight{}, flights.ErrNotFound
-	}
-	if err != nil {
-		return flights.Flight{}, fmt.Errorf("flight %d: %w", id, err)
-	}
-	return f, nil
-}
-
-// ListFlights implements store.Store.
-func (s *Store) ListFlights(ctx context.Context, filter flights.Filter, after *store.FlightCursor, limit int) ([]flights.Flight, error) {
-	var dayStart, dayEnd, afterAt any
-	var afterID int64
-	if !filter.Date.IsZero() {
-		d := filter.Date.UTC().Truncate(24 * time.Hour)
-		dayStart, dayEnd = d.Format(timeFormat), d.AddDate(0, 0, 1).Format(timeFormat)
-	}
-	if after != nil {
-		afterAt, afterID = after.DepartsAt.UTC().Format(timeFormat), after.ID
-	}
-	rows, err := s.reader.QueryContext(ctx, `
-		WITH page AS (
-			SELECT * FROM flights
-			WHERE (?1 = '' OR origin = ?1)
-			  AND (?2 = '' OR destination = ?2)
-			  AND (?3 IS NULL OR (departs_at >= ?3 AND departs_at < ?4))
-			  AND (?5 IS NULL OR (departs_at, id) > (?5, ?6))
-			ORDER BY departs_at, id
-			LIMIT ?7
-		)
-		SELECT `+flightColumns+`
-		FROM page f LEFT JOIN seats s ON s.flight_id = f.id AND `+freeSeat+`
-		GROUP BY f.id
-		ORDER BY f.departs_at, f.id`,
-		filter.Origin, filter.Destination, dayStart, dayEnd, afterAt, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list flights: %w", err)
-	}
-	defer rows.Close()
-	var out []flights.Flight
-	for rows.Next() {
-		f, err := scanFlight(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list flights: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list flights: %w", err)
-	}
-	return out, nil
-}
-
-// Seats implements store.Store.
-func (s *Store) Seats(ctx context.Context, flightID int64) ([]flights.Seat, error) {
-	rows, err := s.reader.QueryContext(ctx, `
-		SELECT s.label, s.cabin, s.price_amount, f.currency,
-		       CASE WHEN s.booking_id IS NOT NULL THEN 'booked'
-		            WHEN s.hold_id IS NOT NULL AND s.held_until > `+nowSQL+` THEN 'held'
-		            ELSE 'available' END
-		FROM flights f JOIN seats s ON s.flight_id = f.id
-		WHERE f.id = ?
-		ORDER BY s.row_no, s.letter`, flightID)
-	if err != nil {
-		return nil, fmt.Errorf("seats of %d: %w", flightID, err)
-	}
-	defer rows.Close()
-	var out []flights.Seat
-	for rows.Next() {
-		var seat flights.Seat
-		if err := rows.Scan(&seat.Label, &seat.Cabin, &seat.Price.Amount, &seat.Price.Currency, &seat.Status); err != nil {
-			return nil, fmt.Errorf("seats of %d: %w", flightID, err)
-		}
-		out = append(out, seat)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("seats of %d: %w", flightID, err)
-	}
-	if len(out) == 0 {
-		return nil, flights.ErrNotFound
-	}
-	return out, nil
-}
-
-// CreateAPIKey implements store.Store.
-func (s *Store) CreateAPIKey(ctx context.Context, name string, digest []byte, admin bool) (int64, error) {
-	var id int64
-	err := s.writer.QueryRowContext(ctx, `INSERT INTO api_keys (name, digest, admin) VALUES (?, ?, ?) RETURNING id`,
-		name, digest, admin).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("create api key: %w", translate(err))
-	}
-	return id, nil
-}
-
-// Principal implements store.Store.
-func (s *Store) Principal(ctx context.Context, digest []byte) (apikey.Principal, error) {
-	var p apikey.Principal
-	err := s.reader.QueryRowContext(ctx, `SELECT id, name, admin FROM api_keys WHERE digest = ? AND revoked_at IS NULL`, digest).
-		Scan(&p.KeyID, &p.Name, &p.Admin)
-	if errors.Is(err, sql.ErrNoRows) {
-		return apikey.Principal{}, apikey.ErrNotFound
-	}
-	if err != nil {
-		return apikey.Principal{}, fmt.Errorf("principal: %w", err)
-	}
-	return p, nil
-}
-
 type scanner interface{ Scan(dest ...any) error }
-
-func scanFlight(r scanner) (flights.Flight, error) {
-	var (
-		f                flights.Flight
-		departs, arrives string
-		currency         string
-		lowest           sql.NullInt64
-	)
-	if err := r.Scan(&f.ID, &f.Number, &f.Origin, &f.Destination, &departs, &arrives, &f.SeatsTotal, &currency,
-		&f.SeatsAvailable, &lowest); err != nil {
-		return flights.Flight{}, err
-	}
-	var err error
-	if f.DepartsAt, err = parseTime(departs); err != nil {
-		return flights.Flight{}, err
-	}
-	if f.ArrivesAt, err = parseTime(arrives); err != nil {
-		return flights.Flight{}, err
-	}
-	if lowest.Valid {
-		f.LowestPrice = &money.Money{Amount: lowest.Int64, Currency: currency}
-	}
-	return f, nil
-}
 
 func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(timeFormat, s)
@@ -405,3 +206,49 @@ func translate(err error) error {
 	}
 	return err
 }
+
+// How the reservation methods work on SQLite:
+//
+//   - Every write is one transaction on the writer pool. The writer has one
+//     connection and its transactions begin IMMEDIATE, so writes run one at
+//     a time and each sees the seats exactly as the previous one left them.
+//   - A write transaction reads the database clock once, right after taking
+//     the write lock (readClock), and judges and stamps everything with that
+//     instant, as PostgreSQL's now() does within a transaction. Times are the
+//     fixed-width UTC text of timeFormat, so comparing them as text compares
+//     them as instants.
+//   - A seat is free iff booking_id IS NULL AND (hold_id IS NULL OR
+//     held_until <= now): an expired hold frees its seats without any
+//     background work. held_until is the hold's expires_at, pushed later
+//     while a payment is pending (the pin).
+
+// modifier is the strftime modifier that moves a time by d, to the millisecond.
+func modifier(d time.Duration) string { return fmt.Sprintf("%+.3f seconds", d.Seconds()) }
+
+const clockSQL = `SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+	strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1), strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)`
+
+// readClock reads the database clock once for a transaction: now, now+d1
+// and now+d2, all from the same instant.
+func readClock(ctx context.Context, tx *sql.Tx, d1, d2 time.Duration) (now, at1, at2 string, err error) {
+	err = tx.QueryRowContext(ctx, clockSQL, modifier(d1), modifier(d2)).Scan(&now, &at1, &at2)
+	if err != nil {
+		return "", "", "", fmt.Errorf("read clock: %w", err)
+	}
+	return now, at1, at2, nil
+}
+
+// write runs fn in one writer transaction and commits it if fn succeeds.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

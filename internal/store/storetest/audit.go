@@ -16,7 +16,7 @@ import (
 // what its clients were told.
 func AuditSeats(t testing.TB, ctx context.Context, st store.Store, flight int64) (byID map[string]bookings.Booking, booked, seatCount int) {
 	t.Helper()
-	all, err := st.FlightBookings(ctx, flight)
+	all, err := st.BookingListByFlight(ctx, flight)
 	if err != nil {
 		t.Fatalf("FlightBookings: %v", err)
 	}
@@ -34,7 +34,7 @@ func AuditSeats(t testing.TB, ctx context.Context, st store.Store, flight int64)
 			owner[s] = b.ID
 		}
 	}
-	seats, err := st.Seats(ctx, flight)
+	seats, err := st.SeatList(ctx, flight)
 	if err != nil {
 		t.Fatalf("Seats: %v", err)
 	}
