@@ -131,7 +131,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		s.metrics.duration.WithLabelValues(ri.route, r.Method, statusClass(sw.status)).Observe(elapsed.Seconds())
+		s.metrics.duration.WithLabelValues(ri.route, methodLabel(r.Method), statusClass(sw.status)).Observe(elapsed.Seconds())
 		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", ri.route),
@@ -268,6 +268,19 @@ func checkIdempotencyKey(r *http.Request) error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 255 characters"}
 	}
 	return nil
+}
+
+// methodLabel is the method label of a request: a method of RFC 9110, or
+// "other". The raw method of a request that matched no route comes from the
+// client, and a label per made-up method would grow /metrics without bound.
+// (The route label is bounded already: a route pattern, or "unmatched".)
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 var statusClasses = [...]string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"}
