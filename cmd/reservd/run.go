@@ -193,7 +193,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 			return err
 		}
 		if cfg.RateLimit > 0 {
-			limiter = ratelimit.NewRedis(rdb, cfg.RateLimit, cfg.RateBurst)
+			limiter = ratelimit.NewRedis(rdb, cfg.RateLimit, cfg.RateBurst, ratelimit.WithPrefix(cfg.RedisPrefix))
 		}
 		checks = append(checks, health.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 	}
