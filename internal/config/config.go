@@ -41,6 +41,11 @@ type Config struct {
 	RateLimit float64 // RATE_LIMIT: requests per second per API key (0: no limit)
 	RateBurst int     // RATE_BURST: how many requests a key may send at once
 
+	// MaxInFlight caps the requests served at once (MAX_IN_FLIGHT; past it
+	// 503 overloaded) and MaxInFlightPerKey those of one API key
+	// (MAX_IN_FLIGHT_PER_KEY; past it 429 rate_limited); 0 turns a cap off.
+	MaxInFlight, MaxInFlightPerKey int
+
 	ProviderTimeout time.Duration // PROVIDER_TIMEOUT: one call to a flight provider
 	SearchBudget    time.Duration // SEARCH_BUDGET: one whole offer search
 	FXRatesFile     string        // FX_RATES_FILE: exchange rates; empty uses the shipped table
@@ -128,6 +133,15 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RateBurst, err = strconv.Atoi(env("RATE_BURST", "100")); err != nil || c.RateBurst < 1 {
 		errs = append(errs, fmt.Errorf("RATE_BURST=%q: want a positive integer", getenv("RATE_BURST")))
 	}
+	count := func(name, def string) int {
+		n, err := strconv.Atoi(env(name, def))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number such as %s, 0 for no limit", name, getenv(name), def))
+		}
+		return n
+	}
+	c.MaxInFlight = count("MAX_IN_FLIGHT", "512")
+	c.MaxInFlightPerKey = count("MAX_IN_FLIGHT_PER_KEY", "64")
 	seed, err := strconv.ParseBool(env("SEED_DEMO", "true"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("SEED_DEMO=%q: want true or false", getenv("SEED_DEMO")))
@@ -170,6 +184,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("api_key_cache_ttl", c.APIKeyCacheTTL),
 		slog.Float64("rate_limit", c.RateLimit),
 		slog.Int("rate_burst", c.RateBurst),
+		slog.Int("max_in_flight", c.MaxInFlight),
+		slog.Int("max_in_flight_per_key", c.MaxInFlightPerKey),
 		slog.Duration("provider_timeout", c.ProviderTimeout),
 		slog.Duration("search_budget", c.SearchBudget),
 		slog.String("fx_rates_file", c.FXRatesFile),

@@ -63,3 +63,24 @@ func TestLogValueMasksSecrets(t *testing.T) {
 		t.Errorf("log line lost the hosts: %s", out)
 	}
 }
+
+func TestLoadLimits(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.MaxInFlight != 512 || c.MaxInFlightPerKey != 64 {
+		t.Errorf("defaults: MaxInFlight=%d MaxInFlightPerKey=%d, want 512 and 64", c.MaxInFlight, c.MaxInFlightPerKey)
+	}
+	c, err = Load(env(map[string]string{"MAX_IN_FLIGHT": "0", "MAX_IN_FLIGHT_PER_KEY": "8"}))
+	if err != nil || c.MaxInFlight != 0 || c.MaxInFlightPerKey != 8 {
+		t.Errorf("MAX_IN_FLIGHT=0, MAX_IN_FLIGHT_PER_KEY=8: %d %d %v", c.MaxInFlight, c.MaxInFlightPerKey, err)
+	}
+	_, err = Load(env(map[string]string{"MAX_IN_FLIGHT": "-1", "MAX_IN_FLIGHT_PER_KEY": "lots"}))
+	for _, name := range []string{"MAX_IN_FLIGHT=", "MAX_IN_FLIGHT_PER_KEY="} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("a bad %s was accepted or not named: %v", name, err)
+		}
+	}
+}

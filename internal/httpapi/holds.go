@@ -59,7 +59,7 @@ type holdRequest struct {
 
 func (s *Server) createHold(w http.ResponseWriter, r *http.Request) error {
 	var req holdRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req, holdSeatsCap(s.reserve.Config().HoldMaxSeats)); err != nil {
 		return err
 	}
 	hr := holds.Request{Seats: req.Seats, Cabin: flights.Cabin(req.Cabin), Quantity: req.Quantity}

@@ -183,6 +183,10 @@ const writeDeadline = 30 * time.Second
 
 func (s *Server) endpoint(rt route) http.Handler {
 	spanName := rt.method + " " + rt.pattern
+	limit := bodyLimit(rt)
+	// Probes and scrapes are answered whatever the load: a replica that
+	// failed its liveness probe for being busy would be restarted for it.
+	capped := rt.pattern != "/healthz" && rt.pattern != "/readyz" && rt.pattern != "/metrics"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri := info(r.Context()); ri != nil {
 			ri.route = rt.pattern
@@ -191,6 +195,15 @@ func (s *Server) endpoint(rt route) http.Handler {
 			span.SetName(spanName)
 			span.SetAttributes(semconv.HTTPRoute(rt.pattern))
 		}
+		if capped {
+			release, err := s.inflight.enter()
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			defer release()
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if rt.access != public {
 			p, err := s.authenticate(r)
 			if err != nil {
@@ -205,6 +218,13 @@ func (s *Server) endpoint(rt route) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
+			release, err := s.inflight.enterKey(p.KeyID)
+			if err != nil {
+				s.metrics.limited.Inc()
+				s.writeError(w, r, err)
+				return
+			}
+			defer release()
 			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 		}
 		if err := checkIdempotencyKey(r); err != nil {

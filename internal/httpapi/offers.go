@@ -172,7 +172,7 @@ func viewTrip(t trips.Trip) tripView {
 
 func (s *Server) createTrip(w http.ResponseWriter, r *http.Request) error {
 	var req trips.Request
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req, passengersCap); err != nil {
 		return err
 	}
 	t, err := s.trips.Create(r.Context(), principal(r.Context()), req, completion(r, http.StatusAccepted))

@@ -50,6 +50,10 @@ type Deps struct {
 	// KeyCacheTTL is how long an API key, once looked up, is trusted
 	// without asking the store again (API_KEY_CACHE_TTL; 0: ask every time).
 	KeyCacheTTL time.Duration
+	// MaxInFlight caps the requests served at once (MAX_IN_FLIGHT; past it
+	// 503 overloaded), MaxInFlightPerKey those of one API key
+	// (MAX_IN_FLIGHT_PER_KEY; past it 429 rate_limited). 0: no cap.
+	MaxInFlight, MaxInFlightPerKey int
 }
 
 // Server serves the API. Build it with NewServer.
@@ -64,6 +68,7 @@ type Server struct {
 	ready    []Check
 	metrics  *httpMetrics
 	keys     *keyCache
+	inflight *inflight
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -95,6 +100,7 @@ func NewServer(deps Deps) http.Handler {
 		registry: deps.Registry,
 		ready:    deps.Ready,
 		mux:      http.NewServeMux(),
+		inflight: newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.Principal)
 	if s.log == nil {
