@@ -240,9 +240,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	go func() { defer close(jobsDone); runner.Run(jobsCtx) }()
 	defer func() { stopJobs(); <-jobsDone }()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen(cfg.Addr, cfg.MaxConnections)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	srv := &http.Server{
 		Handler: handler,
@@ -250,7 +250,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

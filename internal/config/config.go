@@ -46,6 +46,10 @@ type Config struct {
 	// (MAX_IN_FLIGHT_PER_KEY; past it 429 rate_limited); 0 turns a cap off.
 	MaxInFlight, MaxInFlightPerKey int
 
+	// MaxConnections caps the connections the listener holds open at once
+	// (MAX_CONNECTIONS; 0: no cap); each costs a file descriptor.
+	MaxConnections int
+
 	ProviderTimeout time.Duration // PROVIDER_TIMEOUT: one call to a flight provider
 	SearchBudget    time.Duration // SEARCH_BUDGET: one whole offer search
 	FXRatesFile     string        // FX_RATES_FILE: exchange rates; empty uses the shipped table
@@ -142,6 +146,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.MaxInFlight = count("MAX_IN_FLIGHT", "512")
 	c.MaxInFlightPerKey = count("MAX_IN_FLIGHT_PER_KEY", "64")
+	c.MaxConnections = count("MAX_CONNECTIONS", "1024")
 	seed, err := strconv.ParseBool(env("SEED_DEMO", "true"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("SEED_DEMO=%q: want true or false", getenv("SEED_DEMO")))
@@ -186,6 +191,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("rate_burst", c.RateBurst),
 		slog.Int("max_in_flight", c.MaxInFlight),
 		slog.Int("max_in_flight_per_key", c.MaxInFlightPerKey),
+		slog.Int("max_connections", c.MaxConnections),
 		slog.Duration("provider_timeout", c.ProviderTimeout),
 		slog.Duration("search_budget", c.SearchBudget),
 		slog.String("fx_rates_file", c.FXRatesFile),

@@ -70,15 +70,15 @@ func TestLoadLimits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if c.MaxInFlight != 512 || c.MaxInFlightPerKey != 64 {
-		t.Errorf("defaults: MaxInFlight=%d MaxInFlightPerKey=%d, want 512 and 64", c.MaxInFlight, c.MaxInFlightPerKey)
+	if c.MaxInFlight != 512 || c.MaxInFlightPerKey != 64 || c.MaxConnections != 1024 {
+		t.Errorf("defaults: MaxInFlight=%d MaxInFlightPerKey=%d MaxConnections=%d, want 512, 64, 1024", c.MaxInFlight, c.MaxInFlightPerKey, c.MaxConnections)
 	}
 	c, err = Load(env(map[string]string{"MAX_IN_FLIGHT": "0", "MAX_IN_FLIGHT_PER_KEY": "8"}))
 	if err != nil || c.MaxInFlight != 0 || c.MaxInFlightPerKey != 8 {
 		t.Errorf("MAX_IN_FLIGHT=0, MAX_IN_FLIGHT_PER_KEY=8: %d %d %v", c.MaxInFlight, c.MaxInFlightPerKey, err)
 	}
-	_, err = Load(env(map[string]string{"MAX_IN_FLIGHT": "-1", "MAX_IN_FLIGHT_PER_KEY": "lots"}))
-	for _, name := range []string{"MAX_IN_FLIGHT=", "MAX_IN_FLIGHT_PER_KEY="} {
+	_, err = Load(env(map[string]string{"MAX_IN_FLIGHT": "-1", "MAX_IN_FLIGHT_PER_KEY": "lots", "MAX_CONNECTIONS": "-5"}))
+	for _, name := range []string{"MAX_IN_FLIGHT=", "MAX_IN_FLIGHT_PER_KEY=", "MAX_CONNECTIONS="} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("a bad %s was accepted or not named: %v", name, err)
 		}
