@@ -17,6 +17,7 @@ import (
 
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/telemetry"
+	"github.com/reservd/reservd/internal/validate"
 )
 
 type ctxKey int
@@ -282,9 +283,11 @@ func (s *Server) rateLimit(r *http.Request, p apikey.Principal) error {
 		RetryAfter: max(1, int((retry+time.Second-1)/time.Second))}
 }
 
-// checkIdempotencyKey rejects a malformed Idempotency-Key on any request.
+// checkIdempotencyKey rejects a malformed Idempotency-Key on any request:
+// more or less than one, empty, over 255 characters, or not text (invalid
+// UTF-8, which PostgreSQL refuses to store, or control characters).
 func checkIdempotencyKey(r *http.Request) error {
-	if k, ok := r.Header["Idempotency-Key"]; ok && (len(k) != 1 || len(k[0]) == 0 || len(k[0]) > 255) {
+	if k, ok := r.Header["Idempotency-Key"]; ok && (len(k) != 1 || len(k[0]) == 0 || len(k[0]) > 255 || !validate.Text(k[0])) {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 255 characters"}
 	}
 	return nil
