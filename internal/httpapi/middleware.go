@@ -253,12 +253,22 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 		return apikey.Principal{}, errUnauthorized
 	}
 	digest := apikey.Digest(strings.TrimSpace(key))
-	p, err := s.keys.principal(r.Context(), digest)
-	if err != nil {
-		if err == apikey.ErrNotFound {
-			return apikey.Principal{}, errUnauthorized
+	p, known := s.keys.cached(digest)
+	if !known {
+		addr := clientAddr(r)
+		if err := s.authFailures.check(addr); err != nil {
+			return apikey.Principal{}, err
 		}
-		return apikey.Principal{}, fmt.Errorf("authenticate: %w", err)
+		var err error
+		if p, err = s.keys.principal(r.Context(), digest); err != nil {
+			if err == apikey.ErrNotFound {
+				if err := s.authFailures.failed(r.Context(), addr); err != nil {
+					return apikey.Principal{}, err
+				}
+				return apikey.Principal{}, errUnauthorized
+			}
+			return apikey.Principal{}, fmt.Errorf("authenticate: %w", err)
+		}
 	}
 	p.Digest = string(digest)
 	return p, nil
