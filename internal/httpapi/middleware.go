@@ -123,6 +123,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		ri := &requestInfo{id: id, route: "unmatched", arrived: start}
 		w.Header().Set("X-Request-Id", id)
+		securityHeaders(w.Header())
 		sw := &statusWriter{ResponseWriter: w}
 		s.metrics.inflight.Inc()
 		defer s.metrics.inflight.Dec()
