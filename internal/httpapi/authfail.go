@@ -61,7 +61,7 @@ func (a *authFailures) failed(ctx context.Context, addr string) error {
 
 func tooManyFailures(wait time.Duration) error {
 	return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
-		Message: "Too many requests with an invalid API key from this address; slow down",
+		Message:    "Too many requests with an invalid API key from this address; slow down",
 		RetryAfter: max(1, int((wait+time.Second-1)/time.Second))}
 }
 

@@ -183,3 +183,17 @@ func TestTruncatedBodyIsClientError(t *testing.T) {
 		t.Errorf("no info line says why the request was refused:\n%s", out)
 	}
 }
+
+// TestFlightDateFilterAtCalendarEnd: a flight search on a date at either
+// end of the calendar finds nothing, on both engines, rather than carrying
+// date arithmetic past the calendar into the database (as /offers did).
+func TestFlightDateFilterAtCalendarEnd(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, a *api) {
+		for _, d := range []string{"9999-12-31", "0001-01-01"} {
+			if r := a.get("/flights?date=" + d); r.status != 200 || strings.TrimSpace(string(r.body)) != `{"data":[]}` {
+				t.Errorf("GET /flights?date=%s = %d %s", d, r.status, r.body)
+			}
+		}
+	})
+}

@@ -80,7 +80,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	})
 	m.limited = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "reservd_rate_limited_total",
-		Help: "Requests refused with 429 by the per-API-key rate limit.",
+		Help: "Requests refused with 429 by the per-API-key rate limit or cap on requests in flight.",
 	})
 	reg.MustRegister(m.duration, m.inflight, m.replays, m.limited)
 	return m
