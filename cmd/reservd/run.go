@@ -191,7 +191,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 			return err
 		}
 		if cfg.RateLimit > 0 {
-			limiter = ratelimit.NewRedis(rdb, cfg.RateLimit, cfg.RateBurst)
+			limiter = ratelimit.NewRedis(rdb, cfg.RateLimit, cfg.RateBurst, ratelimit.WithPrefix(cfg.RedisPrefix))
 		}
 		checks = append(checks, health.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 	}
@@ -219,7 +219,8 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	tripSvc := aggregator.NewTripService(st, agg)
 	tripSvc.Lease = cfg.TripLease
 	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg, Ready: ready, Limiter: limiter,
-		Tracing: tcfg.Enabled(), KeyCacheTTL: cfg.APIKeyCacheTTL})
+		Tracing: tcfg.Enabled(), KeyCacheTTL: cfg.APIKeyCacheTTL, MaxInFlight: cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
+		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst})
 
 	runner := jobs.NewRunner(log, reg,
 		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
@@ -238,9 +239,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	go func() { defer close(jobsDone); runner.Run(jobsCtx) }()
 	defer func() { stopJobs(); <-jobsDone }()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen(cfg.Addr, cfg.MaxConnections)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	srv := &http.Server{
 		Handler: handler,
@@ -248,7 +249,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -43,6 +43,21 @@ type Config struct {
 	RateLimit float64 // RATE_LIMIT: requests per second per API key (0: no limit)
 	RateBurst int     // RATE_BURST: how many requests a key may send at once
 
+	// MaxInFlight caps the requests served at once (MAX_IN_FLIGHT; past it
+	// 503 overloaded) and MaxInFlightPerKey those of one API key
+	// (MAX_IN_FLIGHT_PER_KEY; past it 429 rate_limited); 0 turns a cap off.
+	MaxInFlight, MaxInFlightPerKey int
+
+	// AuthFailureLimit and AuthFailureBurst limit the invalid API keys one
+	// client address may present (AUTH_FAILURE_LIMIT per second,
+	// AUTH_FAILURE_BURST at once; 0 turns the limit off).
+	AuthFailureLimit float64
+	AuthFailureBurst int
+
+	// MaxConnections caps the connections the listener holds open at once
+	// (MAX_CONNECTIONS; 0: no cap); each costs a file descriptor.
+	MaxConnections int
+
 	ProviderTimeout time.Duration // PROVIDER_TIMEOUT: one call to a flight provider
 	SearchBudget    time.Duration // SEARCH_BUDGET: one whole offer search
 	FXRatesFile     string        // FX_RATES_FILE: exchange rates; empty uses the shipped table
@@ -127,6 +142,22 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RateBurst, err = strconv.Atoi(env("RATE_BURST", "100")); err != nil || c.RateBurst < 1 {
 		errs = append(errs, fmt.Errorf("RATE_BURST=%q: want a positive integer", getenv("RATE_BURST")))
 	}
+	count := func(name, def string) int {
+		n, err := strconv.Atoi(env(name, def))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number such as %s, 0 for no limit", name, getenv(name), def))
+		}
+		return n
+	}
+	c.MaxInFlight = count("MAX_IN_FLIGHT", "512")
+	c.MaxInFlightPerKey = count("MAX_IN_FLIGHT_PER_KEY", "64")
+	c.MaxConnections = count("MAX_CONNECTIONS", "1024")
+	if c.AuthFailureLimit, err = strconv.ParseFloat(env("AUTH_FAILURE_LIMIT", "1"), 64); err != nil || c.AuthFailureLimit < 0 {
+		errs = append(errs, fmt.Errorf("AUTH_FAILURE_LIMIT=%q: want failures per second, 0 for none", getenv("AUTH_FAILURE_LIMIT")))
+	}
+	if c.AuthFailureBurst, err = strconv.Atoi(env("AUTH_FAILURE_BURST", "20")); err != nil || c.AuthFailureBurst < 1 {
+		errs = append(errs, fmt.Errorf("AUTH_FAILURE_BURST=%q: want a positive integer", getenv("AUTH_FAILURE_BURST")))
+	}
 	seed, err := strconv.ParseBool(env("SEED_DEMO", "true"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("SEED_DEMO=%q: want true or false", getenv("SEED_DEMO")))
@@ -169,6 +200,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("api_key_cache_ttl", c.APIKeyCacheTTL),
 		slog.Float64("rate_limit", c.RateLimit),
 		slog.Int("rate_burst", c.RateBurst),
+		slog.Int("max_in_flight", c.MaxInFlight),
+		slog.Int("max_in_flight_per_key", c.MaxInFlightPerKey),
+		slog.Int("max_connections", c.MaxConnections),
+		slog.Float64("auth_failure_limit", c.AuthFailureLimit),
+		slog.Int("auth_failure_burst", c.AuthFailureBurst),
 		slog.Duration("provider_timeout", c.ProviderTimeout),
 		slog.Duration("search_budget", c.SearchBudget),
 		slog.String("fx_rates_file", c.FXRatesFile),

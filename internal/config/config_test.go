@@ -139,3 +139,28 @@ func TestLogValueHidesEveryProviderSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadLimits(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.AuthFailureLimit != 1 || c.AuthFailureBurst != 20 {
+		t.Errorf("defaults: AuthFailureLimit=%v AuthFailureBurst=%d, want 1 and 20", c.AuthFailureLimit, c.AuthFailureBurst)
+	}
+	if c.MaxInFlight != 512 || c.MaxInFlightPerKey != 64 || c.MaxConnections != 1024 {
+		t.Errorf("defaults: MaxInFlight=%d MaxInFlightPerKey=%d MaxConnections=%d, want 512, 64, 1024", c.MaxInFlight, c.MaxInFlightPerKey, c.MaxConnections)
+	}
+	c, err = Load(env(map[string]string{"MAX_IN_FLIGHT": "0", "MAX_IN_FLIGHT_PER_KEY": "8"}))
+	if err != nil || c.MaxInFlight != 0 || c.MaxInFlightPerKey != 8 {
+		t.Errorf("MAX_IN_FLIGHT=0, MAX_IN_FLIGHT_PER_KEY=8: %d %d %v", c.MaxInFlight, c.MaxInFlightPerKey, err)
+	}
+	_, err = Load(env(map[string]string{"MAX_IN_FLIGHT": "-1", "MAX_IN_FLIGHT_PER_KEY": "lots", "MAX_CONNECTIONS": "-5",
+		"AUTH_FAILURE_LIMIT": "-1", "AUTH_FAILURE_BURST": "0"}))
+	for _, name := range []string{"MAX_IN_FLIGHT=", "MAX_IN_FLIGHT_PER_KEY=", "MAX_CONNECTIONS=", "AUTH_FAILURE_LIMIT=", "AUTH_FAILURE_BURST="} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("a bad %s was accepted or not named: %v", name, err)
+		}
+	}
+}

@@ -168,6 +168,10 @@ func (f NewFlight) Validate() error {
 		}
 		if s.Price.Amount < 0 {
 			errs.Add(field+".price.amount", "must not be negative")
+		} else if s.Price.Amount > money.MaxAmount {
+			// Bounded so that a hold's total, the sum of its seats' prices,
+			// cannot overflow.
+			errs.Add(field+".price.amount", fmt.Sprintf("must be at most %d", int64(money.MaxAmount)))
 		}
 	}
 	return errs.Err()

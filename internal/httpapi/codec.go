@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,26 +10,40 @@ import (
 	"strings"
 )
 
-// maxBody is the largest request body we read (413 body_too_large above it).
+// maxBody is the largest request body any route reads; each route reads at
+// most its own bodyLimit, which endpoint applies first.
 const maxBody = 1 << 20
 
 // decodeJSON strictly decodes the request body into dst: exactly one JSON
-// value, no unknown fields, no trailing data, at most maxBody bytes.
-func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
-	dec := json.NewDecoder(body)
+// value, no unknown fields, no trailing data, at most maxBody bytes. An
+// array field longer than its cap is refused before the body is decoded
+// (see checkArrayCaps).
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, caps ...arrayCap) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	if err := checkArrayCaps(body, caps); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return err
-		}
 		return invalidJSON("unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// bodyReadError is the answer to a body that could not be read to its end:
+// the client sent less than it announced, or too slowly for ReadTimeout.
+// That is the client's doing: 400, logged at info, never a 500.
+func bodyReadError(err error) error {
+	e := invalidJSON("the body could not be read to its end")
+	e.cause = err
+	return e
 }
 
 func jsonError(err error) error {

@@ -25,6 +25,9 @@ type Error struct {
 	Details any
 	// RetryAfter, in seconds, is sent as the Retry-After header when set.
 	RetryAfter int
+	// cause, when set on a 4xx, is what went wrong underneath (a body cut
+	// short); it is logged at info, never sent.
+	cause error
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -102,6 +105,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			level = slog.LevelInfo // the client went away; nothing is wrong with us
 		}
 		s.log.Log(r.Context(), level, "request failed", "error", err.Error())
+	} else if pe.cause != nil {
+		s.log.InfoContext(r.Context(), "request refused", "code", pe.Code, "error", pe.cause.Error())
 	}
 	if pe.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(pe.RetryAfter))

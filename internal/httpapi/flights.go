@@ -248,7 +248,7 @@ func (req newFlightRequest) flight() (flights.NewFlight, error) {
 
 func (s *Server) createFlight(w http.ResponseWriter, r *http.Request) error {
 	var req newFlightRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req, flightSeatsCap); err != nil {
 		return err
 	}
 	nf, err := req.flight()

@@ -253,8 +253,10 @@ func FuzzRequestHeaders(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/", nil)
 		r.Header["Idempotency-Key"] = []string{idemKey}
 		err := checkIdempotencyKey(r)
-		if ok := len(idemKey) >= 1 && len(idemKey) <= 255; ok != (err == nil) {
-			t.Fatalf("Idempotency-Key of %d bytes: %v", len(idemKey), err)
+		// API.md: 1 to 255 characters, without control characters or
+		// invalid UTF-8.
+		if ok := len(idemKey) >= 1 && len(idemKey) <= 255 && validate.Text(idemKey); ok != (err == nil) {
+			t.Fatalf("Idempotency-Key %q of %d bytes: %v", idemKey, len(idemKey), err)
 		}
 		if err != nil {
 			if e := publicError(err); e.Status != http.StatusBadRequest || e.Code != "invalid_idempotency_key" {

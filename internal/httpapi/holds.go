@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -59,7 +60,7 @@ type holdRequest struct {
 
 func (s *Server) createHold(w http.ResponseWriter, r *http.Request) error {
 	var req holdRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req, holdSeatsCap(s.reserve.Config().HoldMaxSeats)); err != nil {
 		return err
 	}
 	hr := holds.Request{Seats: req.Seats, Cabin: flights.Cabin(req.Cabin), Quantity: req.Quantity}
@@ -107,6 +108,10 @@ func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// maxTokenLen bounds a payment token: gateways' tokens are a few dozen
+// characters, and the token is stored with the booking's payment.
+const maxTokenLen = 255
+
 type bookingRequest struct {
 	HoldID  string `json:"hold_id"`
 	Payment *struct {
@@ -123,8 +128,11 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) error {
 	if req.HoldID == "" {
 		errs.Add("hold_id", "is required")
 	}
-	if req.Payment == nil || req.Payment.Token == "" {
+	switch {
+	case req.Payment == nil || req.Payment.Token == "":
 		errs.Add("payment.token", "is required, e.g. tok_visa")
+	case len(req.Payment.Token) > maxTokenLen || !validate.Text(req.Payment.Token):
+		errs.Add("payment.token", fmt.Sprintf("must be at most %d characters of text", maxTokenLen))
 	}
 	if err := errs.Err(); err != nil {
 		return err

@@ -64,7 +64,7 @@ func (s *Server) idempotent(use idemUse, inTx bool, w http.ResponseWriter, r *ht
 		}
 		return next(w, r)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := readBody(w, r, maxBody)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -43,12 +44,55 @@ func TestKeyCacheRemembersKnownKeysForItsTTL(t *testing.T) {
 	if _, err := c.principal(ctx, []byte("abc")); !errors.Is(err, apikey.ErrNotFound) {
 		t.Fatalf("after the TTL: err = %v, want apikey.ErrNotFound", err)
 	}
-	// Unknown keys are never remembered.
+	// Unknown keys are remembered only briefly (negativeTTL), and looked
+	// up again after that.
+	if _, err := c.principal(ctx, []byte("abc")); !errors.Is(err, apikey.ErrNotFound) {
+		t.Fatalf("unknown key: err = %v", err)
+	}
+	if lookups != 2 {
+		t.Fatalf("lookups = %d, want 2 (an unknown key is remembered for a moment)", lookups)
+	}
+	now = now.Add(negativeTTL)
 	if _, err := c.principal(ctx, []byte("abc")); !errors.Is(err, apikey.ErrNotFound) {
 		t.Fatalf("unknown key: err = %v", err)
 	}
 	if lookups != 3 {
-		t.Fatalf("lookups = %d, want 3 (an unknown key is looked up every time)", lookups)
+		t.Fatalf("lookups = %d, want 3 (an unknown key is looked up again after negativeTTL)", lookups)
+	}
+	// It became known (no real key can, being random; this shows the miss
+	// is forgotten): found at once once negativeTTL has passed.
+	known = true
+	now = now.Add(negativeTTL)
+	if _, err := c.principal(ctx, []byte("abc")); err != nil || lookups != 4 {
+		t.Fatalf("after negativeTTL: %v, lookups = %d", err, lookups)
+	}
+}
+
+// TestKeyCacheBadKeysCostOneLookup: a flood repeating bad keys costs one
+// lookup per key per negativeTTL, and does not push good keys out.
+func TestKeyCacheBadKeysCostOneLookup(t *testing.T) {
+	lookups := map[string]int{}
+	c := newKeyCache(5*time.Second, func(_ context.Context, digest []byte) (apikey.Principal, error) {
+		lookups[string(digest)]++
+		if string(digest) == "good" {
+			return apikey.Principal{KeyID: 1}, nil
+		}
+		return apikey.Principal{}, apikey.ErrNotFound
+	})
+	ctx := context.Background()
+	if _, err := c.principal(ctx, []byte("good")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range keyCacheSize + 10 {
+		for range 3 {
+			c.principal(ctx, fmt.Appendf(nil, "bad-%d", i))
+		}
+	}
+	if lookups["bad-7"] != 1 {
+		t.Errorf("a bad key repeated 3 times was looked up %d times, want 1", lookups["bad-7"])
+	}
+	if _, err := c.principal(ctx, []byte("good")); err != nil || lookups["good"] != 1 {
+		t.Errorf("the good key after a flood of bad ones: %v, lookups = %d, want 1", err, lookups["good"])
 	}
 }
 

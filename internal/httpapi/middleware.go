@@ -17,6 +17,7 @@ import (
 
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/telemetry"
+	"github.com/reservd/reservd/internal/validate"
 )
 
 type ctxKey int
@@ -79,7 +80,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	})
 	m.limited = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "reservd_rate_limited_total",
-		Help: "Requests refused with 429 by the per-API-key rate limit.",
+		Help: "Requests refused with 429 by the per-API-key rate limit or cap on requests in flight.",
 	})
 	reg.MustRegister(m.duration, m.inflight, m.replays, m.limited)
 	return m
@@ -122,6 +123,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		ri := &requestInfo{id: id, route: "unmatched", arrived: start}
 		w.Header().Set("X-Request-Id", id)
+		securityHeaders(w.Header())
 		sw := &statusWriter{ResponseWriter: w}
 		s.metrics.inflight.Inc()
 		defer s.metrics.inflight.Dec()
@@ -131,7 +133,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		s.metrics.duration.WithLabelValues(ri.route, r.Method, statusClass(sw.status)).Observe(elapsed.Seconds())
+		s.metrics.duration.WithLabelValues(ri.route, methodLabel(r.Method), statusClass(sw.status)).Observe(elapsed.Seconds())
 		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", ri.route),
@@ -183,6 +185,10 @@ const writeDeadline = 30 * time.Second
 
 func (s *Server) endpoint(rt route) http.Handler {
 	spanName := rt.method + " " + rt.pattern
+	limit := bodyLimit(rt)
+	// Probes and scrapes are answered whatever the load: a replica that
+	// failed its liveness probe for being busy would be restarted for it.
+	capped := rt.pattern != "/healthz" && rt.pattern != "/readyz" && rt.pattern != "/metrics"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri := info(r.Context()); ri != nil {
 			ri.route = rt.pattern
@@ -191,6 +197,15 @@ func (s *Server) endpoint(rt route) http.Handler {
 			span.SetName(spanName)
 			span.SetAttributes(semconv.HTTPRoute(rt.pattern))
 		}
+		if capped {
+			release, err := s.inflight.enter()
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			defer release()
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if rt.access != public {
 			p, err := s.authenticate(r)
 			if err != nil {
@@ -205,6 +220,13 @@ func (s *Server) endpoint(rt route) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
+			release, err := s.inflight.enterKey(p.KeyID)
+			if err != nil {
+				s.metrics.limited.Inc()
+				s.writeError(w, r, err)
+				return
+			}
+			defer release()
 			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 		}
 		if err := checkIdempotencyKey(r); err != nil {
@@ -232,12 +254,22 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 		return apikey.Principal{}, errUnauthorized
 	}
 	digest := apikey.Digest(strings.TrimSpace(key))
-	p, err := s.keys.principal(r.Context(), digest)
-	if err != nil {
-		if err == apikey.ErrNotFound {
-			return apikey.Principal{}, errUnauthorized
+	p, known := s.keys.cached(digest)
+	if !known {
+		addr := clientAddr(r)
+		if err := s.authFailures.check(addr); err != nil {
+			return apikey.Principal{}, err
 		}
-		return apikey.Principal{}, fmt.Errorf("authenticate: %w", err)
+		var err error
+		if p, err = s.keys.principal(r.Context(), digest); err != nil {
+			if err == apikey.ErrNotFound {
+				if err := s.authFailures.failed(r.Context(), addr); err != nil {
+					return apikey.Principal{}, err
+				}
+				return apikey.Principal{}, errUnauthorized
+			}
+			return apikey.Principal{}, fmt.Errorf("authenticate: %w", err)
+		}
 	}
 	p.Digest = string(digest)
 	return p, nil
@@ -262,12 +294,27 @@ func (s *Server) rateLimit(r *http.Request, p apikey.Principal) error {
 		RetryAfter: max(1, int((retry+time.Second-1)/time.Second))}
 }
 
-// checkIdempotencyKey rejects a malformed Idempotency-Key on any request.
+// checkIdempotencyKey rejects a malformed Idempotency-Key on any request:
+// more or less than one, empty, over 255 characters, or not text (invalid
+// UTF-8, which PostgreSQL refuses to store, or control characters).
 func checkIdempotencyKey(r *http.Request) error {
-	if k, ok := r.Header["Idempotency-Key"]; ok && (len(k) != 1 || len(k[0]) == 0 || len(k[0]) > 255) {
+	if k, ok := r.Header["Idempotency-Key"]; ok && (len(k) != 1 || len(k[0]) == 0 || len(k[0]) > 255 || !validate.Text(k[0])) {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 255 characters"}
 	}
 	return nil
+}
+
+// methodLabel is the method label of a request: a method of RFC 9110, or
+// "other". The raw method of a request that matched no route comes from the
+// client, and a label per made-up method would grow /metrics without bound.
+// (The route label is bounded already: a route pattern, or "unmatched".)
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 var statusClasses = [...]string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"}

@@ -75,8 +75,8 @@ func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) error {
 	}
 	if d, err := trips.ParseDate(q.Get("departure_date")); err != nil {
 		errs.Add("departure_date", "is required: a date like 2026-12-24")
-	} else if d.Before(time.Now().UTC().Truncate(24 * time.Hour)) {
-		errs.Add("departure_date", "must not be in the past")
+	} else if problem := trips.CheckDeparture(d, time.Now()); problem != "" {
+		errs.Add("departure_date", problem)
 	} else {
 		req.DepartureDate = d
 	}
@@ -172,7 +172,7 @@ func viewTrip(t trips.Trip) tripView {
 
 func (s *Server) createTrip(w http.ResponseWriter, r *http.Request) error {
 	var req trips.Request
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSON(w, r, &req, passengersCap); err != nil {
 		return err
 	}
 	t, err := s.trips.Create(r.Context(), principal(r.Context()), req, completion(r, http.StatusAccepted))

@@ -66,6 +66,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) webUI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", webUIPolicy)
 	w.Write(webUIPage)
 	return nil
 }

@@ -50,6 +50,15 @@ type Deps struct {
 	// KeyCacheTTL is how long an API key, once looked up, is trusted
 	// without asking the store again (API_KEY_CACHE_TTL; 0: ask every time).
 	KeyCacheTTL time.Duration
+	// MaxInFlight caps the requests served at once (MAX_IN_FLIGHT; past it
+	// 503 overloaded), MaxInFlightPerKey those of one API key
+	// (MAX_IN_FLIGHT_PER_KEY; past it 429 rate_limited). 0: no cap.
+	MaxInFlight, MaxInFlightPerKey int
+	// AuthFailureRate and AuthFailureBurst limit the invalid API keys one
+	// client address may present (AUTH_FAILURE_LIMIT, AUTH_FAILURE_BURST;
+	// past them 429 rate_limited before any lookup). 0: no limit.
+	AuthFailureRate  float64
+	AuthFailureBurst int
 }
 
 // Server serves the API. Build it with NewServer.
@@ -64,6 +73,9 @@ type Server struct {
 	ready    []Check
 	metrics  *httpMetrics
 	keys     *keyCache
+	inflight *inflight
+	// authFailures limits bad keys per client address; nil: no limit.
+	authFailures *authFailures
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -86,15 +98,17 @@ func continueTrace(next http.Handler) http.Handler {
 // NewServer wires every route of the API to deps.
 func NewServer(deps Deps) http.Handler {
 	s := &Server{
-		store:    deps.Store,
-		reserve:  deps.Reserve,
-		limiter:  deps.Limiter,
-		agg:      deps.Aggregator,
-		trips:    deps.Trips,
-		log:      deps.Logger,
-		registry: deps.Registry,
-		ready:    deps.Ready,
-		mux:      http.NewServeMux(),
+		store:        deps.Store,
+		reserve:      deps.Reserve,
+		limiter:      deps.Limiter,
+		agg:          deps.Aggregator,
+		trips:        deps.Trips,
+		log:          deps.Logger,
+		registry:     deps.Registry,
+		ready:        deps.Ready,
+		mux:          http.NewServeMux(),
+		inflight:     newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
+		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	if s.log == nil {

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/url"
 	"regexp"
 	"strings"
@@ -41,5 +43,53 @@ func TestUIPage(t *testing.T) {
 	}
 	if strings.Contains(page, ".innerHTML") || strings.Contains(page, "insertAdjacentHTML") {
 		t.Errorf("page builds HTML from strings; use textContent/createElement")
+	}
+}
+
+// TestSecurityHeaders: every answer, the UI's and the API's, forbids MIME
+// sniffing, framing and Referer leaks; the UI's policy runs only its own
+// inline script (by hash) and talks only to its own origin.
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, engines["sqlite"])
+	for _, path := range []string{"/", "/flights", "/ping", "/holds/hld_x", "/nowhere"} {
+		r := a.get(path)
+		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
+			if got := r.header.Get(h); got != want {
+				t.Errorf("GET %s: %s = %q, want %q", path, h, got, want)
+			}
+		}
+		csp := r.header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("GET %s: Content-Security-Policy = %q", path, csp)
+		}
+	}
+	r := a.get("/")
+	csp := r.header.Get("Content-Security-Policy")
+	_, rest, _ := strings.Cut(string(r.body), "<script>")
+	script, _, _ := strings.Cut(rest, "</script>")
+	sum := sha256.Sum256([]byte(script))
+	if want := "script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, want) {
+		t.Errorf("the UI's policy %q does not allow its script by hash (%s)", csp, want)
+	}
+	if !strings.Contains(csp, "connect-src 'self'") || strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "script-src 'unsafe-inline'") {
+		t.Errorf("the UI's policy = %q", csp)
+	}
+	if n := strings.Count(string(r.body), "<script"); n != 1 {
+		t.Errorf("the page has %d scripts; the policy allows exactly one", n)
+	}
+}
+
+// TestUIKeepsKeyInSessionStorage: the API key lives in the tab's
+// sessionStorage, never in localStorage, where it would outlive the tab
+// and be readable by every later page of the origin.
+func TestUIKeepsKeyInSessionStorage(t *testing.T) {
+	t.Parallel()
+	page := string(newAPI(t, engines["sqlite"]).get("/").body)
+	if strings.Contains(page, "localStorage") {
+		t.Error("the page uses localStorage")
+	}
+	if !strings.Contains(page, "sessionStorage.setItem(KEY_STORE") {
+		t.Error("the page does not keep the key in sessionStorage")
 	}
 }

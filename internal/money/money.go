@@ -16,6 +16,14 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// MaxAmount bounds an amount the API accepts: a trillion minor units (ten
+// billion dollars, a trillion yen). It leaves room to add a million of them
+// without leaving int64, so that totals of bounded prices cannot overflow.
+const MaxAmount = 1_000_000_000_000
+
+// ErrOverflow reports arithmetic whose exact result does not fit an int64.
+var ErrOverflow = errors.New("amount overflows")
+
 // ErrUnknownCurrency reports a currency code that is not in the ISO 4217 table.
 var ErrUnknownCurrency = errors.New("unknown currency")
 
@@ -44,12 +52,24 @@ func Known(currency string) bool {
 	return ok
 }
 
-// Add returns m+o; both must share a currency.
+// Add returns m+o; both must share a currency. A sum that does not fit an
+// int64 is ErrOverflow, never a wrapped-around amount.
 func (m Money) Add(o Money) (Money, error) {
 	if m.Currency != o.Currency {
 		return Money{}, fmt.Errorf("add %s to %s: currency mismatch", o.Currency, m.Currency)
 	}
-	return Money{Amount: m.Amount + o.Amount, Currency: m.Currency}, nil
+	sum, ok := addInt64(m.Amount, o.Amount)
+	if !ok {
+		return Money{}, fmt.Errorf("add %s to %s: %w", o, m, ErrOverflow)
+	}
+	return Money{Amount: sum, Currency: m.Currency}, nil
+}
+
+// addInt64 returns a+b, and false when that overflows.
+func addInt64(a, b int64) (int64, bool) {
+	s := a + b
+	// Overflow happened iff a and b share a sign that s does not.
+	return s, (a >= 0) != (b >= 0) || (s >= 0) == (a >= 0)
 }
 
 func (m Money) String() string { return fmt.Sprintf("%d %s", m.Amount, m.Currency) }

@@ -1,6 +1,7 @@
 package money
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -80,4 +81,42 @@ func FuzzDecimal(f *testing.F) {
 			t.Fatalf("%v → %q → %v, %v", m, s, back, err)
 		}
 	})
+}
+
+func TestAddChecksOverflow(t *testing.T) {
+	t.Parallel()
+	usd := func(n int64) Money { return Money{Amount: n, Currency: "USD"} }
+	for _, c := range []struct {
+		a, b int64
+		ok   bool
+	}{
+		{1, 2, true},
+		{math.MaxInt64, 0, true},
+		{math.MaxInt64 - 1, 1, true},
+		{math.MinInt64, math.MaxInt64, true},
+		{-1, math.MinInt64 + 1, true},
+		{math.MaxInt64, math.MaxInt64, false}, // two seats at the maximum: -2 without the check
+		{math.MaxInt64, 1, false},
+		{math.MinInt64, -1, false},
+		{math.MinInt64, math.MinInt64, false},
+	} {
+		got, err := usd(c.a).Add(usd(c.b))
+		switch {
+		case c.ok && (err != nil || got != usd(c.a+c.b)):
+			t.Errorf("%d + %d = %v, %v", c.a, c.b, got, err)
+		case !c.ok && !errors.Is(err, ErrOverflow):
+			t.Errorf("%d + %d = %v, %v; want ErrOverflow", c.a, c.b, got, err)
+		}
+	}
+	// A million amounts at the bound the API accepts still add up exactly.
+	total := usd(0)
+	for range 1_000_000 {
+		var err error
+		if total, err = total.Add(usd(MaxAmount)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if total.Amount != 1_000_000*MaxAmount {
+		t.Errorf("a million times MaxAmount = %d", total.Amount)
+	}
 }

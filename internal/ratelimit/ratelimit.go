@@ -84,22 +84,47 @@ func (m *Memory) prune(now time.Time) {
 // redisTimeout bounds one limiter call, as the seat fast path's calls are.
 const redisTimeout = 100 * time.Millisecond
 
-// Redis is a GCRA limiter shared by every replica.
+// DefaultPrefix is the key prefix used unless WithPrefix says otherwise
+// (REDIS_PREFIX's default).
+const DefaultPrefix = "reservd"
+
+// Redis is a GCRA limiter shared by every replica. Its keys are
+// rate:<prefix>:rate:<key> (redis_rate puts the first "rate:" in front of
+// every key it is given), so that deployments sharing one Redis under
+// different REDIS_PREFIX values never spend each other's tokens.
 type Redis struct {
-	lim   *redis_rate.Limiter
-	limit redis_rate.Limit
+	lim    *redis_rate.Limiter
+	limit  redis_rate.Limit
+	prefix string
 }
 
 var _ Limiter = (*Redis)(nil)
 
+// RedisOption configures NewRedis.
+type RedisOption func(*Redis)
+
+// WithPrefix sets the key prefix (REDIS_PREFIX; default "reservd"); an
+// empty prefix keeps the default.
+func WithPrefix(prefix string) RedisOption {
+	return func(r *Redis) {
+		if prefix != "" {
+			r.prefix = prefix
+		}
+	}
+}
+
 // NewRedis allows perSecond requests per key, in bursts of burst, across replicas.
-func NewRedis(client redis.UniversalClient, perSecond float64, burst int) *Redis {
+func NewRedis(client redis.UniversalClient, perSecond float64, burst int, opts ...RedisOption) *Redis {
 	period := time.Second
 	rateN := int(perSecond)
 	if perSecond < 1 {
 		period, rateN = time.Duration(float64(time.Second)/perSecond), 1
 	}
-	return &Redis{lim: redis_rate.NewLimiter(client), limit: redis_rate.Limit{Rate: rateN, Burst: burst, Period: period}}
+	r := &Redis{lim: redis_rate.NewLimiter(client), limit: redis_rate.Limit{Rate: rateN, Burst: burst, Period: period}, prefix: DefaultPrefix}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Allow implements Limiter.
@@ -107,7 +132,7 @@ func (r *Redis) Allow(ctx context.Context, key string) (bool, time.Duration, err
 	// A slow Redis must not slow every request: past this, let it through.
 	ctx, cancel := context.WithTimeout(ctx, redisTimeout)
 	defer cancel()
-	res, err := r.lim.Allow(ctx, "reservd:rate:"+key, r.limit)
+	res, err := r.lim.Allow(ctx, r.prefix+":rate:"+key, r.limit)
 	if err != nil {
 		return true, 0, err
 	}

@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -50,5 +51,46 @@ func TestRedisDownLetsRequestsThrough(t *testing.T) {
 	ok, _, err := ratelimit.NewRedis(rdb, 1, 1).Allow(t.Context(), "k")
 	if !ok || err == nil {
 		t.Errorf("Allow with Redis down = %v, %v; want allowed with the error reported", ok, err)
+	}
+}
+
+// TestRedisPrefixIsolatesDeployments: two deployments sharing one Redis
+// under different REDIS_PREFIX values, whose customers' key ids collide,
+// never spend each other's tokens, and each one's keys carry its prefix.
+func TestRedisPrefixIsolatesDeployments(t *testing.T) {
+	t.Parallel()
+	opts, err := redis.ParseURL(testdb.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	run := rand.Int64()
+	pa, pb := fmt.Sprintf("test-a-%d", run), fmt.Sprintf("test-b-%d", run)
+	a := ratelimit.NewRedis(rdb, 1, 2, ratelimit.WithPrefix(pa))
+	b := ratelimit.NewRedis(rdb, 1, 2, ratelimit.WithPrefix(pb))
+	const key = "key:1" // the same API key id in both deployments
+	for i := range 2 {
+		if ok, _, err := a.Allow(t.Context(), key); !ok || err != nil {
+			t.Fatalf("deployment a, request %d of its burst: %v, %v", i+1, ok, err)
+		}
+	}
+	if ok, _, _ := a.Allow(t.Context(), key); ok {
+		t.Fatal("deployment a: a third request within its burst of 2 was allowed")
+	}
+	for i := range 2 {
+		if ok, _, err := b.Allow(t.Context(), key); !ok || err != nil {
+			t.Errorf("deployment b, request %d, refused after deployment a spent its own tokens: %v", i+1, err)
+		}
+	}
+	for _, p := range []string{pa, pb} {
+		keys, err := rdb.Keys(t.Context(), "*"+p+":*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 1 || keys[0] != "rate:"+p+":rate:"+key {
+			t.Errorf("keys under prefix %s = %q, want [rate:%s:rate:%s]", p, keys, p, key)
+		}
+		t.Cleanup(func() { rdb.Del(context.Background(), keys...) })
 	}
 }

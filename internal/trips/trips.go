@@ -134,8 +134,8 @@ func (r *Request) Validate(today time.Time) error {
 	}
 	if d, err := ParseDate(r.DepartureDate); err != nil {
 		errs.Add("departure_date", "must be a date like 2026-12-24")
-	} else if d.Before(today.UTC().Truncate(24 * time.Hour)) {
-		errs.Add("departure_date", "must not be in the past")
+	} else if problem := CheckDeparture(d, today); problem != "" {
+		errs.Add("departure_date", problem)
 	}
 	if !money.Known(r.Currency) {
 		errs.Add("currency", "must be an ISO 4217 currency code such as USD")
@@ -148,14 +148,14 @@ func (r *Request) Validate(today time.Time) error {
 	}
 	for i, p := range r.Passengers {
 		f := fmt.Sprintf("passengers[%d].", i)
-		if strings.TrimSpace(p.GivenName) == "" || len(p.GivenName) > 100 {
-			errs.Add(f+"given_name", "is required (at most 100 characters)")
+		if strings.TrimSpace(p.GivenName) == "" || len(p.GivenName) > 100 || !validate.Text(p.GivenName) {
+			errs.Add(f+"given_name", "is required (at most 100 characters, no control characters)")
 		}
-		if strings.TrimSpace(p.FamilyName) == "" || len(p.FamilyName) > 100 {
-			errs.Add(f+"family_name", "is required (at most 100 characters)")
+		if strings.TrimSpace(p.FamilyName) == "" || len(p.FamilyName) > 100 || !validate.Text(p.FamilyName) {
+			errs.Add(f+"family_name", "is required (at most 100 characters, no control characters)")
 		}
-		if d, err := ParseDate(p.BornOn); err != nil || !d.Before(today) {
-			errs.Add(f+"born_on", "must be a past date like 1990-04-01")
+		if d, err := ParseDate(p.BornOn); err != nil || !d.Before(today) || d.Year() < 1900 {
+			errs.Add(f+"born_on", "must be a past date since 1900, like 1990-04-01")
 		}
 		switch p.Title {
 		case "", "mr", "ms", "mrs", "miss", "dr":
@@ -188,11 +188,30 @@ func (r *Request) Validate(today time.Time) error {
 		} else if m.Currency != r.Currency {
 			errs.Add("max_price.currency", "must be the trip's currency")
 		}
-		if m.Amount <= 0 {
-			errs.Add("max_price.amount", "must be positive")
+		if m.Amount <= 0 || m.Amount > money.MaxAmount {
+			errs.Add("max_price.amount", fmt.Sprintf("must be positive, at most %d", int64(money.MaxAmount)))
 		}
 	}
 	return errs.Err()
+}
+
+// MaxDaysAhead bounds how far ahead a departure may be searched or booked:
+// airlines sell about a year ahead, and a date far past that (9999-12-31)
+// would only carry arithmetic past the end of the calendar into providers
+// and caches.
+const MaxDaysAhead = 2 * 366
+
+// CheckDeparture says what is wrong with a departure date (midnight UTC)
+// given today, or "" when it is within [today, today + MaxDaysAhead].
+func CheckDeparture(d, today time.Time) string {
+	day := today.UTC().Truncate(24 * time.Hour)
+	switch {
+	case d.Before(day):
+		return "must not be in the past"
+	case d.After(day.AddDate(0, 0, MaxDaysAhead)):
+		return fmt.Sprintf("must be within %d days from today", MaxDaysAhead)
+	}
+	return ""
 }
 
 // ParseDate reads a YYYY-MM-DD date as midnight UTC.

@@ -5,6 +5,8 @@ package validate
 import (
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Errors maps a field name (dotted for nested fields, e.g. "seats[2].price")
@@ -44,4 +46,20 @@ func (e Errors) Error() string {
 		b.WriteString(k + ": " + e[k])
 	}
 	return b.String()
+}
+
+// Text reports whether s is text a person could have typed: valid UTF-8
+// without control characters (NUL, line breaks, escapes, C1 codes). Free
+// text is checked with it at the edge, so that both engines see the same
+// input: PostgreSQL refuses a NUL byte in text where SQLite stores it.
+func Text(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -55,8 +55,8 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	if err := private(path); err != nil {
+		return nil, err
 	}
 	pragmas := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
@@ -91,6 +91,34 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// private makes the database's directory (DATA_DIR) and files readable by
+// this user only: they hold every customer's holds, bookings and trips
+// (names, emails, phone numbers) and the API keys' digests. The directory
+// is made 0700; the database file is created 0600 before SQLite opens it,
+// so that its WAL and shared-memory files, which SQLite creates with the
+// database file's permissions, are 0600 too; files left by an earlier
+// version with looser permissions are tightened.
+func private(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("restrict data dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restrict %s: %w", filepath.Base(p), err)
+		}
+	}
+	return nil
 }
 
 // openDB opens a pool on the modernc driver wrapped by otelsql: a span per
