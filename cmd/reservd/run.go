@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -202,6 +203,15 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	for _, c := range deps.Checks() {
 		ready = append(ready, httpapi.Check{Name: c.Name, Check: c.Check})
 	}
+	// From SIGTERM on, /readyz fails so that load balancers drain this
+	// replica while it still serves (DRAIN_DELAY).
+	var draining atomic.Bool
+	ready = append(ready, httpapi.Check{Name: "draining", Check: func(context.Context) error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}})
 
 	if cfg.Embedded() && cfg.SeedDemo {
 		if err := seedDemo(ctx, cfg, st, fresh, log, stdout); err != nil {
@@ -269,6 +279,18 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	// Drain: /readyz answers 503 and answers close their connections, while
+	// every request is still served, until the load balancer has seen it.
+	draining.Store(true)
+	srv.SetKeepAlivesEnabled(false)
+	if cfg.DrainDelay > 0 {
+		log.Info("shutting down: /readyz answers 503 while load balancers drain this replica", "drain_delay", cfg.DrainDelay)
+		select {
+		case err := <-serveErr:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(cfg.DrainDelay):
+		}
 	}
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)

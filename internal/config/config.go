@@ -30,9 +30,13 @@ type Config struct {
 	LogFormat       string        // LOG_FORMAT: text or json
 	SeedDemo        bool          // SEED_DEMO
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
-	SweepInterval   time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
-	TripLease       time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
-	PaymentLease    time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
+	// DrainDelay is how long, after SIGTERM, /readyz answers 503 while
+	// requests are still served, so that a load balancer stops sending
+	// new ones before the listener closes (DRAIN_DELAY; 0: none).
+	DrainDelay    time.Duration
+	SweepInterval time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
+	TripLease     time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
+	PaymentLease  time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
 
 	// APIKeyCacheTTL is how long a replica trusts an API key it has looked
 	// up (API_KEY_CACHE_TTL; 0 looks every request up).
@@ -128,6 +132,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RateBurst, err = strconv.Atoi(env("RATE_BURST", "100")); err != nil || c.RateBurst < 1 {
 		errs = append(errs, fmt.Errorf("RATE_BURST=%q: want a positive integer", getenv("RATE_BURST")))
 	}
+	if c.DrainDelay, err = time.ParseDuration(env("DRAIN_DELAY", "0s")); err != nil || c.DrainDelay < 0 {
+		errs = append(errs, fmt.Errorf("DRAIN_DELAY=%q: want a duration such as 5s, 0 for none", getenv("DRAIN_DELAY")))
+	}
 	seed, err := strconv.ParseBool(env("SEED_DEMO", "true"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("SEED_DEMO=%q: want true or false", getenv("SEED_DEMO")))
@@ -164,6 +171,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("seed_demo", c.SeedDemo),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("drain_delay", c.DrainDelay),
 		slog.Duration("sweep_interval", c.SweepInterval),
 		slog.Duration("trip_lease", c.TripLease),
 		slog.Duration("payment_lease", c.PaymentLease),
