@@ -35,6 +35,7 @@ migrate: ## apply database migrations (DATABASE_URL, or the embedded database)
 test: ## THE full test run: ensure PostgreSQL + Redis, lint, then every Go test
 	bin/start_db.sh --check
 	@$(MAKE) --no-print-directory lint
+	bin/install_tools.sh
 	$(GO) test -race -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE_TIME) FUZZ_CACHE=fresh
 
