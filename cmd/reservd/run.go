@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		defer st.Close()
-		if err := st.Migrate(ctx); err != nil {
+		if err := migrate(ctx, cfg, st); err != nil {
 			return err
 		}
 		log.Info("migrations applied", "engine", st.Engine())
@@ -163,7 +163,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	if err := migrate(ctx, cfg, st); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
@@ -302,6 +302,21 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	return nil
 }
 
+// migrate applies the migrations to st, or through DATABASE_DIRECT_URL when
+// it is set: goose's advisory lock is held by a session, which a
+// transaction-pooling PgBouncer does not keep between statements.
+func migrate(ctx context.Context, cfg config.Config, st store.Store) error {
+	if cfg.DatabaseDirectURL == "" {
+		return st.Migrate(ctx)
+	}
+	direct, err := postgres.Open(ctx, cfg.DatabaseDirectURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
+	}
+	defer direct.Close()
+	return direct.Migrate(ctx)
+}
+
 // newAggregator builds the flight aggregator: the configured providers, or
 // with none configured, the built-in simulators of all three.
 func newAggregator(cfg config.Config, cache aggregator.Cache, log *slog.Logger, reg prometheus.Registerer) (*aggregator.Aggregator, func(), error) {
@@ -410,7 +425,7 @@ func keys(ctx context.Context, cfg config.Config, args []string, stdout, stderr 
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	if err := migrate(ctx, cfg, st); err != nil {
 		return err
 	}
 	key, digest := apikey.Generate()

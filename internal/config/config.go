@@ -17,19 +17,23 @@ import (
 type Config struct {
 	// DebugAddr, when set, serves net/http/pprof there (DEBUG_ADDR; keep it
 	// on loopback or a private network: profiles reveal internals).
-	DebugAddr       string
-	Addr            string        // ADDR
-	DatabaseURL     string        // DATABASE_URL; empty selects the embedded SQLite engine
-	DataDir         string        // DATA_DIR, where the embedded database lives
-	RedisURL        string        // REDIS_URL; empty keeps locks, caches and limits in process
-	RedisPrefix     string        // REDIS_PREFIX: namespace of every key, so deployments can share a Redis
-	HoldTTL         time.Duration // HOLD_TTL
-	HoldMaxLifetime time.Duration // HOLD_MAX_LIFETIME
-	HoldMaxSeats    int           // HOLD_MAX_SEATS
-	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
-	LogFormat       string        // LOG_FORMAT: text or json
-	SeedDemo        bool          // SEED_DEMO
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
+	DebugAddr   string
+	Addr        string // ADDR
+	DatabaseURL string // DATABASE_URL; empty selects the embedded SQLite engine
+	// DatabaseDirectURL reaches PostgreSQL without a transaction pooler
+	// (DATABASE_DIRECT_URL), for what needs a session of its own: the
+	// migrations' advisory lock. Empty: DATABASE_URL is direct.
+	DatabaseDirectURL string
+	DataDir           string        // DATA_DIR, where the embedded database lives
+	RedisURL          string        // REDIS_URL; empty keeps locks, caches and limits in process
+	RedisPrefix       string        // REDIS_PREFIX: namespace of every key, so deployments can share a Redis
+	HoldTTL           time.Duration // HOLD_TTL
+	HoldMaxLifetime   time.Duration // HOLD_MAX_LIFETIME
+	HoldMaxSeats      int           // HOLD_MAX_SEATS
+	LogLevel          slog.Level    // LOG_LEVEL: debug, info, warn, error
+	LogFormat         string        // LOG_FORMAT: text or json
+	SeedDemo          bool          // SEED_DEMO
+	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
 	// DrainDelay is how long, after SIGTERM, /readyz answers 503 while
 	// requests are still served, so that a load balancer stops sending
 	// new ones before the listener closes (DRAIN_DELAY; 0: none).
@@ -91,23 +95,24 @@ func Load(getenv func(string) string) (Config, error) {
 		return d
 	}
 	c := Config{
-		Addr:            env("ADDR", ":8080"),
-		DebugAddr:       env("DEBUG_ADDR", ""),
-		DatabaseURL:     env("DATABASE_URL", ""),
-		DataDir:         env("DATA_DIR", "./data"),
-		RedisURL:        env("REDIS_URL", ""),
-		RedisPrefix:     env("REDIS_PREFIX", "reservd"),
-		HoldTTL:         duration("HOLD_TTL", "10m"),
-		HoldMaxLifetime: duration("HOLD_MAX_LIFETIME", "30m"),
-		LogFormat:       strings.ToLower(env("LOG_FORMAT", "text")),
-		ShutdownTimeout: duration("SHUTDOWN_TIMEOUT", "20s"),
-		SweepInterval:   duration("SWEEP_INTERVAL", "5s"),
-		TripLease:       duration("TRIP_LEASE", "30s"),
-		PaymentLease:    duration("PAYMENT_LEASE", "30s"),
-		ProviderTimeout: duration("PROVIDER_TIMEOUT", "2s"),
-		SearchBudget:    duration("SEARCH_BUDGET", "3s"),
-		FXRatesFile:     env("FX_RATES_FILE", ""),
-		Duffel:          Duffel{BaseURL: env("DUFFEL_BASE_URL", ""), AccessToken: env("DUFFEL_ACCESS_TOKEN", "")},
+		Addr:              env("ADDR", ":8080"),
+		DebugAddr:         env("DEBUG_ADDR", ""),
+		DatabaseURL:       env("DATABASE_URL", ""),
+		DatabaseDirectURL: env("DATABASE_DIRECT_URL", ""),
+		DataDir:           env("DATA_DIR", "./data"),
+		RedisURL:          env("REDIS_URL", ""),
+		RedisPrefix:       env("REDIS_PREFIX", "reservd"),
+		HoldTTL:           duration("HOLD_TTL", "10m"),
+		HoldMaxLifetime:   duration("HOLD_MAX_LIFETIME", "30m"),
+		LogFormat:         strings.ToLower(env("LOG_FORMAT", "text")),
+		ShutdownTimeout:   duration("SHUTDOWN_TIMEOUT", "20s"),
+		SweepInterval:     duration("SWEEP_INTERVAL", "5s"),
+		TripLease:         duration("TRIP_LEASE", "30s"),
+		PaymentLease:      duration("PAYMENT_LEASE", "30s"),
+		ProviderTimeout:   duration("PROVIDER_TIMEOUT", "2s"),
+		SearchBudget:      duration("SEARCH_BUDGET", "3s"),
+		FXRatesFile:       env("FX_RATES_FILE", ""),
+		Duffel:            Duffel{BaseURL: env("DUFFEL_BASE_URL", ""), AccessToken: env("DUFFEL_ACCESS_TOKEN", "")},
 		Amadeus: Amadeus{BaseURL: env("AMADEUS_BASE_URL", ""), ClientID: env("AMADEUS_CLIENT_ID", ""),
 			ClientSecret: env("AMADEUS_CLIENT_SECRET", "")},
 		Kiwi: Kiwi{BaseURL: env("KIWI_BASE_URL", ""), APIKey: env("KIWI_API_KEY", "")},
@@ -143,6 +148,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		errs = append(errs, fmt.Errorf("DATABASE_URL: want a postgres:// URL (leave it unset for the embedded database)"))
 	}
+	if c.DatabaseDirectURL != "" && (c.DatabaseURL == "" || !strings.HasPrefix(c.DatabaseDirectURL, "postgres://") && !strings.HasPrefix(c.DatabaseDirectURL, "postgresql://")) {
+		errs = append(errs, fmt.Errorf("DATABASE_DIRECT_URL: want a postgres:// URL, and DATABASE_URL set"))
+	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		errs = append(errs, fmt.Errorf("REDIS_URL: want a redis:// or rediss:// URL"))
 	}
@@ -161,6 +169,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("debug_addr", c.DebugAddr),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("database_direct_url", maskURL(c.DatabaseDirectURL)),
 		slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", maskURL(c.RedisURL)),
 		slog.String("redis_prefix", c.RedisPrefix),
