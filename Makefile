@@ -105,7 +105,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s); FUZZ=regexp pick
 scale: ## rolling restart of 3 replicas behind HAProxy under 200 clients, kill -9, audit (docs/OPERATIONS.md)
 	bin/start_db.sh --check
 	bin/install_tools.sh
-	RESERVD_SCALE_FULL=1 $(GO) test -count=1 -timeout 10m -v -run 'TestRollingRestartBehindHAProxy|TestStaticBinary' ./deploy/ 2>&1 | grep -E '^(---|ok|FAIL|PASS)|scale:|    '
+	RESERVD_SCALE_FULL=1 $(GO) test -count=1 -timeout 10m -v -run 'TestRollingRestartBehindHAProxy|TestStaticBinary' ./deploy/
 
 .PHONY: bench-flights
 bench-flights: ## benchmark GET /flights/{id}: reservd (SQLite, PostgreSQL) vs bare net/http, with wrk (docs/PERFORMANCE.md)
