@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -78,6 +79,21 @@ func (r *replica) alive() bool {
 // lb is HAProxy running deploy/haproxy/haproxy.cfg.
 type lb struct {
 	url, stats string
+	logs       *syncBuffer
+}
+
+// retriedWrites returns HAProxy's log lines of non-GET requests that it
+// sent to a replica more than once (the last of the connection counters
+// actconn/feconn/beconn/srv_conn/retries, '+' when redispatched).
+func (l *lb) retriedWrites() []string {
+	var out []string
+	re := regexp.MustCompile(`\d+/\d+/\d+/\d+/\+?(\d+) \d+/\d+ "(\S+) `)
+	for _, line := range strings.Split(l.logs.String(), "\n") {
+		if m := re.FindStringSubmatch(line); m != nil && m[1] != "0" && m[2] != "GET" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // serverStatus reads HAProxy's CSV stats: server name → status (UP, DOWN, …).
@@ -147,7 +163,7 @@ func startHAProxy(t *testing.T, replicas []*replica) *lb {
 			t.Logf("haproxy log (tail):\n%s", tail(logs.String(), 40))
 		}
 	})
-	l := &lb{url: "http://" + bind, stats: "http://" + stats}
+	l := &lb{url: "http://" + bind, stats: "http://" + stats, logs: logs}
 	for _, r := range replicas {
 		l.waitStatus(t, r.name, "UP", 15*time.Second)
 	}
@@ -374,7 +390,13 @@ func TestRollingRestartBehindHAProxy(t *testing.T) {
 	size := sizeFromEnv()
 	bin := reservdBinary(t)
 	dbURL := testdb.PostgresURL(t)
-	env := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + testdb.RedisURL(t), "REDIS_PREFIX=" + testdb.UniquePrefix(t),
+	// Small pools: PostgreSQL's max_connections is shared with every
+	// other test running at the same time, and 16 clients need few.
+	poolURL := dbURL + "&pool_max_conns=4"
+	if !strings.Contains(dbURL, "?") {
+		poolURL = dbURL + "?pool_max_conns=4"
+	}
+	env := []string{"DATABASE_URL=" + poolURL, "REDIS_URL=" + testdb.RedisURL(t), "REDIS_PREFIX=" + testdb.UniquePrefix(t),
 		"LOG_LEVEL=warn", "RATE_LIMIT=0", "DRAIN_DELAY=2500ms", "SHUTDOWN_TIMEOUT=20s",
 		// A booking interrupted by kill -9 is finished by recovery on
 		// another replica after its lease: keep the clients' wait short.
@@ -496,6 +518,11 @@ func TestRollingRestartBehindHAProxy(t *testing.T) {
 	}
 	if len(wrong) > 0 {
 		t.Errorf("kill -9: %d failed attempts were not in flight at the kill (kill at %s): %+v", len(wrong), killed.Format(time.StampMilli), wrong)
+	}
+	// HAProxy may repeat a write only when the replica never received it
+	// (conn-failure); a repeated write's effect is still checked below.
+	if r := balancer.retriedWrites(); len(r) > 0 {
+		t.Logf("HAProxy sent %d writes to a second replica, e.g. %s", len(r), r[0])
 	}
 	if len(l.gaveUp) > 0 {
 		t.Errorf("%d requests never got an answer despite retries: %v", len(l.gaveUp), l.gaveUp[:min(5, len(l.gaveUp))])
