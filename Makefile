@@ -35,6 +35,7 @@ migrate: ## apply database migrations (DATABASE_URL, or the embedded database)
 test: ## THE full test run: ensure PostgreSQL + Redis, lint, then every Go test
 	bin/start_db.sh --check
 	@$(MAKE) --no-print-directory lint
+	bin/install_tools.sh
 	$(GO) test -race -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE_TIME) FUZZ_CACHE=fresh
 
@@ -99,6 +100,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s); FUZZ=regexp pick
 			fi; \
 		done; \
 	done
+
+.PHONY: scale
+scale: ## rolling restart of 3 replicas behind HAProxy under 200 clients, kill -9, audit (docs/OPERATIONS.md)
+	bin/start_db.sh --check
+	bin/install_tools.sh
+	RESERVD_SCALE_FULL=1 $(GO) test -count=1 -timeout 10m -v -run 'TestRollingRestartBehindHAProxy|TestStaticBinary' ./deploy/
 
 .PHONY: bench-flights
 bench-flights: ## benchmark GET /flights/{id}: reservd (SQLite, PostgreSQL) vs bare net/http, with wrk (docs/PERFORMANCE.md)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		defer st.Close()
-		if err := st.Migrate(ctx); err != nil {
+		if err := migrate(ctx, cfg, st); err != nil {
 			return err
 		}
 		log.Info("migrations applied", "engine", st.Engine())
@@ -160,7 +161,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	if err := migrate(ctx, cfg, st); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
@@ -200,6 +201,15 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	for _, c := range deps.Checks() {
 		ready = append(ready, httpapi.Check{Name: c.Name, Check: c.Check})
 	}
+	// From SIGTERM on, /readyz fails so that load balancers drain this
+	// replica while it still serves (DRAIN_DELAY).
+	var draining atomic.Bool
+	ready = append(ready, httpapi.Check{Name: "draining", Check: func(context.Context) error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}})
 
 	if cfg.Embedded() && cfg.SeedDemo {
 		if err := seedDemo(ctx, cfg, st, fresh, log, stdout); err != nil {
@@ -269,6 +279,18 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Drain: /readyz answers 503 and answers close their connections, while
+	// every request is still served, until the load balancer has seen it.
+	draining.Store(true)
+	srv.SetKeepAlivesEnabled(false)
+	if cfg.DrainDelay > 0 {
+		log.Info("shutting down: /readyz answers 503 while load balancers drain this replica", "drain_delay", cfg.DrainDelay)
+		select {
+		case err := <-serveErr:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(cfg.DrainDelay):
+		}
+	}
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
@@ -277,6 +299,21 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// migrate applies the migrations to st, or through DATABASE_DIRECT_URL when
+// it is set: goose's advisory lock is held by a session, which a
+// transaction-pooling PgBouncer does not keep between statements.
+func migrate(ctx context.Context, cfg config.Config, st store.Store) error {
+	if cfg.DatabaseDirectURL == "" {
+		return st.Migrate(ctx)
+	}
+	direct, err := postgres.Open(ctx, cfg.DatabaseDirectURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
+	}
+	defer direct.Close()
+	return direct.Migrate(ctx)
 }
 
 // newAggregator builds the flight aggregator: the configured providers, or
@@ -383,7 +420,7 @@ func keys(ctx context.Context, cfg config.Config, args []string, stdout, stderr 
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	if err := migrate(ctx, cfg, st); err != nil {
 		return err
 	}
 	key, digest := apikey.Generate()

@@ -19,22 +19,30 @@ import (
 type Config struct {
 	// DebugAddr, when set, serves net/http/pprof there (DEBUG_ADDR; keep it
 	// on loopback or a private network: profiles reveal internals).
-	DebugAddr       string
-	Addr            string        // ADDR
-	DatabaseURL     string        // DATABASE_URL; empty selects the embedded SQLite engine
-	DataDir         string        // DATA_DIR, where the embedded database lives
-	RedisURL        string        // REDIS_URL; empty keeps locks, caches and limits in process
-	RedisPrefix     string        // REDIS_PREFIX: namespace of every key, so deployments can share a Redis
-	HoldTTL         time.Duration // HOLD_TTL
-	HoldMaxLifetime time.Duration // HOLD_MAX_LIFETIME
-	HoldMaxSeats    int           // HOLD_MAX_SEATS
-	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
-	LogFormat       string        // LOG_FORMAT: text or json
-	SeedDemo        bool          // SEED_DEMO
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
-	SweepInterval   time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
-	TripLease       time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
-	PaymentLease    time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
+	DebugAddr   string
+	Addr        string // ADDR
+	DatabaseURL string // DATABASE_URL; empty selects the embedded SQLite engine
+	// DatabaseDirectURL reaches PostgreSQL without a transaction pooler
+	// (DATABASE_DIRECT_URL), for what needs a session of its own: the
+	// migrations' advisory lock. Empty: DATABASE_URL is direct.
+	DatabaseDirectURL string
+	DataDir           string        // DATA_DIR, where the embedded database lives
+	RedisURL          string        // REDIS_URL; empty keeps locks, caches and limits in process
+	RedisPrefix       string        // REDIS_PREFIX: namespace of every key, so deployments can share a Redis
+	HoldTTL           time.Duration // HOLD_TTL
+	HoldMaxLifetime   time.Duration // HOLD_MAX_LIFETIME
+	HoldMaxSeats      int           // HOLD_MAX_SEATS
+	LogLevel          slog.Level    // LOG_LEVEL: debug, info, warn, error
+	LogFormat         string        // LOG_FORMAT: text or json
+	SeedDemo          bool          // SEED_DEMO
+	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
+	// DrainDelay is how long, after SIGTERM, /readyz answers 503 while
+	// requests are still served, so that a load balancer stops sending
+	// new ones before the listener closes (DRAIN_DELAY; 0: none).
+	DrainDelay    time.Duration
+	SweepInterval time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
+	TripLease     time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
+	PaymentLease  time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
 
 	// APIKeyCacheTTL is how long a replica trusts an API key it has looked
 	// up (API_KEY_CACHE_TTL; 0 looks every request up).
@@ -101,23 +109,24 @@ func Load(getenv func(string) string) (Config, error) {
 		return d
 	}
 	c := Config{
-		Addr:            env("ADDR", ":8080"),
-		DebugAddr:       env("DEBUG_ADDR", ""),
-		DatabaseURL:     env("DATABASE_URL", ""),
-		DataDir:         env("DATA_DIR", "./data"),
-		RedisURL:        env("REDIS_URL", ""),
-		RedisPrefix:     env("REDIS_PREFIX", "reservd"),
-		HoldTTL:         duration("HOLD_TTL", "10m"),
-		HoldMaxLifetime: duration("HOLD_MAX_LIFETIME", "30m"),
-		LogFormat:       strings.ToLower(env("LOG_FORMAT", "text")),
-		ShutdownTimeout: duration("SHUTDOWN_TIMEOUT", "20s"),
-		SweepInterval:   duration("SWEEP_INTERVAL", "5s"),
-		TripLease:       duration("TRIP_LEASE", "30s"),
-		PaymentLease:    duration("PAYMENT_LEASE", "30s"),
-		ProviderTimeout: duration("PROVIDER_TIMEOUT", "2s"),
-		SearchBudget:    duration("SEARCH_BUDGET", "3s"),
-		FXRatesFile:     env("FX_RATES_FILE", ""),
-		Providers:       map[string]registry.Values{},
+		Addr:              env("ADDR", ":8080"),
+		DebugAddr:         env("DEBUG_ADDR", ""),
+		DatabaseURL:       env("DATABASE_URL", ""),
+		DatabaseDirectURL: env("DATABASE_DIRECT_URL", ""),
+		DataDir:           env("DATA_DIR", "./data"),
+		RedisURL:          env("REDIS_URL", ""),
+		RedisPrefix:       env("REDIS_PREFIX", "reservd"),
+		HoldTTL:           duration("HOLD_TTL", "10m"),
+		HoldMaxLifetime:   duration("HOLD_MAX_LIFETIME", "30m"),
+		LogFormat:         strings.ToLower(env("LOG_FORMAT", "text")),
+		ShutdownTimeout:   duration("SHUTDOWN_TIMEOUT", "20s"),
+		SweepInterval:     duration("SWEEP_INTERVAL", "5s"),
+		TripLease:         duration("TRIP_LEASE", "30s"),
+		PaymentLease:      duration("PAYMENT_LEASE", "30s"),
+		ProviderTimeout:   duration("PROVIDER_TIMEOUT", "2s"),
+		SearchBudget:      duration("SEARCH_BUDGET", "3s"),
+		FXRatesFile:       env("FX_RATES_FILE", ""),
+		Providers:         map[string]registry.Values{},
 	}
 	for _, p := range registry.All() {
 		c.Providers[p.Name] = p.Load(getenv)
@@ -158,6 +167,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.AuthFailureBurst, err = strconv.Atoi(env("AUTH_FAILURE_BURST", "20")); err != nil || c.AuthFailureBurst < 1 {
 		errs = append(errs, fmt.Errorf("AUTH_FAILURE_BURST=%q: want a positive integer", getenv("AUTH_FAILURE_BURST")))
 	}
+	if c.DrainDelay, err = time.ParseDuration(env("DRAIN_DELAY", "0s")); err != nil || c.DrainDelay < 0 {
+		errs = append(errs, fmt.Errorf("DRAIN_DELAY=%q: want a duration such as 5s, 0 for none", getenv("DRAIN_DELAY")))
+	}
 	seed, err := strconv.ParseBool(env("SEED_DEMO", "true"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("SEED_DEMO=%q: want true or false", getenv("SEED_DEMO")))
@@ -165,6 +177,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SeedDemo = seed
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		errs = append(errs, fmt.Errorf("DATABASE_URL: want a postgres:// URL (leave it unset for the embedded database)"))
+	}
+	if c.DatabaseDirectURL != "" && (c.DatabaseURL == "" || !strings.HasPrefix(c.DatabaseDirectURL, "postgres://") && !strings.HasPrefix(c.DatabaseDirectURL, "postgresql://")) {
+		errs = append(errs, fmt.Errorf("DATABASE_DIRECT_URL: want a postgres:// URL, and DATABASE_URL set"))
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		errs = append(errs, fmt.Errorf("REDIS_URL: want a redis:// or rediss:// URL"))
@@ -184,6 +199,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("debug_addr", c.DebugAddr),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("database_direct_url", maskURL(c.DatabaseDirectURL)),
 		slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", maskURL(c.RedisURL)),
 		slog.String("redis_prefix", c.RedisPrefix),
@@ -194,6 +210,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("seed_demo", c.SeedDemo),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("drain_delay", c.DrainDelay),
 		slog.Duration("sweep_interval", c.SweepInterval),
 		slog.Duration("trip_lease", c.TripLease),
 		slog.Duration("payment_lease", c.PaymentLease),
