@@ -33,13 +33,19 @@ type Config struct {
 	PaymentLease time.Duration
 	// PaymentPin is how long a payment keeps its hold's seats, past expires_at if need be.
 	PaymentPin time.Duration
+	// ReadCacheTTL bounds how stale a cached flight or seat map can be
+	// (0: reads go to the database every time). Changes made through the
+	// service invalidate at once; the TTL covers the one change nobody
+	// announces, a hold lapsing at its expires_at, and writes made by other
+	// replicas.
+	ReadCacheTTL time.Duration
 }
 
 // DefaultConfig is the configuration of spec/API.md.
 func DefaultConfig() Config {
 	return Config{
 		HoldTTL: 10 * time.Minute, HoldMaxLifetime: 30 * time.Minute, HoldMaxSeats: 10,
-		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute,
+		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute, ReadCacheTTL: time.Second,
 	}
 }
 
@@ -70,7 +76,7 @@ func New(st store.Store, locks seatlock.Store, gw payment.Gateway, log *slog.Log
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	return &Service{store: st, locks: locks, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: newNearCache(readCacheTTL, time.Now)}
+	return &Service{store: st, locks: locks, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: newNearCache(cfg.ReadCacheTTL, time.Now)}
 }
 
 // Config returns the service's configuration.
@@ -311,12 +317,6 @@ func (s *Service) fallback(ctx context.Context, op string, err error) {
 	s.log.WarnContext(ctx, "seat fast path unavailable; using the database alone", "op", op, "error", err.Error())
 }
 
-// readCacheTTL bounds how stale a cached flight or seat map can be. Changes
-// made through the service invalidate at once; the TTL covers the one change
-// nobody announces, a hold lapsing at its expires_at, and writes made by
-// other replicas.
-const readCacheTTL = time.Second
-
 // FlightCacheKey and SeatsCacheKey name the cached reads of a flight.
 func FlightCacheKey(flightID int64) string { return fmt.Sprintf("flight:%d", flightID) }
 
@@ -328,6 +328,9 @@ func SeatsCacheKey(flightID int64) string { return fmt.Sprintf("seats:%d", fligh
 // (Redis when configured), then to load; concurrent misses of one key share
 // one load. A cache that fails only costs the load.
 func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, error)) ([]byte, error) {
+	if s.cfg.ReadCacheTTL <= 0 {
+		return load()
+	}
 	if b, ok := s.near.get(key); ok {
 		s.m.cache.WithLabelValues("hit").Inc()
 		return b, nil
@@ -345,7 +348,7 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 		if err != nil {
 			return nil, err
 		}
-		if err := s.locks.Set(ctx, key, b, readCacheTTL); err != nil {
+		if err := s.locks.Set(ctx, key, b, s.cfg.ReadCacheTTL); err != nil {
 			s.fallback(ctx, "cache set", err)
 		}
 		s.near.set(key, b)
