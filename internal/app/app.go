@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/fx"
 	"github.com/reservd/reservd/internal/health"
@@ -68,7 +69,7 @@ type Overrides struct {
 	// Aggregator tunes the aggregator's configuration after the
 	// environment's (breaker, retries, booking timeout, cache TTL).
 	Aggregator func(*aggregator.Config)
-	// Clock is the in-process locks' and caches' clock (default time.Now).
+	// Clock is the in-process seat locks' and cache's clock (default time.Now).
 	Clock func() time.Time
 	// UncachedReads serves flights and seat maps straight from the
 	// database: a linearizability check reads seat maps as observations,
@@ -136,7 +137,8 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 
 	// Seat locks and caches: Redis when configured, else in process. Either
 	// way only a fast path; the database decides.
-	var locks seatlock.Store = seatlock.NewMemory(clock)
+	var locks seatlock.Locker = seatlock.NewMemory(clock)
+	var caches cache.Cache = cache.NewMemory(clock)
 	var limiter ratelimit.Limiter = ratelimit.Unlimited{}
 	if cfg.RateLimit > 0 {
 		limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateBurst)
@@ -152,6 +154,9 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 			return nil, fmt.Errorf("trace redis: %w", err)
 		}
 		if locks, err = seatlock.NewRedis(rdb, seatlock.WithPrefix(cfg.RedisPrefix)); err != nil {
+			return nil, err
+		}
+		if caches, err = cache.NewRedis(rdb, cache.WithPrefix(cfg.RedisPrefix)); err != nil {
 			return nil, err
 		}
 		if cfg.RateLimit > 0 {
@@ -178,8 +183,8 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	if o.UncachedReads {
 		rcfg.ReadCacheTTL = 0
 	}
-	svc := reserve.New(st, locks, gateway, log, reg, rcfg)
-	agg, closeProviders, err := newAggregator(cfg, o, locks, log, reg)
+	svc := reserve.New(st, locks, caches, gateway, log, reg, rcfg)
+	agg, closeProviders, err := newAggregator(cfg, o, caches, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +262,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (st store.Store, fresh bo
 
 // newAggregator builds the flight aggregator: the configured providers, or
 // with none configured, the built-in simulators of all three.
-func newAggregator(cfg config.Config, o Overrides, cache aggregator.Cache, log *slog.Logger, reg prometheus.Registerer) (*aggregator.Aggregator, func(), error) {
+func newAggregator(cfg config.Config, o Overrides, cache cache.Cache, log *slog.Logger, reg prometheus.Registerer) (*aggregator.Aggregator, func(), error) {
 	rates, err := fx.Load(cfg.FXRatesFile)
 	if err != nil {
 		return nil, nil, err

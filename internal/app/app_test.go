@@ -2,14 +2,21 @@ package app_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reservd/reservd/internal/app"
 	"github.com/reservd/reservd/internal/config"
+	"github.com/reservd/reservd/internal/seatlock"
+	"github.com/reservd/reservd/internal/testdb"
 )
 
 // embedded is production's default configuration on an embedded database
@@ -97,5 +104,48 @@ func TestNewRefusesBadRedisURL(t *testing.T) {
 			a.Close()
 		}
 		t.Fatalf("New with REDIS_URL=%s = %v, want a REDIS_URL error", cfg.RedisURL, err)
+	}
+}
+
+// With REDIS_URL, the seat locks and the shared cache are Redis under
+// REDIS_PREFIX, and /readyz asks Redis too.
+func TestNewWithRedis(t *testing.T) {
+	t.Parallel()
+	cfg := embedded(t, t.TempDir())
+	cfg.RedisURL = testdb.RedisURL(t)
+	var b [6]byte
+	rand.Read(b[:])
+	cfg.RedisPrefix = "apptest-" + hex.EncodeToString(b[:])
+	rdb, err := seatlock.NewRedisClient(cfg.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if keys, _ := rdb.Keys(ctx, cfg.RedisPrefix+":*").Result(); len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+		rdb.Close()
+	})
+	a, err := app.New(t.Context(), cfg, app.Env{}, app.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	var names []string
+	for _, c := range a.Ready() {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"database", "redis"}) {
+		t.Errorf("ready checks = %v, want database and redis", names)
+	}
+	if code, body := get(t, srv.URL+"/flights/1"); code != 200 {
+		t.Fatalf("GET /flights/1 = %d %s", code, body)
+	}
+	if n := rdb.Exists(t.Context(), cfg.RedisPrefix+":cache:flight:1").Val(); n != 1 {
+		t.Errorf("the flight read is not in the Redis cache (%s:cache:flight:1)", cfg.RedisPrefix)
 	}
 }
