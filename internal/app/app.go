@@ -57,7 +57,7 @@ type Env struct {
 // exactly as production does.
 type Overrides struct {
 	// Store is an existing, migrated store used instead of opening the
-	// configured one; the App neither migrates nor closes it.
+	// configured one; the App neither migrates, seeds nor closes it.
 	Store store.Store
 	// Gateway takes the card payments (default: payment.NewTestGateway(),
 	// the built-in test gateway).

@@ -84,14 +84,14 @@ func continueTrace(next http.Handler) http.Handler {
 func NewServer(deps Deps) (http.Handler, error) {
 	var missing []string
 	for _, d := range []struct {
-		name string
-		nil  bool
+		name   string
+		absent bool
 	}{
 		{"Store", deps.Store == nil}, {"Reserve", deps.Reserve == nil}, {"Aggregator", deps.Aggregator == nil},
 		{"Trips", deps.Trips == nil}, {"Logger", deps.Logger == nil}, {"Registry", deps.Registry == nil},
 		{"Limiter", deps.Limiter == nil},
 	} {
-		if d.nil {
+		if d.absent {
 			missing = append(missing, d.name)
 		}
 	}
