@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/fx"
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/provider"
@@ -58,17 +59,11 @@ type Source struct {
 	Simulated bool
 }
 
-// Cache stores search results briefly (Redis when configured).
-type Cache interface {
-	Get(ctx context.Context, key string) ([]byte, bool, error)
-	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-}
-
 // Aggregator searches and books across providers.
 type Aggregator struct {
 	sources []*guarded
 	rates   *fx.Table
-	cache   Cache
+	cache   cache.Cache // nil: nothing cached
 	log     *slog.Logger
 	cfg     Config
 	m       *metrics
@@ -76,14 +71,14 @@ type Aggregator struct {
 }
 
 // New returns an aggregator over sources.
-func New(sources []Source, rates *fx.Table, cache Cache, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Aggregator {
+func New(sources []Source, rates *fx.Table, searches cache.Cache, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Aggregator {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	a := &Aggregator{rates: rates, cache: cache, log: log, cfg: cfg, m: newMetrics(reg), tracer: otel.Tracer(tracerName)}
+	a := &Aggregator{rates: rates, cache: searches, log: log, cfg: cfg, m: newMetrics(reg), tracer: otel.Tracer(tracerName)}
 	for _, s := range sources {
 		name := s.Provider.Name()
 		a.m.breaker.WithLabelValues(name).Set(0)

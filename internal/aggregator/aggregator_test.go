@@ -13,12 +13,12 @@ import (
 
 	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/fx"
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/provider"
 	"github.com/reservd/reservd/internal/provider/simkit"
 	"github.com/reservd/reservd/internal/provider/simset"
-	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/storetest"
 	"github.com/reservd/reservd/internal/trips"
@@ -39,7 +39,7 @@ type world struct {
 	cfg  aggregator.Config
 }
 
-func newWorld(t *testing.T, tune func(*aggregator.Config), cache aggregator.Cache) *world {
+func newWorld(t *testing.T, tune func(*aggregator.Config), cache cache.Cache) *world {
 	t.Helper()
 	sims, err := simset.Start()
 	if err != nil {
@@ -188,7 +188,7 @@ func TestCircuitOpensAndSkipsWithoutWaiting(t *testing.T) {
 
 func TestIdenticalSearchesAreCached(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, nil, seatlock.NewMemory(nil))
+	w := newWorld(t, nil, cache.NewMemory(nil))
 	first, err := w.agg.Search(t.Context(), search(day))
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func newTripWorld(t *testing.T, tune func(*aggregator.Config)) *tripWorld {
 	return newCachedTripWorld(t, tune, nil)
 }
 
-func newCachedTripWorld(t *testing.T, tune func(*aggregator.Config), cache aggregator.Cache) *tripWorld {
+func newCachedTripWorld(t *testing.T, tune func(*aggregator.Config), cache cache.Cache) *tripWorld {
 	w := &tripWorld{world: newWorld(t, tune, cache), st: storetest.Engines["sqlite"](t)}
 	w.svc = aggregator.NewTripService(w.st, w.agg)
 	w.svc.Lease = 3 * time.Second

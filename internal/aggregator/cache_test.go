@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/provider"
 	"github.com/reservd/reservd/internal/provider/simkit"
 	"github.com/reservd/reservd/internal/seatlock"
@@ -37,7 +38,7 @@ func (w *world) searches() int {
 }
 
 // redisCache is a cache on the test Redis under a prefix of its own.
-func redisCache(t *testing.T) *seatlock.Redis {
+func redisCache(t *testing.T) *cache.Redis {
 	t.Helper()
 	c, err := seatlock.NewRedisClient(testdb.RedisURL(t))
 	if err != nil {
@@ -55,7 +56,7 @@ func redisCache(t *testing.T) *seatlock.Redis {
 			c.Del(ctx, keys...)
 		}
 	})
-	r, err := seatlock.NewRedis(c, seatlock.WithPrefix(prefix))
+	r, err := cache.NewRedis(c, cache.WithPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +67,9 @@ func redisCache(t *testing.T) *seatlock.Redis {
 // cache, without asking any provider.
 func TestAnswerFromCacheIsTheSearchedAnswer(t *testing.T) {
 	t.Parallel()
-	for name, cache := range map[string]func(*testing.T) aggregator.Cache{
-		"memory": func(*testing.T) aggregator.Cache { return seatlock.NewMemory(nil) },
-		"redis":  func(t *testing.T) aggregator.Cache { return redisCache(t) },
+	for name, cache := range map[string]func(*testing.T) cache.Cache{
+		"memory": func(*testing.T) cache.Cache { return cache.NewMemory(nil) },
+		"redis":  func(t *testing.T) cache.Cache { return redisCache(t) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -120,7 +121,7 @@ func TestAnswerFromCacheIsTheSearchedAnswer(t *testing.T) {
 // from the cache, without searching again.
 func TestTripBooksAnOfferFoundThroughACachedSearch(t *testing.T) {
 	t.Parallel()
-	w := newCachedTripWorld(t, nil, seatlock.NewMemory(nil))
+	w := newCachedTripWorld(t, nil, cache.NewMemory(nil))
 	b, err := w.agg.Answer(t.Context(), search(day), testEncoding)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func TestSearchEndsByTheCallersDeadline(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, func(c *aggregator.Config) {
 		c.Retries, c.CallTimeout, c.SearchBudget = 0, time.Minute, time.Minute
-	}, seatlock.NewMemory(nil))
+	}, cache.NewMemory(nil))
 	w.kits["duffel"].Update(func(k *simkit.Knobs) { k.BlackHole = true })
 
 	spent, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Millisecond))

@@ -18,23 +18,15 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/extra/redisotel/v9"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/apikey"
-	"github.com/reservd/reservd/internal/fx"
-	"github.com/reservd/reservd/internal/health"
-	"github.com/reservd/reservd/internal/httpapi"
-	"github.com/reservd/reservd/internal/jobs"
+	"github.com/reservd/reservd/internal/app"
+	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/provider"
 	"github.com/reservd/reservd/internal/provider/registry"
 	"github.com/reservd/reservd/internal/provider/simset"
-	"github.com/reservd/reservd/internal/ratelimit"
-	"github.com/reservd/reservd/internal/reserve"
-	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/testdb"
@@ -195,108 +187,68 @@ type node struct {
 	stop func()
 }
 
-// startNode wires an instance as cmd/reservd's serve does, against the
-// proxied database, Redis and providers.
+// startNode builds an instance with app.New, as cmd/reservd's serve does,
+// against the proxied database, Redis and providers.
 func (c *cluster) startNode(i int) *node {
 	t := c.t
 	t.Helper()
-	ctx := t.Context()
 	name := fmt.Sprintf("node%d", i)
 	log := c.errs.logger(name).With("test", t.Name())
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	fail := func(format string, args ...any) {
-		closeAll()
-		t.Fatalf(format, args...)
-	}
 
-	st, err := postgres.Open(ctx, c.dbURL)
+	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
-		fail("%s: open the proxied database: %v", name, err)
+		t.Fatalf("default configuration: %v", err)
 	}
-	closers = append(closers, func() { st.Close() })
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(st.Collector())
-
-	rdb, err := seatlock.NewRedisClient(c.redisURL)
-	if err != nil {
-		fail("%s: redis client: %v", name, err)
-	}
-	closers = append(closers, func() { rdb.Close() })
-	if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
-		fail("%s: trace redis: %v", name, err)
-	}
-	locks, err := seatlock.NewRedis(rdb, seatlock.WithPrefix(c.prefix))
-	if err != nil {
-		fail("%s: seat locks: %v", name, err)
-	}
+	cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix = c.dbURL, c.redisURL, c.prefix
+	cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.PaymentLease = holdTTL, holdMaxLifetime, paymentLease
+	cfg.SweepInterval, cfg.TripLease = sweepInterval, tripLease
 	// As in production (RATE_LIMIT with REDIS_URL), a Redis limiter in
 	// front of every request; high enough never to limit the storm.
-	limiter := ratelimit.NewRedis(rdb, 1_000_000, 1_000_000)
-	deps := health.NewMonitor(log, reg,
-		health.Check{Name: "database", Check: st.Ping},
-		health.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
-	var ready []httpapi.Check
-	for _, ch := range deps.Checks() {
-		ready = append(ready, httpapi.Check{Name: ch.Name, Check: ch.Check})
+	cfg.RateLimit, cfg.RateBurst = 1_000_000, 1_000_000
+	a, err := app.New(t.Context(), cfg, app.Env{Log: log}, app.Overrides{
+		Gateway: c.gateway,
+		Providers: func(hc *http.Client) []aggregator.Source {
+			var sources []aggregator.Source
+			for _, p := range c.adapters(hc) {
+				sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
+			}
+			return sources
+		},
+		// Production's call timeout and search budget; an order call bounded
+		// well inside the (short) trip lease, and a circuit that stays open
+		// one second instead of thirty, so that a healed provider is back
+		// within the test's bound on full service.
+		Aggregator: func(acfg *aggregator.Config) {
+			acfg.BookTimeout = 3 * time.Second
+			acfg.BreakerOpenFor = time.Second
+		},
+	})
+	if err != nil {
+		t.Fatalf("%s: build the instance: %v", name, err)
 	}
 
-	rcfg := reserve.DefaultConfig()
-	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.PaymentLease = holdTTL, holdMaxLifetime, paymentLease
-	svc := reserve.New(st, locks, c.gateway, log, reg, rcfg)
-
-	hc := &http.Client{Transport: otelhttp.NewTransport(&http.Transport{
-		MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second,
-		TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 30 * time.Second,
-	})}
-	closers = append(closers, hc.CloseIdleConnections)
-	var sources []aggregator.Source
-	for _, p := range c.adapters(hc) {
-		sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
-	}
-	// Production's call timeout and search budget; an order call bounded
-	// well inside the (short) trip lease, and a circuit that stays open
-	// one second instead of thirty, so that a healed provider is back
-	// within the test's bound on full service.
-	acfg := aggregator.DefaultConfig()
-	acfg.BookTimeout = 3 * time.Second
-	acfg.BreakerOpenFor = time.Second
-	agg := aggregator.New(sources, fx.Default(), locks, log, reg, acfg)
-	tripSvc := aggregator.NewTripService(st, agg)
-	tripSvc.Lease = tripLease
-
-	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log,
-		Registry: reg, Ready: ready, Limiter: limiter})
-
-	runner := jobs.NewRunner(log, reg,
-		jobs.Job{Name: "expire_holds", Every: sweepInterval, Run: svc.SweepExpired},
-		jobs.Job{Name: "recover_payments", Every: sweepInterval, Run: svc.RecoverPayments},
-		jobs.Job{Name: "recover_refunds", Every: 2 * sweepInterval, Run: svc.RecoverRefunds},
-		jobs.Job{Name: "book_trips", Every: 500 * time.Millisecond, Run: tripSvc.Work},
-		jobs.QueueDepth(reg, sweepInterval, store.WorkQueues, st.WorkDepth),
-		jobs.Job{Name: "check_dependencies", Every: sweepInterval, Run: deps.Run},
-	)
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})
-	go func() { defer close(jobsDone); runner.Run(jobsCtx) }()
-	closers = append(closers, func() { stopJobs(); <-jobsDone })
+	go func() { defer close(jobsDone); a.RunJobs(jobsCtx) }()
 
-	srv := httptest.NewUnstartedServer(handler)
+	srv := httptest.NewUnstartedServer(a.Handler())
 	srv.Config.ReadHeaderTimeout = 5 * time.Second
 	srv.Config.ReadTimeout = 15 * time.Second
 	srv.Config.WriteTimeout = 30 * time.Second
 	srv.Config.IdleTimeout = 120 * time.Second
 	srv.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	srv.Start()
-	closers = append(closers, srv.Close)
 
 	var once sync.Once
 	// Stop serving first, then the jobs, then close the clients.
-	return &node{name: name, url: srv.URL, stop: func() { once.Do(closeAll) }}
+	return &node{name: name, url: srv.URL, stop: func() {
+		once.Do(func() {
+			srv.Close()
+			stopJobs()
+			<-jobsDone
+			a.Close()
+		})
+	}}
 }
 
 // adapters are the real provider adapters, built as simset.Providers builds

@@ -13,11 +13,12 @@
 // server (its HTTP API on a loopback port, driven through toxiproxy's own
 // client package), its own proxies and ports, its own PostgreSQL database,
 // its own Redis key prefix and its own provider simulators. Its reservd
-// instances are wired as cmd/reservd's serve does (pgx pool, Redis seat
-// locks, cache and rate limiter, aggregator, trip service, the background
-// jobs on the jobs runner, the HTTP API behind an http.Server), except that
-// their database, Redis and provider addresses are the proxies', and that
-// they share one payment.TestGateway so that charges can be counted exactly.
+// instances are built by app.New, as cmd/reservd's serve builds one (pgx
+// pool, Redis seat locks, cache and rate limiter, aggregator, trip service,
+// every background job, the HTTP API behind an http.Server), except that
+// their database, Redis and provider addresses are the proxies', that their
+// breakers reopen sooner, and that they share one payment.TestGateway so
+// that charges can be counted exactly.
 //
 // # Faults
 //

@@ -2,16 +2,12 @@ package httpapi_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/reservd/reservd/internal/apikey"
-	"github.com/reservd/reservd/internal/httpapi"
-	"github.com/reservd/reservd/internal/payment"
-	"github.com/reservd/reservd/internal/reserve"
-	"github.com/reservd/reservd/internal/seatlock"
+	"github.com/reservd/reservd/internal/config"
 )
 
 // TestAuthFailuresLimitedPerAddress: bad keys are limited per client
@@ -20,12 +16,9 @@ import (
 // while a key the replica already knows good still works.
 func TestAuthFailuresLimitedPerAddress(t *testing.T) {
 	t.Parallel()
-	st := engines["sqlite"](t)
-	svc := reserve.New(st, seatlock.NewMemory(nil), payment.NewTestGateway(), nil, nil, reserve.DefaultConfig())
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, KeyCacheTTL: time.Minute,
-		AuthFailureRate: 0.01, AuthFailureBurst: 3}))
-	t.Cleanup(srv.Close)
-	a := &api{t: t, url: srv.URL, store: st}
+	a := newAPI(t, engines["sqlite"], func(c *config.Config) {
+		c.APIKeyCacheTTL, c.AuthFailureLimit, c.AuthFailureBurst = time.Minute, 0.01, 3
+	})
 	good := a.key("alice", false)
 	if r := a.do(http.MethodGet, "/bookings", good, nil); r.status != 200 {
 		t.Fatalf("good key = %d", r.status)

@@ -8,21 +8,13 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/reservd/reservd/internal/aggregator"
-	"github.com/reservd/reservd/internal/fx"
-	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/app"
 	"github.com/reservd/reservd/internal/money"
-	"github.com/reservd/reservd/internal/payment"
-	"github.com/reservd/reservd/internal/reserve"
-	"github.com/reservd/reservd/internal/seatlock"
 )
 
 // syncBuffer is a log destination safe for concurrent writers.
@@ -47,15 +39,9 @@ func (s *syncBuffer) String() string {
 // on the given engine, logging into the returned buffer.
 func newEdgeAPI(t *testing.T, engine string) (*api, *syncBuffer) {
 	t.Helper()
-	st := engines[engine](t)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc := reserve.New(st, seatlock.NewMemory(nil), payment.NewTestGateway(), nil, nil, reserve.DefaultConfig())
-	agg := aggregator.New(nil, fx.Default(), nil, nil, prometheus.NewRegistry(), aggregator.DefaultConfig())
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg,
-		Trips: aggregator.NewTripService(st, agg), Logger: log}))
-	t.Cleanup(srv.Close)
-	a := &api{t: t, url: srv.URL, store: st, svc: svc}
+	a := start(t, testConfig(t), app.Overrides{Store: engines[engine](t), Providers: noProviders}, log)
 	a.admin, a.client = a.key("ops", true), a.key("alice", false)
 	return a, logs
 }

@@ -90,13 +90,7 @@ func (s *Server) cachedJSON(w http.ResponseWriter, r *http.Request, key string, 
 		}
 		return encodeBody(v)
 	}
-	var body []byte
-	var err error
-	if s.reserve != nil {
-		body, err = s.reserve.Cached(r.Context(), key, build)
-	} else {
-		body, err = build()
-	}
+	body, err := s.reserve.Cached(r.Context(), key, build)
 	if err != nil {
 		return err
 	}

@@ -14,17 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/app"
 	"github.com/reservd/reservd/internal/flights"
-	"github.com/reservd/reservd/internal/fx"
-	"github.com/reservd/reservd/internal/httpapi"
 	"github.com/reservd/reservd/internal/money"
-	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/provider"
-	"github.com/reservd/reservd/internal/reserve"
-	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/trips"
 )
 
@@ -45,15 +39,12 @@ type fuzzAPI struct {
 func newFuzzAPI(tb testing.TB) *fuzzAPI {
 	tb.Helper()
 	st := engines["sqlite"](tb)
-	svc := reserve.New(st, seatlock.NewMemory(nil), payment.NewTestGateway(), nil, nil, reserve.DefaultConfig())
 	stub := &stubProvider{}
-	cfg := aggregator.DefaultConfig()
-	cfg.Retries = 0
-	agg := aggregator.New([]aggregator.Source{{Provider: stub}}, fx.Default(), nil, nil, prometheus.NewRegistry(), cfg)
-	h := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: aggregator.NewTripService(st, agg)})
-	srv := httptest.NewServer(h)
-	tb.Cleanup(srv.Close)
-	a := &api{t: tb, url: srv.URL, store: st, svc: svc}
+	a := start(tb, testConfig(tb), app.Overrides{Store: st,
+		Providers:  func(*http.Client) []aggregator.Source { return []aggregator.Source{{Provider: stub}} },
+		Aggregator: func(c *aggregator.Config) { c.Retries, c.CacheTTL = 0, 0 },
+	}, nil)
+	h := a.app.Handler()
 	a.admin = a.key("ops", true)
 	a.client = a.key("alice", false)
 	for i, route := range [][2]string{{"SFO", "JFK"}, {"SFO", "JFK"}, {"LHR", "CDG"}} {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reservd/reservd/internal/reserve"
+	"github.com/reservd/reservd/internal/config"
 )
 
 // flight creates a flight with business row 1 (A C D F) and economy rows
@@ -240,7 +240,7 @@ func TestHoldExpiry(t *testing.T) {
 	for name, newStore := range engines {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			a := newAPI(t, newStore, func(c *reserve.Config) { c.HoldTTL, c.HoldMaxLifetime = 300*time.Millisecond, time.Second })
+			a := newAPI(t, newStore, func(c *config.Config) { c.HoldTTL, c.HoldMaxLifetime = 300*time.Millisecond, time.Second })
 			fl := a.flight(t)
 			h := data(t, a.post("/holds", a.client, idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["11A"]}`, fl)), 201)
 			id := h["id"].(string)

@@ -2,20 +2,22 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/app"
+	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/httpapi"
 	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/reserve"
-	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/storetest"
 )
@@ -29,25 +31,54 @@ type api struct {
 	url           string
 	store         store.Store
 	svc           *reserve.Service
+	app           *app.App
 	gateway       *payment.TestGateway
 	admin, client string
 }
 
-func newAPI(t testing.TB, newStore func(testing.TB) store.Store, opts ...func(*reserve.Config)) *api {
+func newAPI(t testing.TB, newStore func(testing.TB) store.Store, opts ...func(*config.Config)) *api {
 	t.Helper()
-	st := newStore(t)
-	cfg := reserve.DefaultConfig()
+	cfg := testConfig(t)
 	for _, o := range opts {
 		o(&cfg)
 	}
 	gw := payment.NewTestGateway()
-	svc := reserve.New(st, seatlock.NewMemory(nil), gw, nil, nil, cfg)
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc}))
-	t.Cleanup(srv.Close)
-	a := &api{t: t, url: srv.URL, store: st, svc: svc, gateway: gw}
+	a := start(t, cfg, app.Overrides{Store: newStore(t), Gateway: gw, Providers: noProviders}, nil)
+	a.gateway = gw
 	a.admin = a.key("ops", true)
 	a.client = a.key("alice", false)
 	return a
+}
+
+// testConfig is production's default configuration (an empty
+// environment) less what would get in the tests' way: no rate limit, and
+// API keys looked up on every request.
+func testConfig(t testing.TB) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("default configuration: %v", err)
+	}
+	cfg.RateLimit, cfg.APIKeyCacheTTL = 0, 0
+	return cfg
+}
+
+// noProviders is a service without flight providers, for the tests that
+// do not search offers.
+func noProviders(*http.Client) []aggregator.Source { return nil }
+
+// start builds the service with app.New and serves it; log nil discards
+// its lines.
+func start(t testing.TB, cfg config.Config, o app.Overrides, log *slog.Logger) *api {
+	t.Helper()
+	a, err := app.New(t.Context(), cfg, app.Env{Log: log}, o)
+	if err != nil {
+		t.Fatalf("build the service: %v", err)
+	}
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	return &api{t: t, url: srv.URL, store: a.Store, svc: a.Reserve, app: a}
 }
 
 func (a *api) key(name string, admin bool) string {
@@ -354,13 +385,10 @@ func TestUnknownRoutes(t *testing.T) {
 func TestReadyz(t *testing.T) {
 	t.Parallel()
 	st := engines["sqlite"](t)
-	down := fmt.Errorf("connection refused")
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Ready: []httpapi.Check{
-		{Name: "database", Check: st.Ping},
-		{Name: "redis", Check: func(ctx context.Context) error { return down }},
-	}}))
-	t.Cleanup(srv.Close)
-	a := &api{t: t, url: srv.URL, store: st}
+	// Redis configured but unreachable (nothing listens on port 1).
+	cfg := testConfig(t)
+	cfg.RedisURL = "redis://127.0.0.1:1/0"
+	a := start(t, cfg, app.Overrides{Store: st, Providers: noProviders}, nil)
 	m := wantError(t, a.get("/readyz"), 503, "not_ready")
 	details := m["details"].(map[string]any)
 	if _, ok := details["redis"]; !ok || len(details) != 1 {
@@ -369,5 +397,23 @@ func TestReadyz(t *testing.T) {
 	ok := newAPI(t, engines["sqlite"])
 	if r := ok.get("/readyz"); r.status != 200 {
 		t.Errorf("readyz with no failing dependency = %d %s", r.status, r.body)
+	}
+}
+
+// NewServer refuses to build without a dependency, naming every missing one,
+// rather than serving a route that would fail on its first request.
+func TestNewServerRefusesMissingDependencies(t *testing.T) {
+	t.Parallel()
+	_, err := httpapi.NewServer(httpapi.Deps{Store: engines["sqlite"](t)})
+	if err == nil {
+		t.Fatal("NewServer without its dependencies succeeded")
+	}
+	for _, name := range []string{"Reserve", "Aggregator", "Trips", "Logger", "Registry", "Limiter"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name the missing %s", err, name)
+		}
+	}
+	if strings.Contains(err.Error(), "Store") {
+		t.Errorf("error %q names Store, which was given", err)
 	}
 }

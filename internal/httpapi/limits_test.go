@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/reservd/reservd/internal/httpapi"
-	"github.com/reservd/reservd/internal/payment"
-	"github.com/reservd/reservd/internal/reserve"
-	"github.com/reservd/reservd/internal/seatlock"
+	"github.com/reservd/reservd/internal/config"
 )
 
 // TestBodyLimitPerRoute: each route reads a body only as large as it can
@@ -91,11 +87,7 @@ func TestArrayCapsRefuseWhileDecoding(t *testing.T) {
 // are still answered, and the caps free up as requests finish.
 func TestInFlightCaps(t *testing.T) {
 	t.Parallel()
-	st := engines["sqlite"](t)
-	svc := reserve.New(st, seatlock.NewMemory(nil), payment.NewTestGateway(), nil, nil, reserve.DefaultConfig())
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, MaxInFlight: 3, MaxInFlightPerKey: 2}))
-	t.Cleanup(srv.Close)
-	a := &api{t: t, url: srv.URL, store: st}
+	a := newAPI(t, engines["sqlite"], func(c *config.Config) { c.MaxInFlight, c.MaxInFlightPerKey = 3, 2 })
 	alice, bob, carol := a.key("alice", false), a.key("bob", false), a.key("carol", false)
 
 	// stall starts a booking whose body never ends (until the test ends):
@@ -103,7 +95,7 @@ func TestInFlightCaps(t *testing.T) {
 	// handler has begun to read the body (the server's 100 Continue says
 	// so), past every cap, so that nothing races it for a slot.
 	stall := func(key, idem string) (end func()) {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		conn, err := net.Dial("tcp", strings.TrimPrefix(a.url, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -278,9 +278,6 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 // rateLimit spends one of the API key's tokens. A limiter that fails lets
 // the request through: limits protect the service, they decide nothing.
 func (s *Server) rateLimit(r *http.Request, p apikey.Principal) error {
-	if s.limiter == nil {
-		return nil
-	}
 	ok, retry, err := s.limiter.Allow(r.Context(), fmt.Sprintf("key:%d", p.KeyID))
 	if err != nil {
 		s.log.WarnContext(r.Context(), "rate limiter unavailable; allowing the request", "error", err.Error())

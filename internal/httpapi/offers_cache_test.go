@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
-
-	"github.com/reservd/reservd/internal/seatlock"
 )
 
 // A cached GET /offers answers byte for byte what the search answered, and a
@@ -14,7 +12,7 @@ import (
 // searching again.
 func TestCachedOffersAnswerAndBook(t *testing.T) {
 	t.Parallel()
-	a, svc, sims := newCachedOffersAPI(t, seatlock.NewMemory(nil))
+	a, svc, sims := newCachedOffersAPI(t, true)
 	date := time.Now().UTC().AddDate(0, 0, 21).Format(time.DateOnly)
 	q := "/offers?origin=SFO&destination=JFK&departure_date=" + date + "&currency=USD"
 	miss := a.do("GET", q, a.client, nil)

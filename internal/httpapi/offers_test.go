@@ -3,49 +3,49 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/reservd/reservd/internal/aggregator"
-	"github.com/reservd/reservd/internal/fx"
-	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/app"
 	"github.com/reservd/reservd/internal/provider/simkit"
 	"github.com/reservd/reservd/internal/provider/simset"
 )
 
-// newOffersAPI is a server whose aggregator talks real HTTP to the three simulators.
+// newOffersAPI is a server whose aggregator talks real HTTP to the three
+// simulators, and caches no search.
 func newOffersAPI(t *testing.T) (*api, *aggregator.TripService, *simset.Set) {
 	t.Helper()
-	return newCachedOffersAPI(t, nil)
+	return newCachedOffersAPI(t, false)
 }
 
-// newCachedOffersAPI is newOffersAPI with a search cache.
-func newCachedOffersAPI(t *testing.T, cache aggregator.Cache) (*api, *aggregator.TripService, *simset.Set) {
+// newCachedOffersAPI is newOffersAPI, with production's search cache when cached.
+func newCachedOffersAPI(t *testing.T, cached bool) (*api, *aggregator.TripService, *simset.Set) {
 	t.Helper()
 	st := engines["sqlite"](t)
 	sims, err := simset.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc := &http.Client{Transport: &http.Transport{}}
-	t.Cleanup(func() { sims.Close(); hc.CloseIdleConnections() })
-	var sources []aggregator.Source
-	for _, p := range sims.Providers(hc) {
-		sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
-	}
-	cfg := aggregator.DefaultConfig()
-	cfg.Retries, cfg.SearchBudget = 0, time.Second
-	agg := aggregator.New(sources, fx.Default(), cache, nil, prometheus.NewRegistry(), cfg)
-	trips := aggregator.NewTripService(st, agg)
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Aggregator: agg, Trips: trips}))
-	t.Cleanup(srv.Close)
-	a := &api{t: t, url: srv.URL, store: st}
+	t.Cleanup(func() { sims.Close() })
+	a := start(t, testConfig(t), app.Overrides{Store: st,
+		Providers: func(hc *http.Client) []aggregator.Source {
+			var sources []aggregator.Source
+			for _, p := range sims.Providers(hc) {
+				sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
+			}
+			return sources
+		},
+		Aggregator: func(c *aggregator.Config) {
+			c.Retries, c.SearchBudget = 0, time.Second
+			if !cached {
+				c.CacheTTL = 0
+			}
+		},
+	}, nil)
 	a.client = a.key("alice", false)
-	return a, trips, sims
+	return a, a.app.Trips, sims
 }
 
 func TestOffers(t *testing.T) {

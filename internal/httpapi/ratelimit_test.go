@@ -1,25 +1,19 @@
 package httpapi_test
 
 import (
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/reservd/reservd/internal/httpapi"
-	"github.com/reservd/reservd/internal/payment"
-	"github.com/reservd/reservd/internal/ratelimit"
-	"github.com/reservd/reservd/internal/reserve"
-	"github.com/reservd/reservd/internal/seatlock"
+	"github.com/reservd/reservd/internal/app"
 )
 
 func TestRateLimitPerAPIKey(t *testing.T) {
 	t.Parallel()
 	st := engines["sqlite"](t)
-	svc := reserve.New(st, seatlock.NewMemory(nil), payment.NewTestGateway(), nil, nil, reserve.DefaultConfig())
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Limiter: ratelimit.NewMemory(0.5, 3)}))
-	t.Cleanup(srv.Close)
-	a := &api{t: t, url: srv.URL, store: st}
+	cfg := testConfig(t)
+	cfg.RateLimit, cfg.RateBurst = 0.5, 3 // in process: no REDIS_URL
+	a := start(t, cfg, app.Overrides{Store: st, Providers: noProviders}, nil)
 	a.admin, a.client = a.key("ops", true), a.key("alice", false)
 	bob := a.key("bob", false)
 	fl := a.flight(t) // one of the admin's tokens

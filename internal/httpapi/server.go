@@ -4,9 +4,10 @@
 package httpapi
 
 import (
-	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,19 +17,15 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/health"
 	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/telemetry"
 )
 
-// Check is a dependency /readyz asks about.
-type Check struct {
-	Name  string
-	Check func(ctx context.Context) error
-}
-
-// Deps is everything the HTTP surface needs, passed explicitly.
+// Deps is everything the HTTP surface needs, passed explicitly; NewServer
+// refuses a missing one (internal/app builds them all).
 type Deps struct {
 	Store store.Store
 	// Reserve holds, books, releases and cancels seats.
@@ -40,8 +37,8 @@ type Deps struct {
 	// Registry receives the HTTP metrics and serves /metrics.
 	Registry *prometheus.Registry
 	// Ready lists the dependencies /readyz reports on.
-	Ready []Check
-	// Limiter limits requests per API key; nil means no limit.
+	Ready []health.Check
+	// Limiter limits requests per API key (ratelimit.Unlimited for none).
 	Limiter ratelimit.Limiter
 	// Tracing says whether spans are recorded (OTEL_* configured them). Without
 	// it, requests still carry a caller's W3C trace context into logs and
@@ -70,7 +67,7 @@ type Server struct {
 	trips    *aggregator.TripService
 	log      *slog.Logger
 	registry *prometheus.Registry
-	ready    []Check
+	ready    []health.Check
 	metrics  *httpMetrics
 	keys     *keyCache
 	inflight *inflight
@@ -95,8 +92,24 @@ func continueTrace(next http.Handler) http.Handler {
 	})
 }
 
-// NewServer wires every route of the API to deps.
-func NewServer(deps Deps) http.Handler {
+// NewServer wires every route of the API to deps, all of which it needs.
+func NewServer(deps Deps) (http.Handler, error) {
+	var missing []string
+	for _, d := range []struct {
+		name   string
+		absent bool
+	}{
+		{"Store", deps.Store == nil}, {"Reserve", deps.Reserve == nil}, {"Aggregator", deps.Aggregator == nil},
+		{"Trips", deps.Trips == nil}, {"Logger", deps.Logger == nil}, {"Registry", deps.Registry == nil},
+		{"Limiter", deps.Limiter == nil},
+	} {
+		if d.absent {
+			missing = append(missing, d.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("httpapi: missing dependencies: %s", strings.Join(missing, ", "))
+	}
 	s := &Server{
 		store:        deps.Store,
 		reserve:      deps.Reserve,
@@ -111,14 +124,8 @@ func NewServer(deps Deps) http.Handler {
 		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
 	// Lines logged with a request's context carry its request and trace ids.
 	s.log = slog.New(telemetry.NewLogHandler(s.log.Handler()))
-	if s.registry == nil {
-		s.registry = prometheus.NewRegistry()
-	}
 	s.metrics = newHTTPMetrics(s.registry)
 	s.promHandler = promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
 	for _, rt := range s.routes() {
@@ -126,7 +133,7 @@ func NewServer(deps Deps) http.Handler {
 	}
 	h := s.observe(s.recoverPanics(http.HandlerFunc(s.dispatch)))
 	if !deps.Tracing {
-		return continueTrace(h)
+		return continueTrace(h), nil
 	}
 	// The server span (from the global tracer provider, continuing a W3C
 	// traceparent) wraps everything, so that the access line carries its
@@ -135,7 +142,7 @@ func NewServer(deps Deps) http.Handler {
 	return otelhttp.NewHandler(h, "http.server",
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" && r.URL.Path != "/healthz" }),
-	)
+	), nil
 }
 
 // dispatch routes a request, answering unknown paths and methods in the

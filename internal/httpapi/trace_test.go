@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/app"
 	"github.com/reservd/reservd/internal/telemetry"
 )
 
@@ -40,11 +39,10 @@ func TestCallersTraceIDInLogsWithoutTracing(t *testing.T) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	var logs lockedBuffer
 	log := slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(&logs, nil)))
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: engines["sqlite"](t), Logger: log}))
-	t.Cleanup(srv.Close)
+	a := start(t, testConfig(t), app.Overrides{Store: engines["sqlite"](t), Providers: noProviders}, log)
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	req, _ := http.NewRequest("GET", srv.URL+"/ping", nil)
+	req, _ := http.NewRequest("GET", a.url+"/ping", nil)
 	req.Header.Set("Traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -93,12 +93,12 @@
 // GET /holds/{id} is not cached: it reads the database. GET
 // /flights/{id}/seats goes through reserve.Service.Cached: a near cache in
 // each process, single-flight loads and the shared cache (Redis), which is
-// by design bounded-stale (readCacheTTL, a second), not linearizable — a
-// replica serves its own near copy for up to a second after another replica
-// changed the seats. The instances under test therefore serve that one route
-// with the same httpapi handler built without the service (httpapi.Deps
-// without Reserve), whose reads skip the cache and go to the database; every
-// other route, and the seat locks, are the production wiring.
+// by design bounded-stale (reserve.Config.ReadCacheTTL, a second), not
+// linearizable — a replica serves its own near copy for up to a second after
+// another replica changed the seats. The instances under test are therefore
+// built by app.New with Overrides.UncachedReads, whose flight and seat-map
+// reads skip the cache and go to the database; every other part of them,
+// the seat locks included, is the production wiring.
 //
 // # Concurrency, ownership and unknown outcomes
 //

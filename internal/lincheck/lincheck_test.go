@@ -19,13 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
+	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/app"
+	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/flights"
-	"github.com/reservd/reservd/internal/httpapi"
 	"github.com/reservd/reservd/internal/lincheck"
 	"github.com/reservd/reservd/internal/money"
-	"github.com/reservd/reservd/internal/payment"
-	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
@@ -61,9 +61,18 @@ const clients, groups = 10, 4
 // holdTTL is far longer than any history: no hold expires mid-history.
 const holdTTL = time.Hour
 
-func config() reserve.Config {
-	cfg := reserve.DefaultConfig()
+// instanceConfig is production's default configuration with holds that
+// outlive the history, no rate limit, API keys looked up on every request,
+// and seat locks in Redis at redisURL under prefix ("": in process).
+func instanceConfig(t *testing.T, redisURL, prefix string) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("default configuration: %v", err)
+	}
 	cfg.HoldTTL, cfg.HoldMaxLifetime = holdTTL, 2*holdTTL
+	cfg.RateLimit, cfg.APIKeyCacheTTL = 0, 0
+	cfg.RedisURL, cfg.RedisPrefix = redisURL, prefix
 	return cfg
 }
 
@@ -100,16 +109,7 @@ func TestThreeInstances(t *testing.T) {
 			}
 			first = st
 		}
-		rdb, err := seatlock.NewRedisClient(redisURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rdb.Close() })
-		locks, err := seatlock.NewRedis(rdb, seatlock.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		instance, reg := serve(t, st, locks, logs)
+		instance, reg := serve(t, st, instanceConfig(t, redisURL, prefix), logs)
 		urls, regs = append(urls, instance), append(regs, reg)
 	}
 	h := record(t, first, urls, regs)
@@ -123,27 +123,26 @@ func TestEmbedded(t *testing.T) {
 	t.Parallel()
 	st := storetest.Engines["sqlite"](t)
 	logs := &logCounter{}
-	u, reg := serve(t, st, seatlock.NewMemory(nil), logs)
+	u, reg := serve(t, st, instanceConfig(t, "", ""), logs)
 	h := record(t, st, []string{u}, []*prometheus.Registry{reg})
 	check(t, "embedded", h)
 	report(t, logs, []*prometheus.Registry{reg})
 }
 
-// serve starts one instance on st and locks. Its seat map (GET
-// /flights/{id}/seats) is served by the same handler without the service,
-// hence without the read cache, which is bounded-stale by design: see the
-// package documentation.
-func serve(t *testing.T, st store.Store, locks seatlock.Store, logs *logCounter) (string, *prometheus.Registry) {
+// serve starts one instance on st, built by app.New as production builds
+// it but for its flight and seat-map reads, which skip the read cache
+// (bounded-stale by design: see the package documentation).
+func serve(t *testing.T, st store.Store, cfg config.Config, logs *logCounter) (string, *prometheus.Registry) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	log := slog.New(logs)
-	svc := reserve.New(st, locks, payment.NewTestGateway(), log, reg, config())
-	mux := http.NewServeMux()
-	mux.Handle("/", httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Logger: log, Registry: reg}))
-	mux.Handle("GET /flights/{id}/seats", httpapi.NewServer(httpapi.Deps{Store: st, Logger: log}))
-	srv := httptest.NewServer(mux)
+	a, err := app.New(t.Context(), cfg, app.Env{Log: slog.New(logs)}, app.Overrides{Store: st, UncachedReads: true,
+		Providers: func(*http.Client) []aggregator.Source { return nil }})
+	if err != nil {
+		t.Fatalf("build an instance: %v", err)
+	}
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	return srv.URL, reg
+	return srv.URL, a.Registry
 }
 
 // record creates the clients' keys, runs the workload, and once no

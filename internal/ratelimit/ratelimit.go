@@ -21,6 +21,15 @@ type Limiter interface {
 	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
 }
 
+// Unlimited allows every request: RATE_LIMIT=0 turns limits off. A limiter
+// that says so, rather than a nil one, keeps every caller free of nil checks.
+type Unlimited struct{}
+
+var _ Limiter = Unlimited{}
+
+// Allow implements Limiter.
+func (Unlimited) Allow(context.Context, string) (bool, time.Duration, error) { return true, 0, nil }
+
 // Memory is a token bucket per key in this process.
 type Memory struct {
 	perSecond float64

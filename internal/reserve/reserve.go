@@ -17,6 +17,7 @@ import (
 
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/seatlock"
@@ -33,13 +34,19 @@ type Config struct {
 	PaymentLease time.Duration
 	// PaymentPin is how long a payment keeps its hold's seats, past expires_at if need be.
 	PaymentPin time.Duration
+	// ReadCacheTTL bounds how stale a cached flight or seat map can be
+	// (0: reads go to the database every time). Changes made through the
+	// service invalidate at once; the TTL covers the one change nobody
+	// announces, a hold lapsing at its expires_at, and writes made by other
+	// replicas.
+	ReadCacheTTL time.Duration
 }
 
 // DefaultConfig has the documented defaults (README.md, "Configuration").
 func DefaultConfig() Config {
 	return Config{
 		HoldTTL: 10 * time.Minute, HoldMaxLifetime: 30 * time.Minute, HoldMaxSeats: 10,
-		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute,
+		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute, ReadCacheTTL: time.Second,
 	}
 }
 
@@ -49,28 +56,31 @@ var ErrPaymentUnavailable = errors.New("payment gateway unavailable")
 
 // Service holds, books, releases and cancels seats.
 type Service struct {
-	store   store.Store
-	locks   seatlock.Store
+	store store.Store
+	locks seatlock.Locker
+	// reads is the shared read cache (Redis when configured).
+	reads   cache.Cache
 	gateway payment.Gateway
 	log     *slog.Logger
 	cfg     Config
 	m       *metrics
 	// near caches hot reads in this process in front of the shared cache.
-	near  *nearCache
+	near  *cache.Near
 	loads singleflight.Group
 }
 
 // New returns a Service. locks is the fast path and read cache
-// (seatlock.NewMemory in process, seatlock.NewRedis with Redis); reg
+// (seatlock.NewMemory in process, seatlock.NewRedis with Redis); reads is
+// the cache of flights and seat maps (cache.NewMemory, cache.NewRedis); reg
 // receives the service's metrics.
-func New(st store.Store, locks seatlock.Store, gw payment.Gateway, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Service {
+func New(st store.Store, locks seatlock.Locker, reads cache.Cache, gw payment.Gateway, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	return &Service{store: st, locks: locks, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: newNearCache(readCacheTTL, time.Now)}
+	return &Service{store: st, locks: locks, reads: reads, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: cache.NewNear(time.Now)}
 }
 
 // Config returns the service's configuration.
@@ -311,12 +321,6 @@ func (s *Service) fallback(ctx context.Context, op string, err error) {
 	s.log.WarnContext(ctx, "seat fast path unavailable; using the database alone", "op", op, "error", err.Error())
 }
 
-// readCacheTTL bounds how stale a cached flight or seat map can be. Changes
-// made through the service invalidate at once; the TTL covers the one change
-// nobody announces, a hold lapsing at its expires_at, and writes made by
-// other replicas.
-const readCacheTTL = time.Second
-
 // FlightCacheKey and SeatsCacheKey name the cached reads of a flight.
 func FlightCacheKey(flightID int64) string { return fmt.Sprintf("flight:%d", flightID) }
 
@@ -328,14 +332,17 @@ func SeatsCacheKey(flightID int64) string { return fmt.Sprintf("seats:%d", fligh
 // (Redis when configured), then to load; concurrent misses of one key share
 // one load. A cache that fails only costs the load.
 func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, error)) ([]byte, error) {
-	if b, ok := s.near.get(key); ok {
+	if s.cfg.ReadCacheTTL <= 0 {
+		return load()
+	}
+	if b, ok, _ := s.near.Get(ctx, key); ok {
 		s.m.cache.WithLabelValues("hit").Inc()
 		return b, nil
 	}
 	v, err, _ := s.loads.Do(key, func() (any, error) {
-		if b, ok, err := s.locks.Get(ctx, key); err == nil && ok {
+		if b, ok, err := s.reads.Get(ctx, key); err == nil && ok {
 			s.m.cache.WithLabelValues("hit").Inc()
-			s.near.set(key, b)
+			s.near.Set(ctx, key, b, s.cfg.ReadCacheTTL)
 			return b, nil
 		} else if err != nil {
 			s.fallback(ctx, "cache get", err)
@@ -345,10 +352,10 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 		if err != nil {
 			return nil, err
 		}
-		if err := s.locks.Set(ctx, key, b, readCacheTTL); err != nil {
+		if err := s.reads.Set(ctx, key, b, s.cfg.ReadCacheTTL); err != nil {
 			s.fallback(ctx, "cache set", err)
 		}
-		s.near.set(key, b)
+		s.near.Set(ctx, key, b, s.cfg.ReadCacheTTL)
 		return b, nil
 	})
 	if err != nil {
@@ -359,8 +366,8 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 
 // invalidate forgets the cached reads of a flight whose seats changed.
 func (s *Service) invalidate(ctx context.Context, flightID int64) {
-	s.near.delete(FlightCacheKey(flightID), SeatsCacheKey(flightID))
-	if err := s.locks.Delete(context.WithoutCancel(ctx), FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
+	s.near.Delete(ctx, FlightCacheKey(flightID), SeatsCacheKey(flightID))
+	if err := s.reads.Delete(context.WithoutCancel(ctx), FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
 		s.fallback(ctx, "cache delete", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/reserve"
@@ -34,7 +35,13 @@ type env struct {
 	cfg    reserve.Config
 }
 
-func newEnv(t *testing.T, newStore storetest.NewStore, locks seatlock.Store, tune func(*reserve.Config)) *env {
+func newEnv(t *testing.T, newStore storetest.NewStore, locks seatlock.Locker, tune func(*reserve.Config)) *env {
+	t.Helper()
+	return newEnvWithCache(t, newStore, locks, nil, tune)
+}
+
+// newEnvWithCache is newEnv with reads as the shared read cache (nil: in process).
+func newEnvWithCache(t *testing.T, newStore storetest.NewStore, locks seatlock.Locker, reads cache.Cache, tune func(*reserve.Config)) *env {
 	t.Helper()
 	e := &env{st: newStore(t), gw: payment.NewTestGateway(), reg: prometheus.NewRegistry(), cfg: reserve.DefaultConfig()}
 	if tune != nil {
@@ -43,7 +50,10 @@ func newEnv(t *testing.T, newStore storetest.NewStore, locks seatlock.Store, tun
 	if locks == nil {
 		locks = seatlock.NewMemory(nil)
 	}
-	e.svc = reserve.New(e.st, locks, e.gw, nil, e.reg, e.cfg)
+	if reads == nil {
+		reads = cache.NewMemory(nil)
+	}
+	e.svc = reserve.New(e.st, locks, reads, e.gw, nil, e.reg, e.cfg)
 	f, err := e.st.FlightCreate(t.Context(), storetest.Flight("RV1", "SFO", "JFK", time.Date(2026, 12, 24, 8, 0, 0, 0, time.UTC), 2, 10))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +70,7 @@ func newEnv(t *testing.T, newStore storetest.NewStore, locks seatlock.Store, tun
 
 // replica is another service instance on the same database and gateway.
 func (e *env) replica() *reserve.Service {
-	return reserve.New(e.st, seatlock.NewMemory(nil), e.gw, nil, nil, e.cfg)
+	return reserve.New(e.st, seatlock.NewMemory(nil), cache.NewMemory(nil), e.gw, nil, nil, e.cfg)
 }
 
 func (e *env) hold(t *testing.T, seats ...string) holds.Hold {
@@ -330,7 +340,11 @@ func TestRedisDownFallsBackToTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, storetest.Engines["postgres"], locks, nil)
+	reads, err := cache.NewRedis(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWithCache(t, storetest.Engines["postgres"], locks, reads, nil)
 	h := e.hold(t, "10A")
 	if _, err := e.svc.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{"10A"}}, nil); err == nil {
 		t.Fatal("the database granted a held seat with Redis down")

@@ -16,7 +16,7 @@ import (
 
 // harness is one implementation under test.
 type harness struct {
-	store seatlock.Store
+	store seatlock.Locker
 	// short is a ttl that tests let elapse; long never elapses during a test.
 	short, long time.Duration
 	// pass lets d go by (fake clock for Memory, real time for Redis).
@@ -297,67 +297,6 @@ var conformanceTests = []struct {
 		}
 		if !free(t, h, f, "7A") {
 			t.Error("an invalid call set 7A")
-		}
-	}},
-	{"Cache", func(t *testing.T, h *harness) {
-		ctx := t.Context()
-		c := h.store
-		get := func(key string) ([]byte, bool) {
-			t.Helper()
-			v, ok, err := c.Get(ctx, key)
-			if err != nil {
-				t.Fatalf("Get(%q): %v", key, err)
-			}
-			return v, ok
-		}
-		if v, ok := get("seatmap:1"); ok {
-			t.Fatalf("Get missing = %q, true", v)
-		}
-		if err := c.Set(ctx, "seatmap:1", []byte("v1"), h.long); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Set(ctx, "seatmap:1", []byte("v2"), h.long); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Set(ctx, "flight:1", []byte{}, h.long); err != nil {
-			t.Fatal(err)
-		}
-		if v, ok := get("seatmap:1"); !ok || string(v) != "v2" {
-			t.Fatalf("Get = %q, %v; want v2", v, ok)
-		}
-		if v, ok := get("flight:1"); !ok || len(v) != 0 {
-			t.Fatalf("Get empty = %q, %v; want empty, true", v, ok)
-		}
-		if err := c.Delete(ctx, "seatmap:1", "flight:1", "missing"); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Delete(ctx); err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range []string{"seatmap:1", "flight:1"} {
-			if _, ok := get(k); ok {
-				t.Errorf("%s still cached after Delete", k)
-			}
-		}
-		// Expiry, and ttl 0 = no expiry.
-		if err := c.Set(ctx, "short", []byte("s"), h.short); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Set(ctx, "forever", []byte("f"), 0); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := get("short"); !ok {
-			t.Fatal("short missing before its ttl")
-		}
-		h.pass(h.short)
-		if !h.eventually(func() bool { _, ok := get("short"); return !ok }) {
-			t.Error("short still cached after its ttl")
-		}
-		if v, ok := get("forever"); !ok || string(v) != "f" {
-			t.Errorf("forever = %q, %v", v, ok)
-		}
-		if err := c.Delete(ctx, "forever"); err != nil {
-			t.Fatal(err)
 		}
 	}},
 	{"ConcurrentAcquire", func(t *testing.T, h *harness) {

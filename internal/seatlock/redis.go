@@ -18,12 +18,13 @@ const DefaultTimeout = 100 * time.Millisecond
 // DefaultPrefix is the key prefix used unless WithPrefix says otherwise.
 const DefaultPrefix = "reservd"
 
-// Redis implements Locker and Cache on a Redis server or cluster shared by all
+// Redis implements Locker on a Redis server or cluster shared by all
 // replicas.
 //
 // Keys are <prefix>:seat:{<flightID>}:<label> (the hash tag keeps one
 // flight's seats in one cluster slot, so the multi-key scripts work on a
-// cluster) and <prefix>:cache:<key>; the default prefix is "reservd". Every
+// cluster; internal/cache keeps its entries beside them, under
+// <prefix>:cache:); the default prefix is "reservd". Every
 // seat operation is a single Lua script, so it is atomic across the seats of a
 // request. Every call is bounded by the timeout (default 100 ms) derived from
 // the caller's ctx; errors are returned for the caller to fall back to the
@@ -60,7 +61,7 @@ func WithPrefix(prefix string) RedisOption {
 	return func(r *Redis) { r.prefix = prefix }
 }
 
-// NewRedis returns a Redis-backed Locker and Cache using client, which the
+// NewRedis returns a Redis-backed Locker using client, which the
 // caller owns (and closes). See Redis for the requirements on client.
 func NewRedis(client redis.UniversalClient, opts ...RedisOption) (*Redis, error) {
 	if client == nil {
@@ -116,11 +117,6 @@ func contextTimeoutEnabled(c redis.UniversalClient) (enabled, known bool) {
 // SeatKey returns the Redis key of a seat.
 func (r *Redis) SeatKey(flightID int64, label string) string {
 	return r.prefix + ":seat:{" + strconv.FormatInt(flightID, 10) + "}:" + label
-}
-
-// CacheKey returns the Redis key of a cache entry.
-func (r *Redis) CacheKey(key string) string {
-	return r.prefix + ":cache:" + key
 }
 
 func (r *Redis) seatKeys(flightID int64, seats []string) []string {
@@ -282,59 +278,6 @@ func (r *Redis) runOwned(ctx context.Context, op string, s *redis.Script, flight
 	defer cancel()
 	if err := s.Run(ctx, r.client, r.seatKeys(flightID, seats), append([]any{owner}, args...)...).Err(); err != nil {
 		return fmt.Errorf("seatlock: redis %s: %w", op, err)
-	}
-	return nil
-}
-
-// Get implements Cache.
-func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	ctx, cancel := r.bound(ctx)
-	defer cancel()
-	v, err := r.client.Get(ctx, r.CacheKey(key)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("seatlock: redis cache get: %w", err)
-	}
-	return v, true, nil
-}
-
-// Set implements Cache.
-func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	var exp time.Duration
-	if ttl > 0 {
-		exp = time.Duration(millis(ttl)) * time.Millisecond
-	}
-	ctx, cancel := r.bound(ctx)
-	defer cancel()
-	if err := r.client.Set(ctx, r.CacheKey(key), value, exp).Err(); err != nil {
-		return fmt.Errorf("seatlock: redis cache set: %w", err)
-	}
-	return nil
-}
-
-// Delete implements Cache. Keys are deleted one command each (pipelined), so
-// it also works on a cluster where they live in different slots.
-func (r *Redis) Delete(ctx context.Context, keys ...string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	ctx, cancel := r.bound(ctx)
-	defer cancel()
-	var err error
-	if len(keys) == 1 {
-		err = r.client.Del(ctx, r.CacheKey(keys[0])).Err()
-	} else {
-		_, err = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys {
-				p.Del(ctx, r.CacheKey(k))
-			}
-			return nil
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("seatlock: redis cache delete: %w", err)
 	}
 	return nil
 }

@@ -1,12 +1,11 @@
 // Package seatlock is the fast path in front of the database for seat
-// ownership, plus a small read cache.
+// ownership. (Caches are internal/cache.)
 //
 // The database (PostgreSQL or SQLite) is the only arbiter of who owns a seat:
 // every hold, booking and release is a conditional, all-or-nothing
 // transaction judged by the database's clock. Nothing in this package decides
 // ownership. A Locker only lets a replica refuse a seat that is obviously taken
-// without a database round trip, and a Cache keeps hot reads (seat maps,
-// flights) off the database.
+// without a database round trip.
 //
 // Redis-style locks cannot fence: a lock holder paused by GC, a network
 // partition or a failover can lose its key while still believing it owns it,
@@ -25,10 +24,9 @@
 //     round trip, never an oversell.
 //
 // Two implementations are provided: Redis (shared by all replicas, see
-// NewRedis) and Memory (in-process, the embedded default, see NewMemory). Both
-// implement Locker and Cache (Store). The interfaces are small so that
-// instrumentation (metrics, logging, fallback counting) can be added by
-// wrapping them.
+// NewRedis) and Memory (in-process, the embedded default, see NewMemory). The
+// interface is small so that instrumentation (metrics, logging, fallback
+// counting) can be added by wrapping it.
 package seatlock
 
 import (
@@ -60,33 +58,14 @@ type Locker interface {
 	Transfer(ctx context.Context, flightID int64, seats []string, from, to string, ttl time.Duration) error
 }
 
-// Cache is a small read cache with invalidation, for seat maps and flights.
-//
-// A miss is (nil, false, nil). An error means the cache is unavailable: the
-// caller reads the database. Implementations are safe for concurrent use.
-type Cache interface {
-	// Get returns the value stored under key, if any.
-	Get(ctx context.Context, key string) ([]byte, bool, error)
-	// Set stores value under key for ttl (ttl <= 0 = no expiry; prefer a ttl).
-	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	// Delete removes keys (missing keys are not an error).
-	Delete(ctx context.Context, keys ...string) error
-}
-
-// Store is both a Locker and a Cache, as provided by Redis and Memory.
-type Store interface {
-	Locker
-	Cache
-}
-
 // ErrInvalid is returned (wrapped) for invalid arguments: empty owner or
 // label, or a non-positive ttl where one is required. Like any other error it
 // only means "the fast path cannot help": callers fall back to the database.
 var ErrInvalid = errors.New("seatlock: invalid argument")
 
 var (
-	_ Store = (*Redis)(nil)
-	_ Store = (*Memory)(nil)
+	_ Locker = (*Redis)(nil)
+	_ Locker = (*Memory)(nil)
 )
 
 // normalizeSeats validates labels and removes duplicates, preserving order.

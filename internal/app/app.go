@@ -1,0 +1,332 @@
+// Package app is reservd's one composition root: New builds the whole
+// service — store, seat locks, caches, services, providers, background jobs
+// and the HTTP handler — from a config.Config. cmd/reservd serves what it
+// builds; the HTTP tests, the fault suite and the linearizability suite
+// build through it too, so that what they test is what runs, swapping only
+// what Overrides lets a test swap.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/cache"
+	"github.com/reservd/reservd/internal/config"
+	"github.com/reservd/reservd/internal/fx"
+	"github.com/reservd/reservd/internal/health"
+	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/jobs"
+	"github.com/reservd/reservd/internal/payment"
+	"github.com/reservd/reservd/internal/provider/registry"
+	"github.com/reservd/reservd/internal/provider/simset"
+	"github.com/reservd/reservd/internal/ratelimit"
+	"github.com/reservd/reservd/internal/reserve"
+	"github.com/reservd/reservd/internal/seatlock"
+	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/store/postgres"
+	"github.com/reservd/reservd/internal/store/sqlite"
+)
+
+// Env is what the process gives the service: where it logs and prints, and
+// whether tracing is on (telemetry is set up process-wide, before New).
+type Env struct {
+	// Log receives the service's lines; nil discards them.
+	Log *slog.Logger
+	// Stdout receives the demo API key of a fresh embedded database; nil discards it.
+	Stdout io.Writer
+	// Tracing says whether OTEL_* configured spans to be recorded.
+	Tracing bool
+}
+
+// Overrides are what a test may swap; the zero value builds the service
+// exactly as production does.
+type Overrides struct {
+	// Store is an existing, migrated store used instead of opening the
+	// configured one; the App neither migrates, seeds nor closes it.
+	Store store.Store
+	// Gateway takes the card payments (default: payment.NewTestGateway(),
+	// the built-in test gateway).
+	Gateway payment.Gateway
+	// Providers returns the flight providers, built on hc (the traced
+	// client), instead of the configured ones or the built-in simulators:
+	// adapters pointed at proxied simulators, or a stub.
+	Providers func(hc *http.Client) []aggregator.Source
+	// Aggregator tunes the aggregator's configuration after the
+	// environment's (breaker, retries, booking timeout, cache TTL).
+	Aggregator func(*aggregator.Config)
+	// Clock is the in-process seat locks' and cache's clock (default time.Now).
+	Clock func() time.Time
+	// UncachedReads serves flights and seat maps straight from the
+	// database: a linearizability check reads seat maps as observations,
+	// which the read cache's bounded staleness would falsify.
+	UncachedReads bool
+}
+
+// App is the built service.
+type App struct {
+	Store      store.Store
+	Reserve    *reserve.Service
+	Aggregator *aggregator.Aggregator
+	Trips      *aggregator.TripService
+	// Registry holds every metric of the service and is what /metrics serves.
+	Registry *prometheus.Registry
+
+	handler  http.Handler
+	ready    []health.Check
+	draining atomic.Bool
+	runner   *jobs.Runner
+	closers  []func()
+}
+
+// IdempotencyKeyAge is how long idempotency keys are kept (the contract says at least 24 h).
+const IdempotencyKeyAge = 25 * time.Hour
+
+// New builds the service cfg describes. Close releases what it opened,
+// also when New fails half way.
+func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, err error) {
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	stdout := env.Stdout
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	a := &App{Registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	st, fresh := o.Store, false
+	if st == nil {
+		if st, fresh, err = OpenStore(ctx, cfg); err != nil {
+			return nil, err
+		}
+		a.onClose(func() { st.Close() })
+		if err := Migrate(ctx, cfg, st); err != nil {
+			return nil, err
+		}
+	}
+	a.Store = st
+	reg := a.Registry
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if pc, ok := st.(poolCollector); ok {
+		reg.MustRegister(pc.Collector())
+	}
+	checks := []health.Check{{Name: "database", Check: st.Ping}}
+
+	// Seat locks and caches: Redis when configured, else in process. Either
+	// way only a fast path; the database decides.
+	var locks seatlock.Locker = seatlock.NewMemory(clock)
+	var caches cache.Cache = cache.NewMemory(clock)
+	var limiter ratelimit.Limiter = ratelimit.Unlimited{}
+	if cfg.RateLimit > 0 {
+		limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateBurst)
+	}
+	if cfg.RedisURL != "" {
+		rdb, err := seatlock.NewRedisClient(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		a.onClose(func() { rdb.Close() })
+		// Command names only: values (cache entries, owners) stay out of spans.
+		if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
+			return nil, fmt.Errorf("trace redis: %w", err)
+		}
+		if locks, err = seatlock.NewRedis(rdb, seatlock.WithPrefix(cfg.RedisPrefix)); err != nil {
+			return nil, err
+		}
+		if caches, err = cache.NewRedis(rdb, cache.WithPrefix(cfg.RedisPrefix)); err != nil {
+			return nil, err
+		}
+		if cfg.RateLimit > 0 {
+			limiter = ratelimit.NewRedis(rdb, cfg.RateLimit, cfg.RateBurst, ratelimit.WithPrefix(cfg.RedisPrefix))
+		}
+		checks = append(checks, health.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	}
+	deps := health.NewMonitor(log, reg, checks...)
+	// From Drain on, /readyz fails so that load balancers stop sending
+	// this replica new work while it still serves (DRAIN_DELAY).
+	a.ready = append(deps.Checks(), health.Check{Name: "draining", Check: func(context.Context) error {
+		if a.draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}})
+
+	if o.Store == nil && cfg.Embedded() && cfg.SeedDemo {
+		if err := seedDemo(ctx, cfg, st, fresh, log, stdout); err != nil {
+			return nil, err
+		}
+	}
+
+	gateway := o.Gateway
+	if gateway == nil {
+		gateway = payment.NewTestGateway()
+	}
+	rcfg := reserve.DefaultConfig()
+	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
+	rcfg.PaymentLease = cfg.PaymentLease
+	if o.UncachedReads {
+		rcfg.ReadCacheTTL = 0
+	}
+	svc := reserve.New(st, locks, caches, gateway, log, reg, rcfg)
+	agg, closeProviders, err := newAggregator(cfg, o, caches, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	a.onClose(closeProviders)
+	tripSvc := aggregator.NewTripService(st, agg)
+	tripSvc.Lease = cfg.TripLease
+	a.Reserve, a.Aggregator, a.Trips = svc, agg, tripSvc
+
+	a.handler, err = httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
+		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL,
+		MaxInFlight: cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
+		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst})
+	if err != nil {
+		return nil, err
+	}
+
+	a.runner = jobs.NewRunner(log, reg,
+		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
+		jobs.Job{Name: "recover_payments", Every: cfg.SweepInterval, Run: svc.RecoverPayments},
+		jobs.Job{Name: "recover_refunds", Every: 2 * cfg.SweepInterval, Run: svc.RecoverRefunds},
+		jobs.Job{Name: "book_trips", Every: 500 * time.Millisecond, Run: tripSvc.Work},
+		jobs.Job{Name: "clean_idempotency_keys", Every: time.Hour, Run: func(ctx context.Context) (int, error) {
+			n, err := svc.CleanIdempotencyKeys(ctx, IdempotencyKeyAge)
+			return int(n), err
+		}},
+		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
+		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
+	)
+	return a, nil
+}
+
+// Handler serves the API.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Ready returns the dependency checks /readyz runs, each recording its
+// result in reservd_dependency_up.
+func (a *App) Ready() []health.Check { return a.ready }
+
+// Drain makes /readyz answer 503 from now on, so that load balancers take
+// this replica out of rotation before it stops serving.
+func (a *App) Drain() { a.draining.Store(true) }
+
+// RunJobs runs the background jobs until ctx is done and every pass in
+// flight has finished.
+func (a *App) RunJobs(ctx context.Context) { a.runner.Run(ctx) }
+
+// Close releases what New opened (providers, Redis client, store), last
+// opened first. Stop serving and running jobs before.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// poolCollector is a store that exports its connection pools' statistics.
+type poolCollector interface {
+	Collector() prometheus.Collector
+}
+
+// Migrate applies the migrations to st, or through DATABASE_DIRECT_URL
+// when it is set: goose's advisory lock is held by a session, which a
+// transaction-pooling PgBouncer does not keep between statements.
+func Migrate(ctx context.Context, cfg config.Config, st store.Store) error {
+	if cfg.DatabaseDirectURL == "" {
+		return st.Migrate(ctx)
+	}
+	direct, err := postgres.Open(ctx, cfg.DatabaseDirectURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
+	}
+	defer direct.Close()
+	return direct.Migrate(ctx)
+}
+
+// OpenStore opens the configured engine, unmigrated. fresh reports that the
+// embedded database file did not exist before.
+func OpenStore(ctx context.Context, cfg config.Config) (st store.Store, fresh bool, err error) {
+	if !cfg.Embedded() {
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, false, err
+		}
+		return pg, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, "reservd.db")
+	_, statErr := os.Stat(path)
+	lite, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, false, err
+	}
+	return lite, errors.Is(statErr, os.ErrNotExist), nil
+}
+
+// newAggregator builds the flight aggregator: the configured providers, or
+// with none configured, the built-in simulators of all three.
+func newAggregator(cfg config.Config, o Overrides, cache cache.Cache, log *slog.Logger, reg prometheus.Registerer) (*aggregator.Aggregator, func(), error) {
+	rates, err := fx.Load(cfg.FXRatesFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Every provider request is a client span, and carries the W3C
+	// traceparent to the provider.
+	hc := &http.Client{Transport: otelhttp.NewTransport(&http.Transport{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 30 * time.Second,
+	})}
+	acfg := aggregator.DefaultConfig()
+	acfg.CallTimeout, acfg.SearchBudget = cfg.ProviderTimeout, cfg.SearchBudget
+	if o.Aggregator != nil {
+		o.Aggregator(&acfg)
+	}
+	var sources []aggregator.Source
+	closeAll := hc.CloseIdleConnections
+	switch {
+	case o.Providers != nil:
+		sources = o.Providers(hc)
+	case cfg.SimulateProviders():
+		sims, err := simset.Start()
+		if err != nil {
+			return nil, nil, fmt.Errorf("start provider simulators: %w", err)
+		}
+		closeAll = func() { hc.CloseIdleConnections(); sims.Close() }
+		for _, p := range sims.Providers(hc) {
+			sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
+		}
+		log.Info("no flight provider configured: using the built-in simulators", "urls", sims.URLs)
+	default:
+		for _, p := range registry.All() {
+			if v := cfg.Providers[p.Name]; p.Configured(v) {
+				sources = append(sources, aggregator.Source{Provider: p.New(v, hc)})
+			}
+		}
+	}
+	return aggregator.New(sources, rates, cache, log, reg, acfg), closeAll, nil
+}
