@@ -2,7 +2,8 @@
 // (the subset the kiwi adapter speaks): GET /v2/search, GET
 // /v2/booking/check_flights (answers "not checked yet" first, so clients
 // must poll), POST /v2/booking/save_booking, POST /v2/booking/confirm_payment
-// and GET /v2/booking/bookings?visitor_uniqid=… for the order lookup. Every
+// and GET /v2/booking/bookings?visitor_uniqid=… for the order lookup (paid
+// bookings as "confirmed", saved unpaid ones as "pending"). Every
 // call needs the "apikey" header.
 //
 // Offers come from simkit.Inventory with the carriers FR, U2, W6, VY and
@@ -16,8 +17,9 @@
 //
 // The knobs of simkit apply: request faults in front of everything, price
 // changes at check_flights (pricing) and save_booking (booking), sold out as
-// "flights_invalid", and a lost answer to confirm_payment after the order
-// was created.
+// "flights_invalid", a lost answer to confirm_payment after the order
+// was created, and the order knobs on save_booking and the lookup
+// (orderfaults.go).
 package kiwisim
 
 import (
@@ -81,7 +83,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /v2/booking/save_booking", s.saveBooking)
 	mux.HandleFunc("POST /v2/booking/confirm_payment", s.confirmPayment)
 	mux.HandleFunc("GET /v2/booking/bookings", s.lookup)
-	return s.Kit.Wrap(s.auth(mux), writeFault)
+	return s.Kit.Wrap(s.Kit.OrderFaults(s.auth(mux), orderRoutes), writeFault)
 }
 
 func (s *Sim) auth(next http.Handler) http.Handler {
@@ -506,6 +508,13 @@ func (s *Sim) lookup(w http.ResponseWriter, r *http.Request) {
 	}
 	o, ok := s.Kit.FindOrder(ref)
 	if !ok {
+		// A booking saved and not paid is listed too, as Kiwi's booking
+		// data lists it until it lapses: it is not absent.
+		if b := s.unpaid(ref); b != nil {
+			writeJSON(w, http.StatusOK, []any{map[string]any{"bid": json.Number(b.id), "status": "pending",
+				"price": amount(b.amount, b.currency), "currency": b.currency, "booking_token": b.token}})
+			return
+		}
 		writeJSON(w, http.StatusOK, []any{})
 		return
 	}
@@ -527,6 +536,18 @@ func (s *Sim) lookup(w http.ResponseWriter, r *http.Request) {
 			"return":             0,
 		}},
 	}})
+}
+
+// unpaid returns the saved, unpaid booking made under visitor, if any.
+func (s *Sim) unpaid(visitor string) *booking {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bookings {
+		if b.visitor == visitor && !b.paid {
+			return b
+		}
+	}
+	return nil
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
