@@ -11,8 +11,9 @@
 // currency, so the simulator keeps no state about offers; it keeps the saved
 // (not yet paid) bookings, and an order is registered with the kit only when
 // its payment is confirmed, carrying the visitor_uniqid of the booking as the
-// client's reference. Prices are quoted in the search's "curr" (default EUR);
-// check_flights' "total" is in EUR at a simulated rate of 1, with
+// client's reference. The inventory is priced in EUR and quoted in the
+// search's "curr" (default EUR) at the shipped rates (internal/fx), per
+// adult; check_flights' and save_booking's "total" is in EUR, with
 // "conversion" in the requested currency.
 //
 // The knobs of simkit apply: request faults in front of everything, price
@@ -264,7 +265,8 @@ func (s *Sim) search(w http.ResponseWriter, r *http.Request) {
 func item(ref offerRef, f simkit.Flight) searchItem {
 	token := encodeToken(ref)
 	legID := fmt.Sprintf("%016x_0", hash(token))
-	total := f.Amount * int64(ref.Adults)
+	fare := quote(f.Amount, ref.Currency)
+	total := fare * int64(ref.Adults)
 	num, _ := strconv.Atoi(f.Number)
 	return searchItem{
 		ID: legID, FlyFrom: f.Origin, FlyTo: f.Destination,
@@ -273,7 +275,7 @@ func item(ref offerRef, f simkit.Flight) searchItem {
 		Duration:     map[string]int{"departure": int(f.Duration.Seconds()), "return": 0, "total": int(f.Duration.Seconds())},
 		Price:        amount(total, ref.Currency),
 		Conversion:   map[string]json.Number{ref.Currency: amount(total, ref.Currency)},
-		Fare:         map[string]json.Number{"adults": amount(f.Amount, ref.Currency), "children": "0", "infants": "0"},
+		Fare:         map[string]json.Number{"adults": amount(fare, ref.Currency), "children": "0", "infants": "0"},
 		Availability: map[string]int{"seats": 9},
 		Airlines:     []string{f.Carrier},
 		Route: []leg{{
@@ -358,10 +360,12 @@ func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 		session = fmt.Sprintf("%x-%d", hash(ref.Origin+ref.Destination), s.sessions)
 		s.mu.Unlock()
 	}
-	total := base
+	total, pct := base, 0
 	if checked {
-		total = simkit.Adjust(base, k.PriceChangeAtPricing)
+		pct = k.PriceChangeAtPricing
+		total = simkit.Adjust(base, pct)
 	}
+	converted := simkit.Adjust(quote(f.Amount, curr)*int64(adults), pct)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"server_time":          time.Now().Unix(),
 		"session_id":           session,
@@ -375,7 +379,7 @@ func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 		"orig_price":           amount(base, "EUR"),
 		"total":                amount(total, "EUR"),
 		"currency":             "EUR",
-		"conversion":           priceConversion{Currency: curr, Amount: amount(total, curr)},
+		"conversion":           priceConversion{Currency: curr, Amount: amount(converted, curr)},
 		"max_passengers":       9,
 		"flights": []map[string]any{{
 			"id": fmt.Sprintf("%016x_0", hash(q.Get("booking_token"))), "src": f.Origin, "dst": f.Destination,
@@ -438,12 +442,13 @@ func (s *Sim) saveBooking(w http.ResponseWriter, r *http.Request) {
 	}
 	base := f.Amount * int64(len(body.Passengers))
 	total := simkit.Adjust(simkit.Adjust(base, k.PriceChangeAtPricing), k.PriceChangeAtBooking)
+	converted := simkit.Adjust(simkit.Adjust(quote(f.Amount, ref.Currency)*int64(len(body.Passengers)), k.PriceChangeAtPricing), k.PriceChangeAtBooking)
 
 	s.mu.Lock()
 	s.nextID++
 	b := &booking{
 		id: strconv.FormatInt(s.nextID, 10), visitor: r.URL.Query().Get("visitor_uniqid"), token: body.BookingToken,
-		amount: total, currency: ref.Currency, passengers: len(body.Passengers),
+		amount: converted, currency: ref.Currency, passengers: len(body.Passengers),
 	}
 	b.transactionID = fmt.Sprintf("%x", hash(b.id+b.token))
 	s.bookings[b.id] = b
@@ -461,7 +466,7 @@ func (s *Sim) saveBooking(w http.ResponseWriter, r *http.Request) {
 		"orig_price":      amount(base, "EUR"),
 		"total":           amount(total, "EUR"),
 		"currency":        "EUR",
-		"conversion":      priceConversion{Currency: ref.Currency, Amount: amount(total, ref.Currency)},
+		"conversion":      priceConversion{Currency: ref.Currency, Amount: amount(converted, ref.Currency)},
 		"pnum":            len(body.Passengers),
 		"passengers":      body.Passengers,
 	})
