@@ -126,3 +126,25 @@ func TestOneTripIsOneOrderAtEachProvider(t *testing.T) {
 		})
 	}
 }
+
+// TestKiwiTotalInEURIsCheckedAgainstMaxPrice: with a max_price, Kiwi's
+// total stated in EUR after a USD search is converted with the rates table
+// and checked, then paid: one booking, one order, the trip confirmed
+// within max_price.
+func TestKiwiTotalInEURIsCheckedAgainstMaxPrice(t *testing.T) {
+	t.Parallel()
+	agg, kit := soloWorld(t, "kiwi")
+	res, err := agg.Search(t.Context(), search(day))
+	if err != nil || len(res.Offers) == 0 {
+		t.Fatalf("search: %v", err)
+	}
+	max := money.Money{Amount: res.Offers[0].Price.Amount * 11 / 10, Currency: "USD"}
+	kit.Update(func(k *simkit.Knobs) { k.OrderAnswerCurrency = "EUR" })
+	tr := bookPasses(t, agg, 3, &max)
+	if tr.Status != trips.Confirmed || tr.Price == nil || tr.Price.Currency != "USD" || tr.Price.Amount > max.Amount {
+		t.Fatalf("trip %s at %v, attempts %v; want confirmed within %v", tr.Status, tr.Price, outcomes(tr), max)
+	}
+	if calls, orders := kit.Stats().OrderCalls, len(kit.Orders()); calls != 1 || orders != 1 {
+		t.Errorf("%d save_booking calls and %d orders, want 1 and 1", calls, orders)
+	}
+}
