@@ -25,11 +25,15 @@ type Provider interface {
 	Price(ctx context.Context, offer Offer) (Offer, error)
 	// Book creates the order. It carries req.Reference, our own reference,
 	// in the provider's own way, so that after an ambiguous outcome (the
-	// call timed out) FindOrder can tell whether the order exists. Book is
-	// NOT safe to retry blindly. Errors: ErrUnavailable, *PriceChangedError.
+	// call timed out) FindOrder can tell whether the order exists. A
+	// success answer that names the order is never ambiguous, whatever
+	// currency its amounts are in or whether they can be read: Book
+	// returns that order. Book is NOT safe to retry blindly. Errors:
+	// ErrUnavailable, *PriceChangedError.
 	Book(ctx context.Context, req OrderRequest) (Order, error)
-	// FindOrder looks an order up by our reference; ErrNotFound when the
-	// provider has none. Safe to retry.
+	// FindOrder looks an order up by our reference; ErrNotFound only when
+	// the lookup proves that the provider has none (see ErrNotFound), and
+	// ErrOrderPending for a booking not finished yet. Safe to retry.
 	FindOrder(ctx context.Context, reference string) (Order, error)
 }
 
