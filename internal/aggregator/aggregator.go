@@ -10,12 +10,9 @@ package aggregator
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +38,9 @@ type Config struct {
 	BreakerWindow   time.Duration // closed-state counting window
 	BreakerOpenFor  time.Duration // how long an open circuit skips its provider
 	BookTimeout     time.Duration // one order call; past it the outcome is ambiguous
+	// OfferIDKey keys offer ids (see OfferID). Replicas that share a cache
+	// and trips should share it; when empty, a random key per process.
+	OfferIDKey []byte
 }
 
 // DefaultConfig is the production tuning.
@@ -185,7 +185,7 @@ func (a *Aggregator) search(ctx context.Context, req provider.SearchRequest) (Re
 			}
 			var offers []Offer
 			for _, o := range got {
-				off, err := a.normalize(o, req.Currency)
+				off, err := a.normalize(o, req)
 				if err != nil {
 					a.log.WarnContext(ctx, "provider offer dropped", "provider", g.Name(), "error", err.Error())
 					continue
@@ -237,24 +237,18 @@ func departs(o Offer) time.Time {
 	return o.Segments[0].DepartsAt
 }
 
-// normalize converts a provider's offer to the requested currency and gives it our id.
-func (a *Aggregator) normalize(o provider.Offer, currency string) (Offer, error) {
+// normalize converts a provider's offer of search req to the requested
+// currency and gives it our id.
+func (a *Aggregator) normalize(o provider.Offer, req provider.SearchRequest) (Offer, error) {
 	if len(o.Segments) == 0 {
 		return Offer{}, errors.New("offer without segments")
 	}
-	price, err := a.rates.Convert(o.Price, currency)
+	price, err := a.rates.Convert(o.Price, req.Currency)
 	if err != nil {
 		return Offer{}, err
 	}
-	return Offer{ID: OfferID(o.Provider, o.ID), Provider: o.Provider, Price: price, ProviderPrice: o.Price,
+	return Offer{ID: OfferID(a.offerKey(), req, o), Provider: o.Provider, Price: price, ProviderPrice: o.Price,
 		Segments: o.Segments, ExpiresAt: o.ExpiresAt.UTC(), Source: o}, nil
-}
-
-// OfferID is our opaque id of a provider's offer: stable, so that the same
-// offer found again keeps its id, and 130 bits of a hash.
-func OfferID(providerName, providerOfferID string) string {
-	sum := sha256.Sum256([]byte(providerName + "\x00" + providerOfferID))
-	return "off_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:26])
 }
 
 // outcome names how a provider call ended, as the API reports it.

@@ -129,7 +129,8 @@ func (a *Aggregator) try(ctx context.Context, t *trips.Trip, offer Offer, save S
 	bookCtx, call = a.startCall(bookCtx, g.Name(), "book")
 	err = g.call(bookCtx, func(ctx context.Context) error {
 		var err error
-		order, err = g.Book(ctx, provider.OrderRequest{Offer: priced, Passengers: passengers(t.Request), Reference: at.Reference})
+		order, err = g.Book(ctx, provider.OrderRequest{Offer: priced, Passengers: passengers(t.Request), Reference: at.Reference,
+			MaxPrice: t.Request.MaxPrice, Rates: a.rates})
 		return err
 	})
 	call.end(err)
@@ -164,6 +165,9 @@ func (a *Aggregator) settle(ctx context.Context, t *trips.Trip, save Save) (done
 	case err == nil:
 		return true, a.confirm(ctx, t, at, order, save)
 	case errors.Is(err, provider.ErrNotFound):
+		// Only a lookup that proved absence gets here (see
+		// provider.ErrNotFound); anything else, a 404 of a route the
+		// provider may not have included, keeps the order in flight.
 		t.InFlight = nil
 		return false, a.record(ctx, t, at, trips.OutcomeTimeout, "the order call did not answer and no order exists with our reference", save)
 	}

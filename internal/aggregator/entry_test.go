@@ -42,7 +42,7 @@ func sampleEntry(t testing.TB, offers int) searchEntry {
 		if i == 1 {
 			src.Segments, src.ExpiresAt = nil, time.Time{}
 		}
-		e.Result.Offers = append(e.Result.Offers, Offer{ID: OfferID(src.Provider, src.ID), Provider: src.Provider,
+		e.Result.Offers = append(e.Result.Offers, Offer{ID: OfferID([]byte("test key"), provider.SearchRequest{Origin: "SFO", Destination: "JFK", DepartureDate: dep, Currency: "USD"}, src), Provider: src.Provider,
 			Price: money.Money{Amount: -int64(1100 * i), Currency: "USD"}, ProviderPrice: src.Price, Segments: src.Segments,
 			ExpiresAt: src.ExpiresAt.UTC(), Source: src})
 	}

@@ -97,11 +97,19 @@ func (g *guarded) call(ctx context.Context, f func(ctx context.Context) error) e
 // long as ctx allows. Only for calls that are safe to repeat.
 func (g *guarded) retrying(ctx context.Context, f func(ctx context.Context) error) error {
 	backoff := retry.WithMaxRetries(uint64(g.cfg.Retries), retry.WithJitterPercent(30, retry.NewExponential(g.cfg.RetryBase)))
+	var called error // the last failure of a call that reached the provider
 	for {
 		err := g.call(ctx, f)
+		if errors.Is(err, errCircuitOpen) && called != nil {
+			// The breaker opened on our own failures: the provider was
+			// called, and circuit_open means it was not. Report what the
+			// call itself ended in.
+			return called
+		}
 		if err == nil || errors.Is(err, errCircuitOpen) || !transient(err) || ctx.Err() != nil {
 			return err
 		}
+		called = err
 		wait, stop := backoff.Next()
 		if stop {
 			return err

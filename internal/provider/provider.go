@@ -55,11 +55,15 @@ type Provider interface {
 	Price(ctx context.Context, offer Offer) (Offer, error)
 	// Book creates the order. It carries req.Reference, our own reference,
 	// in the provider's own way, so that after an ambiguous outcome (the
-	// call timed out) FindOrder can tell whether the order exists. Book is
-	// NOT safe to retry blindly. Errors: ErrUnavailable, *PriceChangedError.
+	// call timed out) FindOrder can tell whether the order exists. A
+	// success answer that names the order is never ambiguous, whatever
+	// currency its amounts are in or whether they can be read: Book
+	// returns that order. Book is NOT safe to retry blindly. Errors:
+	// ErrUnavailable, *PriceChangedError.
 	Book(ctx context.Context, req OrderRequest) (Order, error)
-	// FindOrder looks an order up by our reference; ErrNotFound when the
-	// provider has none. Safe to retry.
+	// FindOrder looks an order up by our reference; ErrNotFound only when
+	// the lookup proves that the provider has none (see ErrNotFound), and
+	// ErrOrderPending for a booking not finished yet. Safe to retry.
 	FindOrder(ctx context.Context, reference string) (Order, error)
 }
 
@@ -116,6 +120,18 @@ type OrderRequest struct {
 	// Reference is ours, unique per booking attempt (trip id and attempt):
 	// the key to find the order again after an ambiguous outcome.
 	Reference string
+	// MaxPrice, when set, is the most the caller pays. An adapter whose
+	// provider states the order's amount in another currency than the
+	// offer's checks it against MaxPrice, converting with Rates, before it
+	// commits to the order.
+	MaxPrice *money.Money
+	// Rates converts amounts between currencies (the shipped rates table).
+	Rates Converter
+}
+
+// Converter converts money between currencies; *fx.Table is one.
+type Converter interface {
+	Convert(m money.Money, to string) (money.Money, error)
 }
 
 // Order is a booked order.
@@ -134,8 +150,16 @@ type Order struct {
 var (
 	// ErrUnavailable: the offer is sold out or no longer exists.
 	ErrUnavailable = errors.New("offer no longer available")
-	// ErrNotFound: FindOrder found no order with that reference.
+	// ErrNotFound: FindOrder proved that no order exists with that
+	// reference: a documented lookup answered, and listed none. A lookup
+	// that cannot prove absence (a route the provider may not have, an
+	// error, a timeout) never ends in ErrNotFound: a caller that took it
+	// for absence would order a second time.
 	ErrNotFound = errors.New("order not found")
+	// ErrOrderPending: the provider holds something under the reference
+	// that is not an order yet (Kiwi: a booking saved and not paid), so it
+	// is neither found nor absent.
+	ErrOrderPending = errors.New("the provider holds an unfinished booking under the reference")
 	// ErrRejected: the provider refused the request as invalid (4xx); retrying will not help.
 	ErrRejected = errors.New("request rejected by provider")
 )

@@ -198,7 +198,14 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 	}
 	o, err := parseOrderResponse(res.body)
 	if err != nil {
-		// The order exists but its answer is unreadable: an ambiguous outcome.
+		// The order exists. When the answer names it, its prices being
+		// unreadable does not make the outcome unknown: it is the priced
+		// offer Amadeus was sent whole, at that offer's price.
+		if order, ok := orderIdentity(res.body); ok {
+			order.Price = req.Offer.Price
+			c.refs.put(req.Reference, order.ID)
+			return order, nil
+		}
 		return provider.Order{}, fmt.Errorf("amadeus book: %w", err)
 	}
 	c.refs.put(req.Reference, o.Order.ID)
@@ -238,8 +245,11 @@ func (c *Client) FindOrder(ctx context.Context, reference string) (provider.Orde
 				return provider.Order{}, fmt.Errorf("amadeus find order: %w", err)
 			}
 			return o.Order, nil
-		case http.StatusNotFound: // cancelled or purged since
-			return provider.Order{}, fmt.Errorf("amadeus find order %s: %w", id, provider.ErrNotFound)
+		case http.StatusNotFound:
+			// The order existed (this process saw its id) and is gone:
+			// cancelled or purged since. That is not "no order was made",
+			// so not ErrNotFound, which would let the trip order again.
+			return provider.Order{}, fmt.Errorf("amadeus find order: order %s of %q answered 404: cancelled or purged since it was made", id, reference)
 		default:
 			return provider.Order{}, fmt.Errorf("amadeus find order: %w", c.apiErr(res))
 		}

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/reservd/reservd/internal/fx"
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/provider"
 	"github.com/reservd/reservd/internal/provider/amadeus"
@@ -171,7 +172,12 @@ func TestSearchCurrencyAndTravellers(t *testing.T) {
 			cheapest = fl.Amount
 		}
 	}
-	if want := (money.Money{Amount: 2 * cheapest, Currency: "USD"}); offers[0].Price != want {
+	// The inventory is in EUR; a USD search quotes it at the shipped rates.
+	perAdult, err := fx.Default().Convert(money.Money{Amount: cheapest, Currency: "EUR"}, "USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (money.Money{Amount: 2 * perAdult.Amount, Currency: "USD"}); offers[0].Price != want {
 		t.Errorf("price %v, want %v for two adults", offers[0].Price, want)
 	}
 	bob := ada
@@ -179,7 +185,7 @@ func TestSearchCurrencyAndTravellers(t *testing.T) {
 	if _, err := e.client.Book(t.Context(), provider.OrderRequest{Offer: offers[0], Passengers: []provider.Passenger{ada, bob}, Reference: "trp_two-1"}); err != nil {
 		t.Fatalf("book: %v", err)
 	}
-	if o := e.orders(t, 1)[0]; o.Passengers != 2 || o.Currency != "USD" || o.Amount != 2*cheapest {
+	if o := e.orders(t, 1)[0]; o.Passengers != 2 || o.Currency != "USD" || o.Amount != 2*perAdult.Amount {
 		t.Errorf("order %+v", o)
 	}
 	// Booking one traveller on a two-traveller offer is refused, not sold out.

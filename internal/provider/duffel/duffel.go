@@ -216,7 +216,14 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 	}
 	order, err := parseOrderResponse(answer)
 	if err != nil {
-		// Duffel answered 2xx: the order exists even if its answer is unreadable.
+		// Duffel answered 2xx: the order exists even if its answer is
+		// unreadable. When the answer names it, that is the outcome, at
+		// the amount our balance payment paid (Duffel refuses a payment
+		// that differs from the order's total).
+		if o, ok := orderIdentity(answer); ok {
+			o.Price = expected
+			return o, nil
+		}
 		return provider.Order{}, fmt.Errorf("duffel: order created but its answer is unreadable (FindOrder %q): %w", req.Reference, err)
 	}
 	return order, nil

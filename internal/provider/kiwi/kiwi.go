@@ -43,7 +43,15 @@
 // shape of Kiwi's manage-booking data in kiwicom/margarita). That lookup path
 // is not in Kiwi's public documentation (the booking-management reference
 // sits behind the Tequila partner login) and must be confirmed with Kiwi
-// before going live; it is the constant bookingsPath.
+// before going live; it is the constant bookingsPath. Because it is
+// unverified, its 404 never counts as "no such booking" (ErrLookupUnverified),
+// and a booking it lists unpaid is ErrOrderPending: only an answered, empty
+// list is ErrNotFound.
+//
+// A save_booking answer that carries a booking_id is an answer, never an
+// unknown outcome: its total is read in whatever currency Kiwi states it,
+// and when that is not the offer's, Kiwi's "price_change" and the caller's
+// MaxPrice (converted with the rates table) decide whether to pay.
 //
 // Normalization: prices are JSON numbers decoded with UseNumber and read
 // exactly in minor units (amounts with more decimals than the currency has,
@@ -244,14 +252,25 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 	}
 	saved, err := parseSaveBooking(body, offer.Price.Currency)
 	if err != nil {
-		return provider.Order{}, fmt.Errorf("kiwi save_booking: %w", err)
+		// A 2xx carrying a booking_id is an answer even when its total is
+		// in another currency or unreadable: decide on it here. Only an
+		// answer without a booking leaves the outcome unknown.
+		s, stated, ok := parseSaveBookingStated(body)
+		if !ok {
+			return provider.Order{}, fmt.Errorf("kiwi save_booking: %w", err)
+		}
+		saved = s
+		if !saved.Invalid {
+			if saved.Total, err = acceptStated(req, saved, stated, checked.Total); err != nil {
+				return provider.Order{}, err // unpaid, the booking lapses; nothing is charged
+			}
+		}
+	} else if !saved.Invalid && saved.Total != offer.Price {
+		// Unpaid, the booking lapses on Kiwi's side; nothing is charged.
+		return provider.Order{}, &provider.PriceChangedError{Old: offer.Price, New: saved.Total}
 	}
 	if saved.Invalid {
 		return provider.Order{}, fmt.Errorf("kiwi save_booking: flights invalid: %w", provider.ErrUnavailable)
-	}
-	if saved.Total != offer.Price {
-		// Unpaid, the booking lapses on Kiwi's side; nothing is charged.
-		return provider.Order{}, &provider.PriceChangedError{Old: offer.Price, New: saved.Total}
 	}
 
 	body, err = c.do(ctx, http.MethodPost, confirmPaymentPath, visitor, confirmPaymentRequest{
@@ -267,7 +286,9 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 }
 
 // FindOrder looks up the paid booking made under reference (sent as
-// visitor_uniqid when it was booked).
+// visitor_uniqid when it was booked). Only an answered lookup that lists no
+// booking is ErrNotFound; a booking not paid yet is ErrOrderPending, and a
+// 404 is ErrLookupUnverified: neither proves that no order exists.
 func (c *Client) FindOrder(ctx context.Context, reference string) (provider.Order, error) {
 	if reference == "" {
 		return provider.Order{}, fmt.Errorf("kiwi find order: empty reference: %w", provider.ErrRejected)
@@ -275,7 +296,8 @@ func (c *Client) FindOrder(ctx context.Context, reference string) (provider.Orde
 	body, err := c.do(ctx, http.MethodGet, bookingsPath, url.Values{"visitor_uniqid": {reference}}, nil)
 	var he *provider.HTTPError
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {
-		return provider.Order{}, fmt.Errorf("kiwi find order %q: %w", reference, provider.ErrNotFound)
+		// Not ErrNotFound: a 404 of an unverified route proves nothing.
+		return provider.Order{}, fmt.Errorf("kiwi find order %q: %w", reference, ErrLookupUnverified)
 	}
 	if err != nil {
 		return provider.Order{}, fmt.Errorf("kiwi find order: %w", err)

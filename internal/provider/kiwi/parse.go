@@ -370,6 +370,12 @@ func parseBookingLookup(body []byte) (provider.Order, error) {
 	if id == "" {
 		return provider.Order{}, errors.New("booking without bid")
 	}
+	switch paid, pending := bookingState(b.Status); {
+	case pending:
+		return provider.Order{}, fmt.Errorf("booking %s is %q: %w", id, b.Status, provider.ErrOrderPending)
+	case !paid:
+		return provider.Order{}, fmt.Errorf("booking %s is %q, neither an order nor absent", id, b.Status)
+	}
 	price, err := parseAmount(b.Price, b.Currency)
 	if err != nil {
 		return provider.Order{}, fmt.Errorf("booking %s price: %w", id, err)

@@ -1,6 +1,7 @@
 // Package simkit is what the provider simulators share: fault knobs that can
 // be turned while a simulator runs (latency, black holes, error bursts, 429s,
-// price changes, sold out, lost order answers), a deterministic inventory
+// price changes, sold out, lost order answers, and order answers in another
+// currency, unreadable, or cut, and lookups without a route), a deterministic inventory
 // per route and date, and a register of the orders a simulator created, so
 // that tests can count them. Each simulator renders this in its provider's
 // own wire format.
@@ -39,6 +40,19 @@ type Knobs struct {
 	SoldOut bool `json:"sold_out"`
 	// LoseOrderResponse creates the order, then never answers the call.
 	LoseOrderResponse bool `json:"lose_order_response"`
+	// The order knobs (see OrderFaults) shape the answer to the call that
+	// creates an order, and the order lookup.
+	// OrderAnswerCurrency states the order answer's amounts in this
+	// currency only, converted with the shipped rates.
+	OrderAnswerCurrency string `json:"order_answer_currency,omitempty"`
+	// UnreadableOrderAnswer creates the order and answers success with its
+	// id, but with amounts that cannot be read.
+	UnreadableOrderAnswer bool `json:"unreadable_order_answer,omitempty"`
+	// CutAfterOrder creates the order, then closes the connection unanswered.
+	CutAfterOrder bool `json:"cut_after_order,omitempty"`
+	// NoLookupRoute answers the order lookup 404, as a server answers a
+	// route it does not have.
+	NoLookupRoute bool `json:"no_lookup_route,omitempty"`
 }
 
 // Stats counts what a simulator did.
@@ -48,6 +62,9 @@ type Stats struct {
 	Prices   int `json:"prices"`
 	Orders   int `json:"orders"`
 	Lookups  int `json:"lookups"`
+	// OrderCalls counts the calls that create an order (Kiwi: save_booking),
+	// whatever became of them: one trip must make exactly one.
+	OrderCalls int `json:"order_calls"`
 }
 
 // Order is an order a simulator created.

@@ -82,7 +82,11 @@ type fareJSON struct {
 	IncludedCheckedBags map[string]int `json:"includedCheckedBags"`
 }
 
+// renderOffer renders an offer; perTraveler is in EUR minor units (the
+// inventory's currency) and is quoted in currency at the shipped rates, so
+// that every currency prices the same flight alike.
 func renderOffer(id string, f simkit.Flight, currency string, travelers int, perTraveler int64) offerJSON {
+	perTraveler = simkit.Convert(perTraveler, "EUR", currency)
 	amount := func(minor int64) string { return money.Money{Amount: minor, Currency: currency}.Decimal() }
 	base := perTraveler * 80 / 100
 	o := offerJSON{

@@ -134,5 +134,5 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, issue{Code: 38196, Title: "Resource not found", Detail: "The targeted resource doesn't exist"})
 	})
-	return s.Kit.Wrap(mux, writeFault)
+	return s.Kit.Wrap(s.Kit.OrderFaults(mux, orderRoutes), writeFault)
 }

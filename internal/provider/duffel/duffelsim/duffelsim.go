@@ -125,7 +125,7 @@ func (s *Sim) Handler() http.Handler {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "Not found",
 			"The resource you are trying to access does not exist.", nil)
 	})
-	return s.Kit.Wrap(s.authenticate(mux), s.writeFault)
+	return s.Kit.Wrap(s.Kit.OrderFaults(s.authenticate(mux), orderRoutes), s.writeFault)
 }
 
 // authenticate checks the headers every Duffel request needs.

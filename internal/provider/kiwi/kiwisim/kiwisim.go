@@ -2,7 +2,8 @@
 // (the subset the kiwi adapter speaks): GET /v2/search, GET
 // /v2/booking/check_flights (answers "not checked yet" first, so clients
 // must poll), POST /v2/booking/save_booking, POST /v2/booking/confirm_payment
-// and GET /v2/booking/bookings?visitor_uniqid=… for the order lookup. Every
+// and GET /v2/booking/bookings?visitor_uniqid=… for the order lookup (paid
+// bookings as "confirmed", saved unpaid ones as "pending"). Every
 // call needs the "apikey" header.
 //
 // Offers come from simkit.Inventory with the carriers FR, U2, W6, VY and
@@ -10,14 +11,16 @@
 // currency, so the simulator keeps no state about offers; it keeps the saved
 // (not yet paid) bookings, and an order is registered with the kit only when
 // its payment is confirmed, carrying the visitor_uniqid of the booking as the
-// client's reference. Prices are quoted in the search's "curr" (default EUR);
-// check_flights' "total" is in EUR at a simulated rate of 1, with
+// client's reference. The inventory is priced in EUR and quoted in the
+// search's "curr" (default EUR) at the shipped rates (internal/fx), per
+// adult; check_flights' and save_booking's "total" is in EUR, with
 // "conversion" in the requested currency.
 //
 // The knobs of simkit apply: request faults in front of everything, price
 // changes at check_flights (pricing) and save_booking (booking), sold out as
-// "flights_invalid", and a lost answer to confirm_payment after the order
-// was created.
+// "flights_invalid", a lost answer to confirm_payment after the order
+// was created, and the order knobs on save_booking and the lookup
+// (orderfaults.go).
 package kiwisim
 
 import (
@@ -81,7 +84,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /v2/booking/save_booking", s.saveBooking)
 	mux.HandleFunc("POST /v2/booking/confirm_payment", s.confirmPayment)
 	mux.HandleFunc("GET /v2/booking/bookings", s.lookup)
-	return s.Kit.Wrap(s.auth(mux), writeFault)
+	return s.Kit.Wrap(s.Kit.OrderFaults(s.auth(mux), orderRoutes), writeFault)
 }
 
 func (s *Sim) auth(next http.Handler) http.Handler {
@@ -262,7 +265,8 @@ func (s *Sim) search(w http.ResponseWriter, r *http.Request) {
 func item(ref offerRef, f simkit.Flight) searchItem {
 	token := encodeToken(ref)
 	legID := fmt.Sprintf("%016x_0", hash(token))
-	total := f.Amount * int64(ref.Adults)
+	fare := quote(f.Amount, ref.Currency)
+	total := fare * int64(ref.Adults)
 	num, _ := strconv.Atoi(f.Number)
 	return searchItem{
 		ID: legID, FlyFrom: f.Origin, FlyTo: f.Destination,
@@ -271,7 +275,7 @@ func item(ref offerRef, f simkit.Flight) searchItem {
 		Duration:     map[string]int{"departure": int(f.Duration.Seconds()), "return": 0, "total": int(f.Duration.Seconds())},
 		Price:        amount(total, ref.Currency),
 		Conversion:   map[string]json.Number{ref.Currency: amount(total, ref.Currency)},
-		Fare:         map[string]json.Number{"adults": amount(f.Amount, ref.Currency), "children": "0", "infants": "0"},
+		Fare:         map[string]json.Number{"adults": amount(fare, ref.Currency), "children": "0", "infants": "0"},
 		Availability: map[string]int{"seats": 9},
 		Airlines:     []string{f.Carrier},
 		Route: []leg{{
@@ -356,10 +360,12 @@ func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 		session = fmt.Sprintf("%x-%d", hash(ref.Origin+ref.Destination), s.sessions)
 		s.mu.Unlock()
 	}
-	total := base
+	total, pct := base, 0
 	if checked {
-		total = simkit.Adjust(base, k.PriceChangeAtPricing)
+		pct = k.PriceChangeAtPricing
+		total = simkit.Adjust(base, pct)
 	}
+	converted := simkit.Adjust(quote(f.Amount, curr)*int64(adults), pct)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"server_time":          time.Now().Unix(),
 		"session_id":           session,
@@ -373,7 +379,7 @@ func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 		"orig_price":           amount(base, "EUR"),
 		"total":                amount(total, "EUR"),
 		"currency":             "EUR",
-		"conversion":           priceConversion{Currency: curr, Amount: amount(total, curr)},
+		"conversion":           priceConversion{Currency: curr, Amount: amount(converted, curr)},
 		"max_passengers":       9,
 		"flights": []map[string]any{{
 			"id": fmt.Sprintf("%016x_0", hash(q.Get("booking_token"))), "src": f.Origin, "dst": f.Destination,
@@ -436,12 +442,13 @@ func (s *Sim) saveBooking(w http.ResponseWriter, r *http.Request) {
 	}
 	base := f.Amount * int64(len(body.Passengers))
 	total := simkit.Adjust(simkit.Adjust(base, k.PriceChangeAtPricing), k.PriceChangeAtBooking)
+	converted := simkit.Adjust(simkit.Adjust(quote(f.Amount, ref.Currency)*int64(len(body.Passengers)), k.PriceChangeAtPricing), k.PriceChangeAtBooking)
 
 	s.mu.Lock()
 	s.nextID++
 	b := &booking{
 		id: strconv.FormatInt(s.nextID, 10), visitor: r.URL.Query().Get("visitor_uniqid"), token: body.BookingToken,
-		amount: total, currency: ref.Currency, passengers: len(body.Passengers),
+		amount: converted, currency: ref.Currency, passengers: len(body.Passengers),
 	}
 	b.transactionID = fmt.Sprintf("%x", hash(b.id+b.token))
 	s.bookings[b.id] = b
@@ -459,7 +466,7 @@ func (s *Sim) saveBooking(w http.ResponseWriter, r *http.Request) {
 		"orig_price":      amount(base, "EUR"),
 		"total":           amount(total, "EUR"),
 		"currency":        "EUR",
-		"conversion":      priceConversion{Currency: ref.Currency, Amount: amount(total, ref.Currency)},
+		"conversion":      priceConversion{Currency: ref.Currency, Amount: amount(converted, ref.Currency)},
 		"pnum":            len(body.Passengers),
 		"passengers":      body.Passengers,
 	})
@@ -506,6 +513,13 @@ func (s *Sim) lookup(w http.ResponseWriter, r *http.Request) {
 	}
 	o, ok := s.Kit.FindOrder(ref)
 	if !ok {
+		// A booking saved and not paid is listed too, as Kiwi's booking
+		// data lists it until it lapses: it is not absent.
+		if b := s.unpaid(ref); b != nil {
+			writeJSON(w, http.StatusOK, []any{map[string]any{"bid": json.Number(b.id), "status": "pending",
+				"price": amount(b.amount, b.currency), "currency": b.currency, "booking_token": b.token}})
+			return
+		}
 		writeJSON(w, http.StatusOK, []any{})
 		return
 	}
@@ -527,6 +541,18 @@ func (s *Sim) lookup(w http.ResponseWriter, r *http.Request) {
 			"return":             0,
 		}},
 	}})
+}
+
+// unpaid returns the saved, unpaid booking made under visitor, if any.
+func (s *Sim) unpaid(visitor string) *booking {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bookings {
+		if b.visitor == visitor && !b.paid {
+			return b
+		}
+	}
+	return nil
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
