@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/telemetry"
 )
 
@@ -264,10 +265,14 @@ func (s *Server) rateLimit(r *http.Request, p apikey.Principal) error {
 
 // checkIdempotencyKey rejects a malformed Idempotency-Key on any request.
 func checkIdempotencyKey(r *http.Request) error {
-	if k, ok := r.Header["Idempotency-Key"]; ok && (len(k) != 1 || len(k[0]) == 0 || len(k[0]) > 255) {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 255 characters"}
+	k, ok := r.Header["Idempotency-Key"]
+	if !ok {
+		return nil
 	}
-	return nil
+	if len(k) != 1 {
+		return idemError(idempotency.ErrKeyInvalid)
+	}
+	return idemError(idempotency.CheckKey(k[0]))
 }
 
 var statusClasses = [...]string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"}

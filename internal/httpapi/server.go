@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
@@ -64,6 +65,7 @@ type Server struct {
 	ready    []Check
 	metrics  *httpMetrics
 	keys     *keyCache
+	idem     *idempotency.Guard
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -102,6 +104,7 @@ func NewServer(deps Deps) http.Handler {
 	}
 	// Lines logged with a request's context carry its request and trace ids.
 	s.log = slog.New(telemetry.NewLogHandler(s.log.Handler()))
+	s.idem = idempotency.NewGuard(s.store, s.log)
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
