@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/telemetry"
 	"github.com/reservd/reservd/internal/trips"
@@ -32,7 +33,7 @@ func NewTripService(st store.Trips, agg *Aggregator) *TripService {
 }
 
 // Create validates and stores a trip for p; a worker books it.
-func (s *TripService) Create(ctx context.Context, p apikey.Principal, req trips.Request, done *store.Completion) (trips.Trip, error) {
+func (s *TripService) Create(ctx context.Context, p apikey.Principal, req trips.Request, done *idempotency.Completion[trips.Trip]) (trips.Trip, error) {
 	if err := req.Validate(s.now()); err != nil {
 		return trips.Trip{}, err
 	}

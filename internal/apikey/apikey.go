@@ -23,7 +23,7 @@ type Principal struct {
 	Name  string
 	Admin bool
 	// Digest is the key's digest, set when a request authenticated with
-	// it: a secret that derives ids only this key can name (holds.KeyedID).
+	// it: a secret that derives ids only this key can name (idempotency.HoldID).
 	Digest string
 }
 

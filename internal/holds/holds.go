@@ -92,15 +92,6 @@ type Hold struct {
 // NewID returns a fresh hold id.
 func NewID() string { return id.New("hld") }
 
-// KeyedID is the id of the hold that an API key asks for with this
-// Idempotency-Key: a retry, or a twin sent while the first is running,
-// names the same hold, so the database tells them apart from a new hold.
-// secret is the API key's digest, which only the key's holder can compute:
-// to anyone else the id is as unpredictable as NewID's.
-func KeyedID(secret, idempotencyKey string) string {
-	return id.Derive("hld", []byte(secret), idempotencyKey)
-}
-
 // ValidID reports whether s could be a hold id.
 func ValidID(s string) bool { return id.Valid("hld", s) }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
-	"github.com/reservd/reservd/internal/trips"
 	"github.com/reservd/reservd/internal/validate"
 )
 
@@ -34,21 +33,16 @@ type bookingView struct {
 	CreatedAt time.Time   `json:"created_at"`
 }
 
-// view is how the API shows a domain value.
-func view(v any) any {
-	switch v := v.(type) {
-	case holds.Hold:
-		return holdView{ID: v.ID, FlightID: v.FlightID, Seats: v.Seats, Status: string(v.Status), Total: v.Total,
-			CreatedAt: v.CreatedAt.UTC(), ExpiresAt: v.ExpiresAt.UTC()}
-	case bookings.Booking:
-		return bookingView{ID: v.ID, HoldID: v.HoldID, FlightID: v.FlightID, Seats: v.Seats, Total: v.Total,
-			Status: string(v.Status), CreatedAt: v.CreatedAt.UTC()}
-	case flights.Flight:
-		return viewFlight(v)
-	case trips.Trip:
-		return viewTrip(v)
-	}
-	return v
+// viewHold is how the API shows a hold.
+func viewHold(h holds.Hold) holdView {
+	return holdView{ID: h.ID, FlightID: h.FlightID, Seats: h.Seats, Status: string(h.Status), Total: h.Total,
+		CreatedAt: h.CreatedAt.UTC(), ExpiresAt: h.ExpiresAt.UTC()}
+}
+
+// viewBooking is how the API shows a booking.
+func viewBooking(b bookings.Booking) bookingView {
+	return bookingView{ID: b.ID, HoldID: b.HoldID, FlightID: b.FlightID, Seats: b.Seats, Total: b.Total,
+		Status: string(b.Status), CreatedAt: b.CreatedAt.UTC()}
 }
 
 type holdRequest struct {
@@ -70,11 +64,11 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) error {
 	if req.Seats != nil && len(req.Seats) == 0 {
 		return invalidRequest(validate.Errors{"seats": "must name at least one seat"})
 	}
-	h, err := s.reserve.Hold(r.Context(), principal(r.Context()), hr, completion(r, http.StatusCreated))
+	h, err := s.reserve.Hold(r.Context(), principal(r.Context()), hr, completion(r, http.StatusCreated, viewHold))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusCreated, view(h))
+	writeData(w, http.StatusCreated, viewHold(h))
 	return nil
 }
 
@@ -83,7 +77,7 @@ func (s *Server) getHold(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, view(h))
+	writeData(w, http.StatusOK, viewHold(h))
 	return nil
 }
 
@@ -91,20 +85,20 @@ func (s *Server) extendHold(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalEmpty(w, r); err != nil {
 		return err
 	}
-	h, err := s.reserve.Extend(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK))
+	h, err := s.reserve.Extend(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, viewHold))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, view(h))
+	writeData(w, http.StatusOK, viewHold(h))
 	return nil
 }
 
 func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) error {
-	h, err := s.reserve.Release(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK))
+	h, err := s.reserve.Release(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, viewHold))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, view(h))
+	writeData(w, http.StatusOK, viewHold(h))
 	return nil
 }
 
@@ -137,11 +131,11 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) error {
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	b, err := s.reserve.Book(r.Context(), principal(r.Context()), req.HoldID, req.Payment.Token, completion(r, http.StatusCreated))
+	b, err := s.reserve.Book(r.Context(), principal(r.Context()), req.HoldID, req.Payment.Token, completion(r, http.StatusCreated, viewBooking))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusCreated, view(b))
+	writeData(w, http.StatusCreated, viewBooking(b))
 	return nil
 }
 
@@ -150,7 +144,7 @@ func (s *Server) getBooking(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, view(b))
+	writeData(w, http.StatusOK, viewBooking(b))
 	return nil
 }
 
@@ -174,7 +168,7 @@ func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(list, limit, func(b bookings.Booking) any { return view(b) }, func(b bookings.Booking) any {
+	writeJSON(w, http.StatusOK, pageOf(list, limit, func(b bookings.Booking) any { return viewBooking(b) }, func(b bookings.Booking) any {
 		return bookingCursor{CreatedAt: b.CreatedAt, ID: b.ID}
 	}))
 	return nil
@@ -189,11 +183,11 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalEmpty(w, r); err != nil {
 		return err
 	}
-	b, err := s.reserve.Cancel(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK))
+	b, err := s.reserve.Cancel(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, viewBooking))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, view(b))
+	writeData(w, http.StatusOK, viewBooking(b))
 	return nil
 }
 

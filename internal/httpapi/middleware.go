@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/telemetry"
-	"github.com/reservd/reservd/internal/validate"
 )
 
 type ctxKey int
@@ -295,10 +295,14 @@ func (s *Server) rateLimit(r *http.Request, p apikey.Principal) error {
 // more or less than one, empty, over 255 characters, or not text (invalid
 // UTF-8, which PostgreSQL refuses to store, or control characters).
 func checkIdempotencyKey(r *http.Request) error {
-	if k, ok := r.Header["Idempotency-Key"]; ok && (len(k) != 1 || len(k[0]) == 0 || len(k[0]) > 255 || !validate.Text(k[0])) {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 255 characters"}
+	k, ok := r.Header["Idempotency-Key"]
+	if !ok {
+		return nil
 	}
-	return nil
+	if len(k) != 1 {
+		return idemError(idempotency.ErrKeyInvalid)
+	}
+	return idemError(idempotency.CheckKey(k[0]))
 }
 
 // methodLabel is the method label of a request: a method of RFC 9110, or

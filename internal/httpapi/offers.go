@@ -175,11 +175,11 @@ func (s *Server) createTrip(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req, passengersCap); err != nil {
 		return err
 	}
-	t, err := s.trips.Create(r.Context(), principal(r.Context()), req, completion(r, http.StatusAccepted))
+	t, err := s.trips.Create(r.Context(), principal(r.Context()), req, completion(r, http.StatusAccepted, viewTrip))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusAccepted, view(t))
+	writeData(w, http.StatusAccepted, viewTrip(t))
 	return nil
 }
 
@@ -188,6 +188,6 @@ func (s *Server) getTrip(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, view(t))
+	writeData(w, http.StatusOK, viewTrip(t))
 	return nil
 }

@@ -20,7 +20,7 @@ type route struct {
 	// that takes its completion: the key is claimed in that transaction.
 	// (POST /holds is one: the seat fast path in front of its transaction
 	// lets a twin through, because a keyed hold's id is derived from the
-	// key, see holds.KeyedID.)
+	// key, see idempotency.HoldID.)
 	idemTx bool
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/health"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
@@ -73,6 +74,7 @@ type Server struct {
 	inflight *inflight
 	// authFailures limits bad keys per client address; nil: no limit.
 	authFailures *authFailures
+	idem         *idempotency.Guard
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -126,6 +128,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.
 	s.log = slog.New(telemetry.NewLogHandler(s.log.Handler()))
+	s.idem = idempotency.NewGuard(s.store, s.log)
 	s.metrics = newHTTPMetrics(s.registry)
 	s.promHandler = promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
 	for _, rt := range s.routes() {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/idempotency"
 )
 
 // batch bounds the work one background pass takes on.
@@ -85,9 +86,10 @@ func (s *Service) RecoverRefunds(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// CleanIdempotencyKeys forgets idempotency keys older than age.
+// CleanIdempotencyKeys forgets idempotency keys older than age, which may
+// not be under what the API promises (idempotency.Clean).
 func (s *Service) CleanIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
-	return s.store.IdempotencyKeyDeleteOlderThan(ctx, age)
+	return idempotency.Clean(ctx, s.store, age)
 }
 
 func outcome(err error) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
@@ -87,7 +88,7 @@ func New(st store.Store, locks seatlock.Locker, reads cache.Cache, gw payment.Ga
 func (s *Service) Config() Config { return s.cfg }
 
 // Hold grants the requested seats to p, all or none.
-func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Request, done *store.Completion) (holds.Hold, error) {
+func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Request, done *idempotency.Completion[holds.Hold]) (holds.Hold, error) {
 	if err := req.Validate(s.cfg.HoldMaxSeats); err != nil {
 		return holds.Hold{}, err
 	}
@@ -96,7 +97,7 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 		// The transaction claims the idempotency key: a twin of this request
 		// gets the same id, so the fast path lets it through to the database,
 		// which finds the hold (or the key) and says so.
-		nh.ID = holds.KeyedID(done.Secret, done.Key)
+		nh.ID = done.HoldID()
 	}
 	fast := false
 	if !req.ByQuantity() {
@@ -118,7 +119,7 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 	if err != nil {
 		if !req.ByQuantity() {
 			// Whether or not Acquire's answer arrived, its keys may exist.
-			// A keyed hold's twin (store.ErrIdempotencyKeyTaken) shares its
+			// A keyed hold's twin (idempotency.ErrKeyTaken) shares its
 			// owner with the hold that exists, so this takes that hold's
 			// keys too: the fast path then misses those seats and the
 			// database refuses them. Putting the keys back would race with
@@ -152,7 +153,7 @@ func (s *Service) GetHold(ctx context.Context, p apikey.Principal, id string) (h
 }
 
 // Extend moves p's hold's expiry to now + HOLD_TTL, within its lifetime.
-func (s *Service) Extend(ctx context.Context, p apikey.Principal, id string, done *store.Completion) (holds.Hold, error) {
+func (s *Service) Extend(ctx context.Context, p apikey.Principal, id string, done *idempotency.Completion[holds.Hold]) (holds.Hold, error) {
 	if !holds.ValidID(id) {
 		return holds.Hold{}, holds.ErrNotFound
 	}
@@ -167,7 +168,7 @@ func (s *Service) Extend(ctx context.Context, p apikey.Principal, id string, don
 }
 
 // Release frees p's hold.
-func (s *Service) Release(ctx context.Context, p apikey.Principal, id string, done *store.Completion) (holds.Hold, error) {
+func (s *Service) Release(ctx context.Context, p apikey.Principal, id string, done *idempotency.Completion[holds.Hold]) (holds.Hold, error) {
 	if !holds.ValidID(id) {
 		return holds.Hold{}, holds.ErrNotFound
 	}
@@ -182,7 +183,7 @@ func (s *Service) Release(ctx context.Context, p apikey.Principal, id string, do
 }
 
 // Book pays for p's hold with token and converts it into a booking.
-func (s *Service) Book(ctx context.Context, p apikey.Principal, holdID, token string, done *store.Completion) (bookings.Booking, error) {
+func (s *Service) Book(ctx context.Context, p apikey.Principal, holdID, token string, done *idempotency.Completion[bookings.Booking]) (bookings.Booking, error) {
 	if !holds.ValidID(holdID) {
 		return bookings.Booking{}, holds.ErrNotFound
 	}
@@ -199,7 +200,7 @@ func (s *Service) Book(ctx context.Context, p apikey.Principal, holdID, token st
 // drive charges a pending payment and records its outcome. It is what a
 // booking request does after recording the intent, and what recovery does
 // for a payment whose request died.
-func (s *Service) drive(ctx context.Context, pay store.Payment, done *store.Completion) (bookings.Booking, error) {
+func (s *Service) drive(ctx context.Context, pay store.Payment, done *idempotency.Completion[bookings.Booking]) (bookings.Booking, error) {
 	receipt, err := s.gateway.Charge(ctx, payment.Charge{
 		IdempotencyKey: pay.ChargeKey(), Amount: pay.Amount, Token: pay.Token,
 		Description: "reservd hold " + pay.HoldID,
@@ -260,7 +261,7 @@ func (s *Service) ListBookings(ctx context.Context, p apikey.Principal, after *s
 }
 
 // Cancel cancels p's booking, frees its seats and refunds it.
-func (s *Service) Cancel(ctx context.Context, p apikey.Principal, id string, done *store.Completion) (bookings.Booking, error) {
+func (s *Service) Cancel(ctx context.Context, p apikey.Principal, id string, done *idempotency.Completion[bookings.Booking]) (bookings.Booking, error) {
 	if !bookings.ValidID(id) {
 		return bookings.Booking{}, bookings.ErrNotFound
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/idempotency"
 )
 
 // BookingCursor is the position after which a booking listing continues
@@ -35,7 +36,7 @@ type Bookings interface {
 type BookingCompleteParams struct {
 	Payment  Payment
 	ChargeID string
-	Done     *Completion // finalizes the request's idempotency key, if any
+	Done     *idempotency.Completion[bookings.Booking] // finalizes the request's idempotency key, if any
 }
 
 // BookingListParams selects a page of a key's bookings, newest first.
@@ -49,5 +50,5 @@ type BookingListParams struct {
 type BookingCancelParams struct {
 	KeyID int64
 	ID    string
-	Done  *Completion // finalizes the request's idempotency key, if any
+	Done  *idempotency.Completion[bookings.Booking] // finalizes the request's idempotency key, if any
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/idempotency"
 )
 
 // HoldCreateParams is a hold to grant: specific seats or a quantity of a cabin.
@@ -22,7 +23,7 @@ type HoldCreateParams struct {
 type Holds interface {
 	// HoldCreate grants all requested seats or none. Errors: flights.ErrNotFound,
 	// *holds.UnknownSeatsError, *holds.SeatsUnavailableError, holds.ErrNotEnoughSeats.
-	HoldCreate(ctx context.Context, h HoldCreateParams, done *Completion) (holds.Hold, error)
+	HoldCreate(ctx context.Context, h HoldCreateParams, done *idempotency.Completion[holds.Hold]) (holds.Hold, error)
 	// HoldGet returns a hold of keyID with its derived status, or holds.ErrNotFound.
 	HoldGet(ctx context.Context, keyID int64, id string) (holds.Hold, error)
 	// HoldExtend moves expires_at to now()+ttl, capped at the hold's maximum
@@ -51,12 +52,12 @@ type HoldExtendParams struct {
 	KeyID int64
 	ID    string
 	TTL   time.Duration
-	Done  *Completion // finalizes the request's idempotency key, if any
+	Done  *idempotency.Completion[holds.Hold] // finalizes the request's idempotency key, if any
 }
 
 // HoldReleaseParams asks to free a hold's seats.
 type HoldReleaseParams struct {
 	KeyID int64
 	ID    string
-	Done  *Completion // finalizes the request's idempotency key, if any
+	Done  *idempotency.Completion[holds.Hold] // finalizes the request's idempotency key, if any
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/trips"
 )
 
@@ -13,7 +14,7 @@ import (
 // work is saved, so a restart resumes where it stopped.
 type Trips interface {
 	// TripCreate stores a new pending trip, claimable at once.
-	TripCreate(ctx context.Context, t trips.Trip, done *Completion) (trips.Trip, error)
+	TripCreate(ctx context.Context, t trips.Trip, done *idempotency.Completion[trips.Trip]) (trips.Trip, error)
 	// TripGet returns a trip of keyID, or trips.ErrNotFound.
 	TripGet(ctx context.Context, keyID int64, id string) (trips.Trip, error)
 	// TripClaim leases up to limit pending trips whose lease has run out.

@@ -15,6 +15,7 @@ import (
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
 )
@@ -68,7 +69,7 @@ const pickAttempts = 5
 // into as few round trips as its decisions allow: BEGIN travels with the
 // locking read, COMMIT with the write. A quantity request first reads the
 // cabin in the round trip that opens the transaction.
-func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *store.Completion) (holds.Hold, error) {
+func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *idempotency.Completion[holds.Hold]) (holds.Hold, error) {
 	for attempt, deadlocks := 1, 0; ; {
 		out, err := s.createHold(ctx, h, done, attempt == pickAttempts)
 		var pgErr *pgconn.PgError
@@ -103,7 +104,7 @@ func (c holdConn) rollback() {
 	}
 }
 
-func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *store.Completion, lastTry bool) (holds.Hold, error) {
+func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *idempotency.Completion[holds.Hold], lastTry bool) (holds.Hold, error) {
 	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return holds.Hold{}, err
@@ -187,9 +188,9 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 		slices.Sort(unknown)
 		return holds.Hold{}, &holds.UnknownSeatsError{Seats: unknown}
 	case len(taken) > 0 && own == len(taken):
-		// Our own id holds them: the hold of a keyed id (holds.KeyedID)
+		// Our own id holds them: the hold of a keyed id (idempotency.HoldID)
 		// exists already, made by this request's first attempt or twin.
-		return holds.Hold{}, store.ErrIdempotencyKeyTaken
+		return holds.Hold{}, idempotency.ErrKeyTaken
 	case len(taken) > 0 && h.ByQuantity():
 		return holds.Hold{}, errStaleSnapshot
 	case len(taken) > 0:
@@ -245,12 +246,12 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 	if err := c.SendBatch(ctx, &b).Close(); err != nil {
 		var pe *pgconn.PgError
 		if claiming && errors.As(err, &pe) && pe.Code == uniqueViolation && pe.ConstraintName == "holds_pkey" {
-			return holds.Hold{}, store.ErrIdempotencyKeyTaken // a keyed id (holds.KeyedID) made before
+			return holds.Hold{}, idempotency.ErrKeyTaken // a keyed id (idempotency.HoldID) made before
 		}
 		return holds.Hold{}, translate(err)
 	}
 	if claiming && stored == 0 {
-		return holds.Hold{}, store.ErrIdempotencyKeyTaken
+		return holds.Hold{}, idempotency.ErrKeyTaken
 	}
 	return out, nil
 }

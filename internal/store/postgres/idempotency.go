@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/idempotency"
 )
 
 // complete stores the response of an idempotent request in the effect's
 // transaction: it marks a claimed key done, or with done.Claim inserts the
-// key done, failing with store.ErrIdempotencyKeyTaken if the key exists.
-func complete(ctx context.Context, tx pgx.Tx, done *store.Completion, result any) error {
+// key done, failing with idempotency.ErrKeyTaken if the key exists.
+func complete[T any](ctx context.Context, tx pgx.Tx, done *idempotency.Completion[T], result T) error {
 	if done == nil {
 		return nil
 	}
@@ -27,7 +26,7 @@ func complete(ctx context.Context, tx pgx.Tx, done *store.Completion, result any
 		return err
 	}
 	if stored == 0 && done.Claim {
-		return store.ErrIdempotencyKeyTaken
+		return idempotency.ErrKeyTaken
 	}
 	return nil
 }
@@ -35,7 +34,7 @@ func complete(ctx context.Context, tx pgx.Tx, done *store.Completion, result any
 // completionCTE renders done's response for result and returns a WITH
 // element, "idem AS (…)", that stores it and returns a row if it did, with
 // its arguments numbered from argBase+1. It returns "" when done is nil.
-func completionCTE(done *store.Completion, result any, argBase int) (string, []any, error) {
+func completionCTE[T any](done *idempotency.Completion[T], result T, argBase int) (string, []any, error) {
 	if done == nil {
 		return "", nil, nil
 	}
@@ -69,8 +68,8 @@ func idemCount(idem string) string {
 	return "(SELECT count(*) FROM idem)::int"
 }
 
-// IdempotencyKeyClaim implements store.IdempotencyKeys.
-func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyClaimParams) (store.IdemClaim, error) {
+// IdempotencyKeyClaim implements idempotency.Store.
+func (s *Store) IdempotencyKeyClaim(ctx context.Context, p idempotency.ClaimParams) (idempotency.Claim, error) {
 	keyID, key, fingerprint, lease := p.KeyID, p.Key, p.Fingerprint, p.Lease
 	// The usual case, a new key, is one statement in its own transaction.
 	tag, err := s.pool.Exec(ctx, `
@@ -78,12 +77,12 @@ func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyC
 		VALUES ($1, $2, $3, 'running', now() + $4::interval)
 		ON CONFLICT (api_key_id, key) DO NOTHING`, keyID, key, fingerprint, lease)
 	if err != nil {
-		return store.IdemClaim{}, fmt.Errorf("claim idempotency key: %w", err)
+		return idempotency.Claim{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if tag.RowsAffected() == 1 {
-		return store.IdemClaim{Outcome: store.IdemProceed}, nil
+		return idempotency.Claim{Outcome: idempotency.Proceed}, nil
 	}
-	var out store.IdemClaim
+	var out idempotency.Claim
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var (
 			fp, state string
@@ -103,31 +102,31 @@ func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyC
 		}
 		switch {
 		case fp != fingerprint:
-			out = store.IdemClaim{Outcome: store.IdemMismatch}
+			out = idempotency.Claim{Outcome: idempotency.Mismatch}
 		case state == "done":
-			out = store.IdemClaim{Outcome: store.IdemReplay, Status: *status, Body: body}
+			out = idempotency.Claim{Outcome: idempotency.Replay, Status: *status, Body: body}
 		case live:
-			out = store.IdemClaim{Outcome: store.IdemInFlight}
+			out = idempotency.Claim{Outcome: idempotency.InFlight}
 		default:
 			// Its request died holding the key: take it over.
 			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET lease_until = now() + $3::interval WHERE api_key_id = $1 AND key = $2`, keyID, key, lease)
-			out = store.IdemClaim{Outcome: store.IdemProceed}
+			out = idempotency.Claim{Outcome: idempotency.Proceed}
 		}
 		return err
 	})
 	if errors.Is(err, errRaced) {
-		return s.IdempotencyKeyClaim(ctx, store.IdempotencyKeyClaimParams{KeyID: keyID, Key: key, Fingerprint: fingerprint, Lease: lease})
+		return s.IdempotencyKeyClaim(ctx, idempotency.ClaimParams{KeyID: keyID, Key: key, Fingerprint: fingerprint, Lease: lease})
 	}
 	if err != nil {
-		return store.IdemClaim{}, fmt.Errorf("claim idempotency key: %w", err)
+		return idempotency.Claim{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	return out, nil
 }
 
 var errRaced = errors.New("idempotency key vanished while claiming")
 
-// IdempotencyKeyGet implements store.IdempotencyKeys.
-func (s *Store) IdempotencyKeyGet(ctx context.Context, p store.IdempotencyKeyGetParams) (store.IdemClaim, error) {
+// IdempotencyKeyGet implements idempotency.Store.
+func (s *Store) IdempotencyKeyGet(ctx context.Context, p idempotency.GetParams) (idempotency.Claim, error) {
 	keyID, key, fingerprint := p.KeyID, p.Key, p.Fingerprint
 	var (
 		fp, state string
@@ -141,21 +140,21 @@ func (s *Store) IdempotencyKeyGet(ctx context.Context, p store.IdempotencyKeyGet
 		Scan(&fp, &state, &live, &status, &body)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return store.IdemClaim{Outcome: store.IdemProceed}, nil
+		return idempotency.Claim{Outcome: idempotency.Proceed}, nil
 	case err != nil:
-		return store.IdemClaim{}, fmt.Errorf("look up idempotency key: %w", err)
+		return idempotency.Claim{}, fmt.Errorf("look up idempotency key: %w", err)
 	case fp != fingerprint:
-		return store.IdemClaim{Outcome: store.IdemMismatch}, nil
+		return idempotency.Claim{Outcome: idempotency.Mismatch}, nil
 	case state == "done":
-		return store.IdemClaim{Outcome: store.IdemReplay, Status: *status, Body: body}, nil
+		return idempotency.Claim{Outcome: idempotency.Replay, Status: *status, Body: body}, nil
 	case live:
-		return store.IdemClaim{Outcome: store.IdemInFlight}, nil
+		return idempotency.Claim{Outcome: idempotency.InFlight}, nil
 	}
-	return store.IdemClaim{Outcome: store.IdemProceed}, nil
+	return idempotency.Claim{Outcome: idempotency.Proceed}, nil
 }
 
-// IdempotencyKeyComplete implements store.IdempotencyKeys.
-func (s *Store) IdempotencyKeyComplete(ctx context.Context, p store.IdempotencyKeyCompleteParams) error {
+// IdempotencyKeyComplete implements idempotency.Store.
+func (s *Store) IdempotencyKeyComplete(ctx context.Context, p idempotency.CompleteParams) error {
 	keyID, key, status, body := p.KeyID, p.Key, p.Status, p.Body
 	if _, err := s.pool.Exec(ctx, `
 		UPDATE idempotency_keys SET state = 'done', status = $3, body = $4
@@ -165,7 +164,7 @@ func (s *Store) IdempotencyKeyComplete(ctx context.Context, p store.IdempotencyK
 	return nil
 }
 
-// IdempotencyKeyRelease implements store.IdempotencyKeys.
+// IdempotencyKeyRelease implements idempotency.Store.
 func (s *Store) IdempotencyKeyRelease(ctx context.Context, keyID int64, key string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND state = 'running'`, keyID, key); err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
@@ -173,7 +172,7 @@ func (s *Store) IdempotencyKeyRelease(ctx context.Context, keyID int64, key stri
 	return nil
 }
 
-// IdempotencyKeyDeleteOlderThan implements store.IdempotencyKeys.
+// IdempotencyKeyDeleteOlderThan implements idempotency.Store.
 func (s *Store) IdempotencyKeyDeleteOlderThan(ctx context.Context, age time.Duration) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at <= now() - $1::interval`, age)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/trips"
 )
@@ -27,7 +28,7 @@ func scanTrip(row pgx.Row) (trips.Trip, error) {
 }
 
 // TripCreate implements store.Trips.
-func (s *Store) TripCreate(ctx context.Context, t trips.Trip, done *store.Completion) (trips.Trip, error) {
+func (s *Store) TripCreate(ctx context.Context, t trips.Trip, done *idempotency.Completion[trips.Trip]) (trips.Trip, error) {
 	state, err := t.MarshalState()
 	if err != nil {
 		return trips.Trip{}, err

@@ -12,6 +12,7 @@ import (
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
 )
@@ -134,7 +135,7 @@ const insertHold = `
 	VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`
 
 // HoldCreate implements store.Holds.
-func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *store.Completion) (holds.Hold, error) {
+func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *idempotency.Completion[holds.Hold]) (holds.Hold, error) {
 	var out holds.Hold
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, expiresAt, maxExpiresAt, err := readClock(ctx, tx, h.TTL, h.MaxLifetime)
@@ -185,7 +186,7 @@ func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *
 			now, expiresAt, maxExpiresAt); err != nil {
 			err = translate(err)
 			if done != nil && done.Claim && errors.Is(err, store.ErrConflict) {
-				return store.ErrIdempotencyKeyTaken // a keyed id (holds.KeyedID) made before
+				return idempotency.ErrKeyTaken // a keyed id (idempotency.HoldID) made before
 			}
 			return fmt.Errorf("insert hold: %w", err)
 		}

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/idempotency"
 )
 
 const insertIdempotencyKey = `
@@ -20,11 +20,11 @@ const selectIdempotencyKey = `
 	SELECT fingerprint, state, lease_until, coalesce(status, 0), coalesce(body, x'')
 	FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2`
 
-// IdempotencyKeyClaim implements store.IdempotencyKeys. A running key whose
+// IdempotencyKeyClaim implements idempotency.Store. A running key whose
 // lease has run out (its request died) is taken over.
-func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyClaimParams) (store.IdemClaim, error) {
+func (s *Store) IdempotencyKeyClaim(ctx context.Context, p idempotency.ClaimParams) (idempotency.Claim, error) {
 	keyID, key, fingerprint, lease := p.KeyID, p.Key, p.Fingerprint, p.Lease
-	var out store.IdemClaim
+	var out idempotency.Claim
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now, leaseUntil, _, err := readClock(ctx, tx, lease, 0)
 		if err != nil {
@@ -35,7 +35,7 @@ func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyC
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			out.Outcome = store.IdemProceed
+			out.Outcome = idempotency.Proceed
 			return err
 		}
 		var storedFingerprint, state, storedLease string
@@ -45,13 +45,13 @@ func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyC
 		}
 		switch {
 		case storedFingerprint != fingerprint:
-			out = store.IdemClaim{Outcome: store.IdemMismatch}
+			out = idempotency.Claim{Outcome: idempotency.Mismatch}
 		case state == "done":
-			out.Outcome = store.IdemReplay
+			out.Outcome = idempotency.Replay
 		case storedLease > now:
-			out = store.IdemClaim{Outcome: store.IdemInFlight}
+			out = idempotency.Claim{Outcome: idempotency.InFlight}
 		default:
-			out = store.IdemClaim{Outcome: store.IdemProceed}
+			out = idempotency.Claim{Outcome: idempotency.Proceed}
 			_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET lease_until = ?1 WHERE api_key_id = ?2 AND key = ?3`,
 				leaseUntil, keyID, key)
 			return err
@@ -59,15 +59,15 @@ func (s *Store) IdempotencyKeyClaim(ctx context.Context, p store.IdempotencyKeyC
 		return nil
 	})
 	if err != nil {
-		return store.IdemClaim{}, fmt.Errorf("claim idempotency key: %w", err)
+		return idempotency.Claim{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	return out, nil
 }
 
-// IdempotencyKeyGet implements store.IdempotencyKeys.
-func (s *Store) IdempotencyKeyGet(ctx context.Context, p store.IdempotencyKeyGetParams) (store.IdemClaim, error) {
+// IdempotencyKeyGet implements idempotency.Store.
+func (s *Store) IdempotencyKeyGet(ctx context.Context, p idempotency.GetParams) (idempotency.Claim, error) {
 	keyID, key, fingerprint := p.KeyID, p.Key, p.Fingerprint
-	var out store.IdemClaim
+	var out idempotency.Claim
 	var storedFingerprint, state, storedLease, now string
 	err := s.reader.QueryRowContext(ctx, `SELECT `+nowSQL).Scan(&now)
 	if err == nil {
@@ -76,22 +76,22 @@ func (s *Store) IdempotencyKeyGet(ctx context.Context, p store.IdempotencyKeyGet
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return store.IdemClaim{Outcome: store.IdemProceed}, nil
+		return idempotency.Claim{Outcome: idempotency.Proceed}, nil
 	case err != nil:
-		return store.IdemClaim{}, fmt.Errorf("look up idempotency key: %w", err)
+		return idempotency.Claim{}, fmt.Errorf("look up idempotency key: %w", err)
 	case storedFingerprint != fingerprint:
-		return store.IdemClaim{Outcome: store.IdemMismatch}, nil
+		return idempotency.Claim{Outcome: idempotency.Mismatch}, nil
 	case state == "done":
-		out.Outcome = store.IdemReplay
+		out.Outcome = idempotency.Replay
 		return out, nil
 	case storedLease > now:
-		return store.IdemClaim{Outcome: store.IdemInFlight}, nil
+		return idempotency.Claim{Outcome: idempotency.InFlight}, nil
 	}
-	return store.IdemClaim{Outcome: store.IdemProceed}, nil
+	return idempotency.Claim{Outcome: idempotency.Proceed}, nil
 }
 
-// IdempotencyKeyComplete implements store.IdempotencyKeys.
-func (s *Store) IdempotencyKeyComplete(ctx context.Context, p store.IdempotencyKeyCompleteParams) error {
+// IdempotencyKeyComplete implements idempotency.Store.
+func (s *Store) IdempotencyKeyComplete(ctx context.Context, p idempotency.CompleteParams) error {
 	keyID, key, status, body := p.KeyID, p.Key, p.Status, p.Body
 	if _, err := s.writer.ExecContext(ctx, completeKeySQL, status, body, keyID, key); err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
@@ -99,7 +99,7 @@ func (s *Store) IdempotencyKeyComplete(ctx context.Context, p store.IdempotencyK
 	return nil
 }
 
-// IdempotencyKeyRelease implements store.IdempotencyKeys.
+// IdempotencyKeyRelease implements idempotency.Store.
 func (s *Store) IdempotencyKeyRelease(ctx context.Context, keyID int64, key string) error {
 	if _, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE api_key_id = ?1 AND key = ?2 AND state = 'running'`,
 		keyID, key); err != nil {
@@ -108,7 +108,7 @@ func (s *Store) IdempotencyKeyRelease(ctx context.Context, keyID int64, key stri
 	return nil
 }
 
-// IdempotencyKeyDeleteOlderThan implements store.IdempotencyKeys.
+// IdempotencyKeyDeleteOlderThan implements idempotency.Store.
 func (s *Store) IdempotencyKeyDeleteOlderThan(ctx context.Context, age time.Duration) (int64, error) {
 	res, err := s.writer.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)`,
 		modifier(-age))
@@ -134,8 +134,8 @@ const claimKeySQL = `
 // complete stores the response of done's idempotency key in tx, the
 // transaction of the effect that produced result: it marks a claimed key
 // done, or with done.Claim inserts the key done, failing with
-// store.ErrIdempotencyKeyTaken if the key exists.
-func complete(ctx context.Context, tx *sql.Tx, done *store.Completion, result any) error {
+// idempotency.ErrKeyTaken if the key exists.
+func complete[T any](ctx context.Context, tx *sql.Tx, done *idempotency.Completion[T], result T) error {
 	if done == nil {
 		return nil
 	}
@@ -154,7 +154,7 @@ func complete(ctx context.Context, tx *sql.Tx, done *store.Completion, result an
 		return fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return cmp.Or(err, store.ErrIdempotencyKeyTaken)
+		return cmp.Or(err, idempotency.ErrKeyTaken)
 	}
 	return nil
 }

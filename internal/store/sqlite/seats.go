@@ -9,6 +9,7 @@ import (
 
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/store"
 )
 
@@ -128,9 +129,9 @@ func pickSeats(h store.HoldCreateParams, found []seatRow) ([]seatRow, error) {
 			return nil, &holds.UnknownSeatsError{Seats: unknown}
 		}
 		if len(taken) > 0 && own == len(taken) {
-			// Our own id holds them: the hold of a keyed id (holds.KeyedID)
+			// Our own id holds them: the hold of a keyed id (idempotency.HoldID)
 			// exists already, made by this request's first attempt or twin.
-			return nil, store.ErrIdempotencyKeyTaken
+			return nil, idempotency.ErrKeyTaken
 		}
 		if len(taken) > 0 {
 			slices.Sort(taken)

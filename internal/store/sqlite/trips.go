@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/trips"
 )
@@ -31,7 +32,7 @@ func scanTrip(r scanner) (trips.Trip, error) {
 }
 
 // TripCreate implements store.Trips.
-func (s *Store) TripCreate(ctx context.Context, t trips.Trip, done *store.Completion) (trips.Trip, error) {
+func (s *Store) TripCreate(ctx context.Context, t trips.Trip, done *idempotency.Completion[trips.Trip]) (trips.Trip, error) {
 	state, err := t.MarshalState()
 	if err != nil {
 		return trips.Trip{}, err

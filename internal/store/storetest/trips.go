@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/trips"
@@ -22,11 +23,11 @@ func testTrips(t *testing.T, newStore NewStore) {
 	req := trips.Request{Origin: "SFO", Destination: "JFK", DepartureDate: "2026-12-24", Currency: "USD",
 		Passengers: []trips.Passenger{{GivenName: "Ada", FamilyName: "Lovelace", BornOn: "1990-12-10"}},
 		MaxPrice:   &money.Money{Amount: 50000, Currency: "USD"}}
-	if _, err := s.IdempotencyKeyClaim(ctx, store.IdempotencyKeyClaimParams{KeyID: alice, Key: "trip-1", Fingerprint: "fp", Lease: time.Minute}); err != nil {
+	if _, err := s.IdempotencyKeyClaim(ctx, idempotency.ClaimParams{KeyID: alice, Key: "trip-1", Fingerprint: "fp", Lease: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	done := &store.Completion{KeyID: alice, Key: "trip-1", Status: 202, Render: func(v any) ([]byte, error) {
-		return []byte(`{"id":"` + v.(trips.Trip).ID + `"}`), nil
+	done := &idempotency.Completion[trips.Trip]{KeyID: alice, Key: "trip-1", Status: 202, Render: func(tr trips.Trip) ([]byte, error) {
+		return []byte(`{"id":"` + tr.ID + `"}`), nil
 	}}
 	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	created, err := s.TripCreate(ctx, trips.Trip{ID: trips.NewID(), KeyID: alice, Request: req, TraceParent: traceparent}, done)
@@ -36,7 +37,7 @@ func testTrips(t *testing.T, newStore NewStore) {
 	if created.Status != trips.Pending || created.CreatedAt.IsZero() || created.Request.MaxPrice.Amount != 50000 {
 		t.Errorf("created trip = %+v", created)
 	}
-	if c, _ := s.IdempotencyKeyClaim(ctx, store.IdempotencyKeyClaimParams{KeyID: alice, Key: "trip-1", Fingerprint: "fp", Lease: time.Minute}); c.Outcome != store.IdemReplay || c.Status != 202 {
+	if c, _ := s.IdempotencyKeyClaim(ctx, idempotency.ClaimParams{KeyID: alice, Key: "trip-1", Fingerprint: "fp", Lease: time.Minute}); c.Outcome != idempotency.Replay || c.Status != 202 {
 		t.Errorf("trip key after CreateTrip = %+v, want a stored 202", c)
 	}
 	if _, err := s.TripGet(ctx, alice+1, created.ID); !errors.Is(err, trips.ErrNotFound) {
