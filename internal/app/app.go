@@ -29,6 +29,7 @@ import (
 	"github.com/reservd/reservd/internal/fx"
 	"github.com/reservd/reservd/internal/health"
 	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/jobs"
 	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/provider/registry"
@@ -91,9 +92,6 @@ type App struct {
 	runner   *jobs.Runner
 	closers  []func()
 }
-
-// IdempotencyKeyAge is how long idempotency keys are kept (the contract says at least 24 h).
-const IdempotencyKeyAge = 25 * time.Hour
 
 // New builds the service cfg describes. Close releases what it opened,
 // also when New fails half way.
@@ -214,7 +212,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		jobs.Job{Name: "recover_refunds", Every: 2 * cfg.SweepInterval, Run: svc.RecoverRefunds},
 		jobs.Job{Name: "book_trips", Every: 500 * time.Millisecond, Run: tripSvc.Work},
 		jobs.Job{Name: "clean_idempotency_keys", Every: time.Hour, Run: func(ctx context.Context) (int, error) {
-			n, err := svc.CleanIdempotencyKeys(ctx, IdempotencyKeyAge)
+			n, err := svc.CleanIdempotencyKeys(ctx, idempotency.Retention)
 			return int(n), err
 		}},
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
