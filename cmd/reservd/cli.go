@@ -57,7 +57,7 @@ var commands []*command
 func init() {
 	// In init: the help command reads the list it is part of.
 	commands = []*command{
-		serveCommand, migrateCommand, keysCommand, keysCreateCommand, versionCommand,
+		serveCommand, migrateCommand, keysCommand, keysCreateCommand, keysListCommand, keysRevokeCommand, versionCommand,
 	}
 }
 

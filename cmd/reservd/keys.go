@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/store"
 )
 
 var keysCreateCommand = &command{
@@ -49,4 +54,115 @@ func role(admin bool) string {
 		return "admin"
 	}
 	return "customer"
+}
+
+var keysListCommand = &command{
+	path:    "keys list",
+	summary: "list API keys: id, name, role, created, last used (never the key)",
+	about: `List every API key: its id, name, role, when it was created, last used and
+revoked. Keys themselves are never shown (only their hash is stored). The
+last use is recorded by each replica at most once a minute, so it may lag
+by that much.`,
+	setup: func(fs *flag.FlagSet) runner {
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) > 0 {
+				return usagef("keys list takes no arguments, got %q", args)
+			}
+			st, closeStore, err := c.lifecycleStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			keys, err := st.APIKeyList(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tLAST USED\tREVOKED")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, role(k.Admin), stamp(k.CreatedAt, "-"),
+					stamp(k.LastUsedAt, "never"), stamp(k.RevokedAt, "-"))
+			}
+			return tw.Flush()
+		}
+	},
+}
+
+var keysRevokeCommand = &command{
+	path:    "keys revoke",
+	args:    "ID",
+	summary: "revoke an API key",
+	about: `Revoke the API key with this id (see 'reservd keys list'). Every replica
+answers 401 to it within API_KEY_CACHE_TTL, the time a replica trusts a key it
+has looked up. Revoking a revoked key changes nothing.`,
+	setup: func(fs *flag.FlagSet) runner {
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) != 1 {
+				return usagef("usage: reservd keys revoke ID; run 'reservd keys revoke --help' for more")
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return usagef("keys revoke: %q is not a key id; 'reservd keys list' shows them", args[0])
+			}
+			cfg, _, err := c.config()
+			if err != nil {
+				return err
+			}
+			st, closeStore, err := c.lifecycleStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			k, err := st.APIKeyRevoke(ctx, id)
+			if errors.Is(err, apikey.ErrNotFound) {
+				return fmt.Errorf("keys revoke: no API key has id %d", id)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "revoked %s key %d (%q) at %s; every replica refuses it within API_KEY_CACHE_TTL (%s)\n",
+				role(k.Admin), k.ID, k.Name, stamp(k.RevokedAt, "-"), cfg.APIKeyCacheTTL)
+			return nil
+		}
+	},
+}
+
+// lifecycleStore opens the configured database, migrated, for the keys
+// commands.
+func (c *cli) lifecycleStore(ctx context.Context) (store.APIKeyLifecycle, func(), error) {
+	cfg, _, err := c.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	lc, ok := st.(store.APIKeyLifecycle)
+	if !ok {
+		st.Close()
+		return nil, nil, fmt.Errorf("the %s store cannot list or revoke keys", st.Engine())
+	}
+	return lc, func() { st.Close() }, nil
+}
+
+// keyToucher is where serve flushes the API keys' last use: the store, or
+// nowhere for one that does not record it.
+func keyToucher(st store.Store) func(context.Context, map[int64]time.Time) error {
+	if lc, ok := st.(store.APIKeyLifecycle); ok {
+		return lc.APIKeyTouch
+	}
+	return func(context.Context, map[int64]time.Time) error { return nil }
+}
+
+// stamp prints a time for people, to the second, in UTC; none if it is zero.
+func stamp(t time.Time, none string) string {
+	if t.IsZero() {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
 }

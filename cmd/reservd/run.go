@@ -181,8 +181,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	defer closeProviders()
 	tripSvc := aggregator.NewTripService(st, agg)
 	tripSvc.Lease = cfg.TripLease
+	keyUsage, touchKeys := apikey.NewUsage(time.Now), keyToucher(st)
 	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg, Ready: ready, Limiter: limiter,
-		Tracing: tcfg.Enabled(), KeyCacheTTL: cfg.APIKeyCacheTTL})
+		Tracing: tcfg.Enabled(), KeyCacheTTL: cfg.APIKeyCacheTTL, KeyUsage: keyUsage})
 
 	runner := jobs.NewRunner(log, reg,
 		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
@@ -195,6 +196,10 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		}},
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
 		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
+		// At most one last-used write per key per minute (keys list).
+		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: func(ctx context.Context) (int, error) {
+			return keyUsage.Flush(ctx, touchKeys)
+		}},
 	)
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
@@ -236,6 +241,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if _, err := keyUsage.Flush(shutdownCtx, touchKeys); err != nil {
+		log.Warn("recording API keys' last use failed", "error", err.Error())
 	}
 	log.Info("stopped")
 	return nil

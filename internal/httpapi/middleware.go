@@ -240,6 +240,9 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 		return apikey.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
 	p.Digest = string(digest)
+	if s.keyUsage != nil {
+		s.keyUsage.Record(p.KeyID)
+	}
 	return p, nil
 }
 

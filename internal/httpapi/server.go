@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
@@ -50,6 +51,9 @@ type Deps struct {
 	// KeyCacheTTL is how long an API key, once looked up, is trusted
 	// without asking the store again (API_KEY_CACHE_TTL; 0: ask every time).
 	KeyCacheTTL time.Duration
+	// KeyUsage, when set, records each authenticated request's key use in
+	// memory (the caller flushes it to the store): no write per request.
+	KeyUsage *apikey.Usage
 }
 
 // Server serves the API. Build it with NewServer.
@@ -64,6 +68,7 @@ type Server struct {
 	ready    []Check
 	metrics  *httpMetrics
 	keys     *keyCache
+	keyUsage *apikey.Usage
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -97,6 +102,7 @@ func NewServer(deps Deps) http.Handler {
 		mux:      http.NewServeMux(),
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.Principal)
+	s.keyUsage = deps.KeyUsage
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
