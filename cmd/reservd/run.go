@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/extra/redisotel/v9"
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/reservd/reservd/internal/aggregator"
@@ -39,17 +40,28 @@ import (
 	"github.com/reservd/reservd/internal/telemetry"
 )
 
-// migrate applies the pending migrations.
+// migrate applies the pending migrations and prints their names.
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	st, _, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	m, ok := st.(store.MigratorUp)
+	if !ok {
+		return fmt.Errorf("the %s store cannot report its migrations", st.Engine())
+	}
+	applied, err := m.MigrateUp(ctx)
+	if err != nil {
 		return err
 	}
-	log.Info("migrations applied", "engine", st.Engine())
+	for _, name := range applied {
+		fmt.Fprintf(stdout, "applied %s\n", name)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(stdout, "no migrations pending: the %s database is up to date\n", st.Engine())
+	}
+	log.Info("migrations applied", "engine", st.Engine(), "applied", len(applied))
 	return nil
 }
 
@@ -141,6 +153,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateBurst)
 	}
 	if cfg.RedisURL != "" {
+		redis.SetLogger(redisLogger{log})
 		rdb, err := seatlock.NewRedisClient(cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
@@ -150,6 +163,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
 			return fmt.Errorf("trace redis: %w", err)
 		}
+		warnIfRedisDown(ctx, rdb, log)
 		if locks, err = seatlock.NewRedis(rdb, seatlock.WithPrefix(cfg.RedisPrefix)); err != nil {
 			return err
 		}

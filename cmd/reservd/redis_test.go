@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// TestRedisUnreachableAtStart: a REDIS_URL nobody answers at does not stop
+// the service, is said once, loudly, at start, and go-redis's own messages
+// come out as structured lines, none after "stopped".
+func TestRedisUnreachableAtStart(t *testing.T) {
+	t.Parallel()
+	in := start(t, map[string]string{"DATA_DIR": t.TempDir(), "REDIS_URL": "redis://" + freeAddr(t) + "/0", "LOG_LEVEL": "debug"})
+	if code, m := in.get(t, "/flights/1"); code != 200 {
+		t.Errorf("GET /flights/1 with Redis down = %d %v, want the demo flight from the database", code, m)
+	}
+	in.shutdown(t)
+	out := in.stderr.String()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var warned int
+	for _, line := range lines {
+		if !strings.HasPrefix(line, "time=") || !strings.Contains(line, " level=") {
+			t.Errorf("unstructured line on stderr: %q", line)
+		}
+		if strings.Contains(line, "REDIS_URL cannot be reached") {
+			warned++
+			if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "connection refused") {
+				t.Errorf("the start-up line about Redis = %q, want a WARN with the cause", line)
+			}
+		}
+	}
+	if warned != 1 {
+		t.Errorf("%d lines say REDIS_URL cannot be reached, want exactly 1:\n%s", warned, out)
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, `msg=stopped`) {
+		t.Errorf("last line on stderr = %q, want stopped", last)
+	}
+}
+
+func TestRedisLoggerIsStructured(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := redisLogger{slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	l.Printf(context.Background(), "redis: %s:%d: Conn has unread data\n", "pool.go", 1)
+	l.Printf(context.Background(), "redis: connection pool: failed to dial after %d attempts: %s", 5, "refused")
+	got := buf.String()
+	want := `level=WARN msg="pool.go:1: Conn has unread data" component=go-redis` + "\n"
+	if !strings.HasSuffix(got, want) || strings.Count(got, "\n") != 1 {
+		t.Errorf("go-redis messages logged as %q, want one line ending %q (dial failures at debug level)", got, want)
+	}
+}
+
+// TestMigratePrintsApplied: migrate says which migrations it applied, and
+// that none were pending the second time.
+func TestMigratePrintsApplied(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	getenv := func(k string) string { return map[string]string{"DATA_DIR": dir}[k] }
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), []string{"migrate"}, getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, stderr.String())
+	}
+	first := stdout.String()
+	if !strings.HasPrefix(first, "applied 0001_init.sql\napplied 0002_") || !strings.Contains(first, "applied 0004_api_key_last_used.sql\n") {
+		t.Errorf("first migrate printed %q, want every migration applied, in order", first)
+	}
+	stdout.Reset()
+	if err := run(t.Context(), []string{"migrate"}, getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	if got, want := stdout.String(), "no migrations pending: the sqlite database is up to date\n"; got != want {
+		t.Errorf("second migrate printed %q, want %q", got, want)
+	}
+}
