@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/reservd/reservd/internal/config"
+	"github.com/reservd/reservd/internal/provider/registry"
 )
 
 // usageError is a command line reservd does not understand: main exits 2
@@ -319,8 +321,40 @@ commands:
 		fmt.Fprintf(&b, "  %-13s %s\n", c.path, c.summary)
 	}
 	b.WriteString(`
-Run 'reservd COMMAND --help' for a command's flags. Configuration comes from
-the environment; see the README.
+Run 'reservd COMMAND --help' for a command's flags.
+
+Settings come from the environment (the README says more):
+
+`)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	for _, s := range config.Settings {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, orUnset(s.Default), s.Help)
+	}
+	for _, p := range registry.All() {
+		for _, s := range p.Settings {
+			meaning := p.Title + " API setting"
+			switch {
+			case s.Env == p.BaseURLEnv:
+				meaning = p.Title + " API base URL (unset: " + p.Title + "'s own)"
+			case s.Required:
+				meaning = p.Title + " API credential; reservd uses " + p.Title + " when all of them are set"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Env, orUnset(s.Default), meaning)
+		}
+	}
+	fmt.Fprintf(tw, "  OTEL_*\tunset\tOpenTelemetry tracing (OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, …)\n")
+	tw.Flush()
+	b.WriteString(`
+With no flight provider configured, built-in simulators of all of them
+answer instead.
 `)
 	return b.String()
+}
+
+func orUnset(v string) string {
+	if v == "" {
+		return "unset"
+	}
+	return v
 }

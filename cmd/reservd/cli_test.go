@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/reservd/reservd/internal/config"
+	"github.com/reservd/reservd/internal/provider/registry"
 )
 
 // TestHelp asks every command for help both ways: it must print to stdout,
@@ -66,6 +69,24 @@ func TestHelp(t *testing.T) {
 	for _, c := range commands {
 		if c.setup != nil && !strings.Contains(stdout.String(), "\n  "+c.path+" ") {
 			t.Errorf("reservd --help does not list %q:\n%s", c.path, stdout.String())
+		}
+	}
+	// Every setting, with its default, from the table config checks
+	// itself against.
+	for _, s := range config.Settings {
+		def := s.Default
+		if def == "" {
+			def = "unset"
+		}
+		if !regexp.MustCompile(`\n  ` + regexp.QuoteMeta(s.Name) + ` +` + regexp.QuoteMeta(def) + `  `).MatchString(stdout.String()) {
+			t.Errorf("reservd --help does not list %s with its default %s:\n%s", s.Name, def, stdout.String())
+		}
+	}
+	for _, p := range registry.All() {
+		for _, s := range p.Settings {
+			if !strings.Contains(stdout.String(), "\n  "+s.Env+" ") {
+				t.Errorf("reservd --help does not list the %s setting %s", p.Title, s.Env)
+			}
 		}
 	}
 	if entries, err := os.ReadDir(dir); err != nil || len(entries) > 0 {
