@@ -28,8 +28,10 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.Log(ctx, level, msg, "component", "go-redis")
 }
 
-// redisStartTimeout bounds the check that Redis answers at start.
-const redisStartTimeout = 2 * time.Second
+// redisStartTimeout bounds the check that Redis answers at start: long
+// enough for go-redis's dial retries to give up on a refused connection
+// (about a second), short enough not to hold the start up for long.
+const redisStartTimeout = 3 * time.Second
 
 // warnIfRedisDown pings Redis once at start. Redis is optional (a fast path
 // before the database), so a URL that cannot be reached does not stop the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -27,7 +28,9 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 		}
 		if strings.Contains(line, "REDIS_URL cannot be reached") {
 			warned++
-			if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "connection refused") {
+			// The cause: connection refused, or the deadline when go-redis
+			// was still retrying its dials on a loaded machine.
+			if !strings.Contains(line, "level=WARN") || !regexp.MustCompile(` error="[^"]+"`).MatchString(line) {
 				t.Errorf("the start-up line about Redis = %q, want a WARN with the cause", line)
 			}
 		}
