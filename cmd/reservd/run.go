@@ -40,31 +40,6 @@ import (
 	"github.com/reservd/reservd/internal/telemetry"
 )
 
-// migrate applies the pending migrations and prints their names.
-func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
-	st, _, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	m, ok := st.(store.MigratorUp)
-	if !ok {
-		return fmt.Errorf("the %s store cannot report its migrations", st.Engine())
-	}
-	applied, err := m.MigrateUp(ctx)
-	if err != nil {
-		return err
-	}
-	for _, name := range applied {
-		fmt.Fprintf(stdout, "applied %s\n", name)
-	}
-	if len(applied) == 0 {
-		fmt.Fprintf(stdout, "no migrations pending: the %s database is up to date\n", st.Engine())
-	}
-	log.Info("migrations applied", "engine", st.Engine(), "applied", len(applied))
-	return nil
-}
-
 // newLogger writes text or JSON lines; a line logged with a request's or a
 // job's context carries its request id and trace and span ids.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
