@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,62 +11,10 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/app"
 	"github.com/reservd/reservd/internal/config"
-	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/telemetry"
 )
-
-const usage = `usage: reservd [command]
-
-commands:
-  serve                              run the HTTP service (the default)
-  migrate                            apply pending database migrations and exit
-  keys create --name NAME [--admin]  create an API key and print it once
-
-Configuration comes from the environment; see the README.
-`
-
-// run is the whole program, callable from tests: args without the program
-// name, the environment through getenv, and the process's output streams.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd, args = args[0], args[1:]
-	}
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	log := newLogger(cfg, stderr)
-	switch cmd {
-	case "serve":
-		if len(args) > 0 {
-			return fmt.Errorf("serve takes no arguments, got %q", args)
-		}
-		return serve(ctx, cfg, getenv, log, stdout)
-	case "migrate":
-		st, _, err := app.OpenStore(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		if err := app.Migrate(ctx, cfg, st); err != nil {
-			return err
-		}
-		log.Info("migrations applied", "engine", st.Engine())
-		return nil
-	case "keys":
-		return keys(ctx, cfg, args, stdout, stderr)
-	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
-}
 
 // newLogger writes text or JSON lines; a line logged with a request's or a
 // job's context carries its request id and trace and span ids.
@@ -172,42 +118,10 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	if _, err := a.FlushKeyUsage(shutdownCtx); err != nil {
+		log.Warn("recording API keys' last use failed", "error", err.Error())
+	}
 	log.Info("stopped")
-	return nil
-}
-
-func keys(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: reservd keys create --name NAME [--admin]")
-	}
-	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	name := fs.String("name", "", "who the key is for")
-	isAdmin := fs.Bool("admin", false, "grant admin rights")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if *name == "" || fs.NArg() > 0 {
-		return errors.New("usage: reservd keys create --name NAME [--admin]")
-	}
-	st, _, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := app.Migrate(ctx, cfg, st); err != nil {
-		return err
-	}
-	key, digest := apikey.Generate()
-	id, err := st.APIKeyCreate(ctx, store.APIKeyCreateParams{Name: *name, Digest: digest, Admin: *isAdmin})
-	if err != nil {
-		return err
-	}
-	role := "customer"
-	if *isAdmin {
-		role = "admin"
-	}
-	fmt.Fprintf(stdout, "created %s key %d for %q; it is shown only this once:\n%s\n", role, id, *name, key)
 	return nil
 }
 

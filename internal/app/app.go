@@ -21,9 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/extra/redisotel/v9"
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/fx"
@@ -89,6 +91,7 @@ type App struct {
 	handler  http.Handler
 	ready    []health.Check
 	draining atomic.Bool
+	keyUsage *apikey.Usage
 	runner   *jobs.Runner
 	closers  []func()
 }
@@ -121,7 +124,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 			return nil, err
 		}
 		a.onClose(func() { st.Close() })
-		if err := Migrate(ctx, cfg, st); err != nil {
+		if _, err := Migrate(ctx, cfg, st); err != nil {
 			return nil, err
 		}
 	}
@@ -147,9 +150,13 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		a.onClose(func() { rdb.Close() })
+		redis.SetLogger(redisLogger{log})
 		// Command names only: values (cache entries, owners) stay out of spans.
 		if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
 			return nil, fmt.Errorf("trace redis: %w", err)
+		}
+		if o.Store == nil {
+			warnIfRedisDown(ctx, rdb, log)
 		}
 		if locks, err = seatlock.NewRedis(rdb, seatlock.WithPrefix(cfg.RedisPrefix)); err != nil {
 			return nil, err
@@ -198,7 +205,10 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	tripSvc.Lease = cfg.TripLease
 	a.Reserve, a.Aggregator, a.Trips = svc, agg, tripSvc
 
-	a.handler, err = httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
+	// Keys' last use is kept in memory and written at most once a minute
+	// per key (keys list): no write per request.
+	a.keyUsage = apikey.NewUsage(time.Now)
+	a.handler, err = httpapi.NewServer(httpapi.Deps{KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
 		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL,
 		MaxInFlight: cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
 		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst})
@@ -217,6 +227,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		}},
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
 		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
+		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},
 	)
 	return a, nil
 }
@@ -231,6 +242,12 @@ func (a *App) Ready() []health.Check { return a.ready }
 // Drain makes /readyz answer 503 from now on, so that load balancers take
 // this replica out of rotation before it stops serving.
 func (a *App) Drain() { a.draining.Store(true) }
+
+// FlushKeyUsage writes the API keys' last use recorded since the last
+// flush; serve calls it once more after its last request.
+func (a *App) FlushKeyUsage(ctx context.Context) (int, error) {
+	return a.keyUsage.Flush(ctx, a.Store.APIKeyTouch)
+}
 
 // RunJobs runs the background jobs until ctx is done and every pass in
 // flight has finished.
@@ -255,16 +272,17 @@ type poolCollector interface {
 // Migrate applies the migrations to st, or through DATABASE_DIRECT_URL
 // when it is set: goose's advisory lock is held by a session, which a
 // transaction-pooling PgBouncer does not keep between statements.
-func Migrate(ctx context.Context, cfg config.Config, st store.Store) error {
+// It returns the names of the migrations it applied.
+func Migrate(ctx context.Context, cfg config.Config, st store.Store) ([]string, error) {
 	if cfg.DatabaseDirectURL == "" {
-		return st.Migrate(ctx)
+		return st.MigrateUp(ctx)
 	}
 	direct, err := postgres.Open(ctx, cfg.DatabaseDirectURL)
 	if err != nil {
-		return fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
+		return nil, fmt.Errorf("DATABASE_DIRECT_URL: %w", err)
 	}
 	defer direct.Close()
-	return direct.Migrate(ctx)
+	return direct.MigrateUp(ctx)
 }
 
 // OpenStore opens the configured engine, unmigrated. fresh reports that the

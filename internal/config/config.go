@@ -109,7 +109,7 @@ func Load(getenv func(string) string) (Config, error) {
 		return d
 	}
 	c := Config{
-		Addr:              env("ADDR", ":8080"),
+		Addr:              env("ADDR", DefaultAddr),
 		DebugAddr:         env("DEBUG_ADDR", ""),
 		DatabaseURL:       env("DATABASE_URL", ""),
 		DatabaseDirectURL: env("DATABASE_DIRECT_URL", ""),
@@ -187,8 +187,19 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.HoldMaxLifetime < c.HoldTTL {
 		errs = append(errs, fmt.Errorf("HOLD_MAX_LIFETIME (%s) must be at least HOLD_TTL (%s)", c.HoldMaxLifetime, c.HoldTTL))
 	}
+	if c.Embedded() && strings.TrimSpace(getenv("ADDR")) == "" {
+		c.Addr = DemoAddr
+	}
 	return c, errors.Join(errs...)
 }
+
+// DefaultAddr is where reservd listens with DATABASE_URL set and ADDR
+// unset: every interface, as a service in a container must.
+const DefaultAddr = ":8080"
+
+// DemoAddr is where the embedded database listens with ADDR unset: a demo
+// that prints a working API key stays on this machine unless ADDR opens it.
+const DemoAddr = "127.0.0.1:8080"
 
 // Embedded reports whether the embedded SQLite engine is in use.
 func (c Config) Embedded() bool { return c.DatabaseURL == "" }

@@ -17,9 +17,33 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if c.Addr != ":8080" || c.DataDir != "./data" || c.HoldTTL != 10*time.Minute || c.HoldMaxLifetime != 30*time.Minute ||
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.HoldTTL != 10*time.Minute || c.HoldMaxLifetime != 30*time.Minute ||
 		c.HoldMaxSeats != 10 || c.LogFormat != "text" || c.LogLevel != slog.LevelInfo || !c.SeedDemo || !c.Embedded() {
 		t.Errorf("defaults = %+v", c)
+	}
+}
+
+// TestLoadAddr: the embedded demo listens on loopback unless ADDR says
+// otherwise; with PostgreSQL the contract's :8080 stays the default.
+func TestLoadAddr(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "127.0.0.1:8080"},
+		{map[string]string{"ADDR": ":8080"}, ":8080"},
+		{map[string]string{"ADDR": "0.0.0.0:9000"}, "0.0.0.0:9000"},
+		{map[string]string{"DATABASE_URL": "postgres://localhost/reservd"}, ":8080"},
+		{map[string]string{"DATABASE_URL": "postgres://localhost/reservd", "ADDR": "127.0.0.1:9000"}, "127.0.0.1:9000"},
+	} {
+		c, err := Load(env(tt.env))
+		if err != nil {
+			t.Fatalf("Load(%v): %v", tt.env, err)
+		}
+		if c.Addr != tt.want {
+			t.Errorf("Load(%v).Addr = %q, want %q", tt.env, c.Addr, tt.want)
+		}
 	}
 }
 

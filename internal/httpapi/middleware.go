@@ -272,6 +272,9 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 		}
 	}
 	p.Digest = string(digest)
+	if s.keyUsage != nil {
+		s.keyUsage.Record(p.KeyID)
+	}
 	return p, nil
 }
 

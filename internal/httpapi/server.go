@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/health"
 	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/ratelimit"
@@ -57,6 +58,9 @@ type Deps struct {
 	// past them 429 rate_limited before any lookup). 0: no limit.
 	AuthFailureRate  float64
 	AuthFailureBurst int
+	// KeyUsage, when set, records each authenticated request's key use in
+	// memory (the caller flushes it to the store): no write per request.
+	KeyUsage *apikey.Usage
 }
 
 // Server serves the API. Build it with NewServer.
@@ -75,6 +79,7 @@ type Server struct {
 	// authFailures limits bad keys per client address; nil: no limit.
 	authFailures *authFailures
 	idem         *idempotency.Guard
+	keyUsage     *apikey.Usage
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -124,6 +129,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		mux:          http.NewServeMux(),
 		inflight:     newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
 		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
+		keyUsage:     deps.KeyUsage,
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.

@@ -28,6 +28,8 @@ type Store interface {
 	// WorkDepth counts the background work outstanding in each queue of
 	// WorkQueues, for gauges.
 	WorkDepth(ctx context.Context) (map[string]int, error)
+	MigratorUp
+	APIKeyLifecycle
 
 	Flights
 	Seats

@@ -1,0 +1,46 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisLogger puts go-redis's own messages (pool dial failures and the
+// like) through slog, so that they are structured lines like every other
+// rather than "redis: pool.go:…" text on stderr. go-redis has one logger
+// per process (redis.SetLogger); reservd serves once per process.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	msg := strings.TrimPrefix(strings.TrimSpace(fmt.Sprintf(format, v...)), "redis: ")
+	level := slog.LevelWarn
+	if strings.Contains(msg, "failed to dial") {
+		// One per connection attempt while Redis is down, many a second: the
+		// start-up check and the dependency monitor already say it is down,
+		// once per change.
+		level = slog.LevelDebug
+	}
+	l.log.Log(ctx, level, msg, "component", "go-redis")
+}
+
+// redisStartTimeout bounds the check that Redis answers at start: long
+// enough for go-redis's dial retries to give up on a refused connection
+// (about a second), short enough not to hold the start up for long.
+const redisStartTimeout = 3 * time.Second
+
+// warnIfRedisDown pings Redis once at start. Redis is optional (a fast path
+// before the database), so a URL that cannot be reached does not stop the
+// service; but a mistyped one must not pass silently either: one loud line.
+func warnIfRedisDown(ctx context.Context, rdb *redis.Client, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		log.Warn("REDIS_URL cannot be reached: starting without Redis until it answers (seat locks and caches fall back to the database, rate limits let requests through); check REDIS_URL",
+			"redis_addr", rdb.Options().Addr, "error", err.Error())
+	}
+}

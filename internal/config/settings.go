@@ -1,0 +1,38 @@
+package config
+
+// Setting is one environment variable Load reads, its default and what it
+// does: what `reservd --help` lists. TestSettingsMatchLoad fails when this
+// table and Load disagree (a variable missing from either, or a default
+// that is not Load's), so the help cannot drift from the parsing.
+type Setting struct {
+	Name    string
+	Default string // "" when unset by default
+	Help    string
+}
+
+// Settings lists every variable Load reads itself, in the README's order.
+// The flight providers' variables come from internal/provider/registry.
+var Settings = []Setting{
+	{"ADDR", DemoAddr, "listen address; " + DefaultAddr + " when DATABASE_URL is set"},
+	{"DATABASE_URL", "", "postgres://… selects PostgreSQL; unset keeps the embedded SQLite database"},
+	{"DATA_DIR", "./data", "where the embedded database lives"},
+	{"REDIS_URL", "", "redis://… puts seat locks, caches and limits in Redis; unset keeps them in process"},
+	{"REDIS_PREFIX", "reservd", "namespace of every Redis key, so deployments can share one Redis"},
+	{"HOLD_TTL", "10m", "how long a hold lasts"},
+	{"HOLD_MAX_LIFETIME", "30m", "extensions never push a hold past created_at + this"},
+	{"HOLD_MAX_SEATS", "10", "seats per hold"},
+	{"SEED_DEMO", "true", "load the demo catalogue into an empty embedded database"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"LOG_FORMAT", "text", "text or json"},
+	{"SHUTDOWN_TIMEOUT", "20s", "on SIGTERM, how long in-flight requests and jobs may finish"},
+	{"SWEEP_INTERVAL", "5s", "how often expired holds are tidied and interrupted payments recovered"},
+	{"PAYMENT_LEASE", "30s", "how long a booking request owns its payment before recovery may finish it"},
+	{"TRIP_LEASE", "30s", "how long a worker owns a trip before another replica may take it over"},
+	{"RATE_LIMIT", "50", "requests per second per API key; 0 turns limits off"},
+	{"RATE_BURST", "100", "burst of requests per API key above RATE_LIMIT"},
+	{"API_KEY_CACHE_TTL", "5s", "how long a replica trusts a key it looked up (a revoked key works until then); 0 looks up every request's key"},
+	{"PROVIDER_TIMEOUT", "2s", "one flight provider call"},
+	{"SEARCH_BUDGET", "3s", "one whole offer search across providers"},
+	{"FX_RATES_FILE", "", "a JSON table of exchange rates; unset uses the shipped one"},
+	{"DEBUG_ADDR", "", "serve Go's net/http/pprof on this address (keep it off public networks)"},
+}
