@@ -137,6 +137,8 @@ type Reservations interface {
 	// CreateHold grants all requested seats or none. Errors: flights.ErrNotFound,
 	// *holds.UnknownSeatsError, *holds.SeatsUnavailableError, holds.ErrNotEnoughSeats.
 	CreateHold(ctx context.Context, h NewHold, done *Completion) (holds.Hold, error)
+	// HoldBatcher grants many holds in one transaction.
+	HoldBatcher
 	// Hold returns a hold of keyID with its derived status, or holds.ErrNotFound.
 	Hold(ctx context.Context, keyID int64, id string) (holds.Hold, error)
 	// ExtendHold moves expires_at to now()+ttl, capped at the hold's maximum
