@@ -33,13 +33,15 @@ type Config struct {
 	PaymentLease time.Duration
 	// PaymentPin is how long a payment keeps its hold's seats, past expires_at if need be.
 	PaymentPin time.Duration
+	// Batch groups concurrent holds into one transaction (HOLD_BATCH).
+	Batch BatchConfig
 }
 
 // DefaultConfig is the configuration of spec/API.md.
 func DefaultConfig() Config {
 	return Config{
 		HoldTTL: 10 * time.Minute, HoldMaxLifetime: 30 * time.Minute, HoldMaxSeats: 10,
-		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute,
+		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute, Batch: DefaultBatch(),
 	}
 }
 
@@ -58,6 +60,7 @@ type Service struct {
 	// near caches hot reads in this process in front of the shared cache.
 	near  *nearCache
 	loads singleflight.Group
+	batch *batcher // nil when batching is off
 }
 
 // New returns a Service. locks is the fast path and read cache
@@ -70,7 +73,11 @@ func New(st store.Store, locks seatlock.Store, gw payment.Gateway, log *slog.Log
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	return &Service{store: st, locks: locks, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: newNearCache(readCacheTTL, time.Now)}
+	s := &Service{store: st, locks: locks, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: newNearCache(readCacheTTL, time.Now)}
+	if cfg.Batch.Enabled {
+		s.batch = newBatcher(s, cfg.Batch, reg)
+	}
+	return s
 }
 
 // Config returns the service's configuration.
@@ -87,6 +94,9 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 		// gets the same id, so the fast path lets it through to the database,
 		// which finds the hold (or the key) and says so.
 		nh.ID = holds.KeyedID(done.Secret, done.Key)
+	}
+	if s.batch != nil {
+		return s.batch.hold(ctx, nh, done)
 	}
 	fast := false
 	if !req.ByQuantity() {
