@@ -175,6 +175,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	// Seat locks and caches: Redis when configured, else in process. Either
 	// way only a fast path; the database decides.
 	var locks seatlock.Store = seatlock.NewMemory(nil)
+	if !cfg.Embedded() { // other replicas write too: keys of our own would refuse seats they free
+		locks = seatlock.CacheOnly(locks)
+	}
 	var limiter ratelimit.Limiter
 	if cfg.RateLimit > 0 {
 		limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateBurst)
@@ -212,6 +215,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	rcfg := reserve.DefaultConfig()
 	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
 	rcfg.PaymentLease = cfg.PaymentLease
+	rcfg.Batch = reserve.BatchConfig{Enabled: cfg.HoldBatch.Enabled, Window: cfg.HoldBatch.Window, MaxSize: cfg.HoldBatch.Max}
 	svc := reserve.New(st, locks, payment.NewTestGateway(), log, reg, rcfg)
 	agg, closeProviders, err := newAggregator(cfg, locks, log, reg)
 	if err != nil {
