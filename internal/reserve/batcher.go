@@ -210,7 +210,11 @@ func (b *batcher) run(q []*pendingHold) {
 		if p.out.Err == nil {
 			h := p.out.Hold
 			won[h.ID] = true
-			if !p.fast {
+			// Only while its client waits: a client that gave up may have
+			// retried, been answered and released the hold meanwhile, and
+			// a key set now would outlive the hold. A missing key only
+			// costs a database round trip.
+			if !p.fast && p.ctx.Err() == nil {
 				acquire = append(acquire, seatlock.SeatOp{FlightID: h.FlightID, Seats: h.Seats, Owner: h.ID, TTL: time.Until(h.ExpiresAt)})
 			}
 			if !flights[h.FlightID] {
@@ -228,7 +232,13 @@ func (b *batcher) run(q []*pendingHold) {
 			release = append(release, seatlock.SeatOp{FlightID: p.nh.FlightID, Seats: p.nh.Seats, Owner: p.nh.ID})
 		}
 	}
-	if err := seatlock.Settle(ctx, s.locks, release, acquire, cacheKeys); err != nil {
+	// Once more if it fails: a key left on a seat the database freed would
+	// refuse that seat until it expires. Every part of it can run twice.
+	for try := 0; try < 2; try++ {
+		err := seatlock.Settle(ctx, s.locks, release, acquire, cacheKeys)
+		if err == nil {
+			break
+		}
 		s.fallback(ctx, "settle", err)
 	}
 	for _, p := range q {
