@@ -75,6 +75,9 @@ measured --settle "$WORK/loadgen" holds -url "$BASE" -keys "$KEYS" -flights "$FL
 cp "$WORK/out" "$WORK/holds.json"
 HOLD_OTHER=$OTHER_CPU
 RSS=$(peak_rss_mb "$SERVER_PID")
+# Said now, so that a pgbench run that fails (say, a server out of
+# connections) does not lose it.
+say "reservd: $(jq -r '.summaries[0] as $s | "\(.extra.holds_per_sec) holds/s, p50 \($s.p50_ms) ms, p99 \($s.p99_ms) ms"' "$WORK/holds.json"), peak RSS $RSS MB, other CPU $HOLD_OTHER%"
 HELD_SQL=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM seats WHERE hold_id LIKE 'hld_%'")
 stop_servers
 if [[ $(jq -r .extra.seats_ran_out "$WORK/holds.json") == true ]]; then
