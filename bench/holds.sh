@@ -15,6 +15,10 @@
 #   PGB_SEATS     fresh seats set aside for each pgbench run, shared out
 #                 equally among its clients (default 300000; the run warns if
 #                 a client needs more than its share)
+#   BENCH_REDIS_URL  run reservd with Redis at this redis:// URL (a key
+#                 prefix of its own), as in production; unset: no Redis
+#   HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
+#                 (HOLD_BATCH=off: one transaction per hold)
 #   PG_URL        PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 #                 the database BENCH_DB (default reservd_bench_holds) on it is
 #                 dropped, recreated, and dropped again at the end
@@ -54,8 +58,12 @@ for i in $(seq 8); do KEYS+="${KEYS:+,}$(newkey --name "bench-$i")"; done
 
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-say "starting reservd on $BASE (PostgreSQL, no Redis, RATE_LIMIT=0, LOG_LEVEL=$LOG_LEVEL)"
-start_bg reservd env -u REDIS_URL ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 "$WORK/reservd" serve
+REDIS_ENV=(-u REDIS_URL)
+if [[ -n ${BENCH_REDIS_URL:-} ]]; then
+	REDIS_ENV=(REDIS_URL="$BENCH_REDIS_URL" REDIS_PREFIX="bench-holds-$$")
+fi
+say "starting reservd on $BASE (PostgreSQL, Redis ${BENCH_REDIS_URL:-off}, HOLD_BATCH=${HOLD_BATCH:-on}, RATE_LIMIT=0, LOG_LEVEL=$LOG_LEVEL)"
+start_bg reservd env "${REDIS_ENV[@]}" ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 "$WORK/reservd" serve
 wait_up "$BASE/healthz"
 
 say "creating $FLIGHTS flights of 1000 seats through POST /flights"
@@ -67,6 +75,9 @@ measured --settle "$WORK/loadgen" holds -url "$BASE" -keys "$KEYS" -flights "$FL
 cp "$WORK/out" "$WORK/holds.json"
 HOLD_OTHER=$OTHER_CPU
 RSS=$(peak_rss_mb "$SERVER_PID")
+# Said now, so that a pgbench run that fails (say, a server out of
+# connections) does not lose it.
+say "reservd: $(jq -r '.summaries[0] as $s | "\(.extra.holds_per_sec) holds/s, p50 \($s.p50_ms) ms, p99 \($s.p99_ms) ms"' "$WORK/holds.json"), peak RSS $RSS MB, other CPU $HOLD_OTHER%"
 HELD_SQL=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM seats WHERE hold_id LIKE 'hld_%'")
 stop_servers
 if [[ $(jq -r .extra.seats_ran_out "$WORK/holds.json") == true ]]; then

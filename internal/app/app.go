@@ -73,6 +73,9 @@ type Overrides struct {
 	Aggregator func(*aggregator.Config)
 	// Clock is the in-process seat locks' and cache's clock (default time.Now).
 	Clock func() time.Time
+	// Locks replaces the seat fast path chosen from the engine and
+	// REDIS_URL: a test that checks the database alone passes seatlock.Off.
+	Locks seatlock.Locker
 	// UncachedReads serves flights and seat maps straight from the
 	// database: a linearizability check reads seat maps as observations,
 	// which the read cache's bounded staleness would falsify.
@@ -138,7 +141,13 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 
 	// Seat locks and caches: Redis when configured, else in process. Either
 	// way only a fast path; the database decides.
-	var locks seatlock.Locker = seatlock.NewMemory(clock)
+	// In-process seat keys only where this process is the database's one
+	// writer (the embedded engine): beside other replicas they would refuse
+	// seats another replica freed, until the hold's TTL.
+	var locks seatlock.Locker = seatlock.Off{}
+	if st.Engine() == "sqlite" {
+		locks = seatlock.NewMemory(clock)
+	}
 	var caches cache.Cache = cache.NewMemory(clock)
 	var limiter ratelimit.Limiter = ratelimit.Unlimited{}
 	if cfg.RateLimit > 0 {
@@ -192,8 +201,12 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	rcfg := reserve.DefaultConfig()
 	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
 	rcfg.PaymentLease = cfg.PaymentLease
+	rcfg.Batch = reserve.BatchConfig{Enabled: cfg.HoldBatch.Enabled, Window: cfg.HoldBatch.Window, MaxSize: cfg.HoldBatch.Max}
 	if o.UncachedReads {
 		rcfg.ReadCacheTTL = 0
+	}
+	if o.Locks != nil {
+		locks = o.Locks
 	}
 	svc := reserve.New(st, locks, caches, gateway, log, reg, rcfg)
 	agg, closeProviders, err := newAggregator(cfg, o, caches, log, reg)

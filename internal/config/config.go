@@ -32,6 +32,7 @@ type Config struct {
 	HoldTTL           time.Duration // HOLD_TTL
 	HoldMaxLifetime   time.Duration // HOLD_MAX_LIFETIME
 	HoldMaxSeats      int           // HOLD_MAX_SEATS
+	HoldBatch         HoldBatch     // HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX
 	LogLevel          slog.Level    // LOG_LEVEL: debug, info, warn, error
 	LogFormat         string        // LOG_FORMAT: text or json
 	SeedDemo          bool          // SEED_DEMO
@@ -136,6 +137,9 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("HOLD_MAX_SEATS=%q: want a positive integer", getenv("HOLD_MAX_SEATS")))
 	}
 	c.HoldMaxSeats = n
+	var batchErrs []error
+	c.HoldBatch, batchErrs = loadHoldBatch(env)
+	errs = append(errs, batchErrs...)
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))
 	}
@@ -217,6 +221,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_max_lifetime", c.HoldMaxLifetime),
 		slog.Int("hold_max_seats", c.HoldMaxSeats),
+		slog.Any("hold_batch", c.HoldBatch),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("seed_demo", c.SeedDemo),

@@ -41,6 +41,8 @@ type Config struct {
 	// announces, a hold lapsing at its expires_at, and writes made by other
 	// replicas.
 	ReadCacheTTL time.Duration
+	// Batch groups concurrent holds into one transaction (HOLD_BATCH).
+	Batch BatchConfig
 }
 
 // DefaultConfig has the documented defaults (README.md, "Configuration").
@@ -48,6 +50,7 @@ func DefaultConfig() Config {
 	return Config{
 		HoldTTL: 10 * time.Minute, HoldMaxLifetime: 30 * time.Minute, HoldMaxSeats: 10,
 		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute, ReadCacheTTL: time.Second,
+		Batch: DefaultBatch(),
 	}
 }
 
@@ -68,6 +71,7 @@ type Service struct {
 	// near caches hot reads in this process in front of the shared cache.
 	near  *cache.Near
 	loads singleflight.Group
+	batch *batcher // nil when batching is off
 }
 
 // New returns a Service. locks is the fast path and read cache
@@ -81,7 +85,11 @@ func New(st store.Store, locks seatlock.Locker, reads cache.Cache, gw payment.Ga
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	return &Service{store: st, locks: locks, reads: reads, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: cache.NewNear(time.Now)}
+	s := &Service{store: st, locks: locks, reads: reads, gateway: gw, log: log, cfg: cfg, m: newMetrics(reg), near: cache.NewNear(time.Now)}
+	if cfg.Batch.Enabled {
+		s.batch = newBatcher(s, cfg.Batch, reg)
+	}
+	return s
 }
 
 // Config returns the service's configuration.
@@ -98,6 +106,9 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 		// gets the same id, so the fast path lets it through to the database,
 		// which finds the hold (or the key) and says so.
 		nh.ID = done.HoldID()
+	}
+	if s.batch != nil {
+		return s.batch.hold(ctx, nh, done)
 	}
 	fast := false
 	if !req.ByQuantity() {

@@ -24,6 +24,8 @@ type Holds interface {
 	// HoldCreate grants all requested seats or none. Errors: flights.ErrNotFound,
 	// *holds.UnknownSeatsError, *holds.SeatsUnavailableError, holds.ErrNotEnoughSeats.
 	HoldCreate(ctx context.Context, h HoldCreateParams, done *idempotency.Completion[holds.Hold]) (holds.Hold, error)
+	// HoldBatcher grants many holds in one transaction.
+	HoldBatcher
 	// HoldGet returns a hold of keyID with its derived status, or holds.ErrNotFound.
 	HoldGet(ctx context.Context, keyID int64, id string) (holds.Hold, error)
 	// HoldExtend moves expires_at to now()+ttl, capped at the hold's maximum

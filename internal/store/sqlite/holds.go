@@ -3,17 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
-	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/idempotency"
-	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
 )
 
@@ -138,72 +135,9 @@ const insertHold = `
 func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *idempotency.Completion[holds.Hold]) (holds.Hold, error) {
 	var out holds.Hold
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		now, expiresAt, maxExpiresAt, err := readClock(ctx, tx, h.TTL, h.MaxLifetime)
-		if err != nil {
-			return err
-		}
-		var currency string
-		err = tx.QueryRowContext(ctx, `SELECT currency FROM flights WHERE id = ?`, h.FlightID).Scan(&currency)
-		if errors.Is(err, sql.ErrNoRows) {
-			return flights.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		var found []seatRow
-		if h.ByQuantity() {
-			found, err = querySeats(ctx, tx, selectCabinSeats, now, h.FlightID, string(h.Cabin))
-		} else {
-			requested, _ := json.Marshal(h.Seats)
-			found, err = querySeats(ctx, tx, selectRequestedSeats, now, h.FlightID, string(requested))
-		}
-		if err != nil {
-			return fmt.Errorf("read seats: %w", err)
-		}
-		granted, err := pickSeats(h, found)
-		if err != nil {
-			return err
-		}
-		labels := make([]string, len(granted))
-		var total int64
-		for i, r := range granted {
-			labels[i] = r.label
-			total += r.price
-		}
-		grantedJSON, _ := json.Marshal(labels)
-		if _, err := tx.ExecContext(ctx, insertLapsedEvents, now, h.FlightID, string(grantedJSON)); err != nil {
-			return fmt.Errorf("record expired events: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, grantSeats, h.ID, expiresAt, h.FlightID, string(grantedJSON), now)
-		if err != nil {
-			return fmt.Errorf("grant seats: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(len(labels)) {
-			return fmt.Errorf("grant seats: %d of %d granted (%v)", n, len(labels), err)
-		}
-		seats := strings.Join(labels, ",")
-		if _, err := tx.ExecContext(ctx, insertHold, h.ID, h.KeyID, h.FlightID, seats, total, currency,
-			now, expiresAt, maxExpiresAt); err != nil {
-			err = translate(err)
-			if done != nil && done.Claim && errors.Is(err, store.ErrConflict) {
-				return idempotency.ErrKeyTaken // a keyed id (idempotency.HoldID) made before
-			}
-			return fmt.Errorf("insert hold: %w", err)
-		}
-		if err := holdEvents(ctx, tx, "held", h.ID, "", now); err != nil {
-			return err
-		}
-		out = holds.Hold{
-			ID: h.ID, KeyID: h.KeyID, FlightID: h.FlightID, Seats: labels, Status: holds.Active,
-			Total: money.Money{Amount: total, Currency: currency},
-		}
-		if out.CreatedAt, err = parseTime(now); err != nil {
-			return err
-		}
-		if out.ExpiresAt, err = parseTime(expiresAt); err != nil {
-			return err
-		}
-		return complete(ctx, tx, done, out)
+		var err error
+		out, err = grantHold(ctx, tx, h, done)
+		return err
 	})
 	if err != nil {
 		return holds.Hold{}, fmt.Errorf("create hold: %w", err)
