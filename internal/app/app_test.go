@@ -67,8 +67,8 @@ func TestNewEmbedded(t *testing.T) {
 	if code, body := get(t, srv.URL+"/readyz"); code != 200 {
 		t.Errorf("GET /readyz = %d %s", code, body)
 	}
-	if n := len(a.Ready()); n != 1 || a.Ready()[0].Name != "database" {
-		t.Errorf("ready checks = %v, want the database alone (no REDIS_URL)", a.Ready())
+	if n := len(a.Ready()); n != 2 || a.Ready()[0].Name != "database" || a.Ready()[1].Name != "draining" {
+		t.Errorf("ready checks = %v, want the database and draining alone (no REDIS_URL)", a.Ready())
 	}
 	code, metrics := get(t, srv.URL+"/metrics")
 	for _, m := range []string{"reservd_dependency_up", "reservd_db_pool_max_connections", "reservd_provider_circuit_state", "go_goroutines"} {
@@ -139,8 +139,8 @@ func TestNewWithRedis(t *testing.T) {
 	for _, c := range a.Ready() {
 		names = append(names, c.Name)
 	}
-	if !slices.Equal(names, []string{"database", "redis"}) {
-		t.Errorf("ready checks = %v, want database and redis", names)
+	if !slices.Equal(names, []string{"database", "redis", "draining"}) {
+		t.Errorf("ready checks = %v, want database, redis and draining", names)
 	}
 	if code, body := get(t, srv.URL+"/flights/1"); code != 200 {
 		t.Fatalf("GET /flights/1 = %d %s", code, body)
