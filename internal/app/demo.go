@@ -14,15 +14,12 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
-// seedDemo loads the demo catalogue into an empty embedded database and,
-// the first time, prints a customer key with a curl line to try it.
+// seedDemo loads the demo catalogue into an embedded database that has no
+// flight still to depart (empty, or every flight departed) and, the first
+// time, prints a customer key with a curl line to try it.
 func seedDemo(ctx context.Context, cfg config.Config, st store.Store, fresh bool, log *slog.Logger, stdout io.Writer) error {
-	has, err := st.FlightExists(ctx)
-	if err != nil || has {
-		return err
-	}
-	n, err := demo.Seed(ctx, st, time.Now())
-	if err != nil {
+	n, err := demo.Ensure(ctx, st, time.Now())
+	if err != nil || n == 0 {
 		return err
 	}
 	log.Info("loaded the demo catalogue", "flights", n)

@@ -1,5 +1,6 @@
 // Package demo builds the small catalogue an empty embedded database starts
-// with, so that a newcomer's first `go run ./cmd/reservd` has something to sell.
+// with, so that a newcomer's first `go run ./cmd/reservd` has something to
+// sell, and sells again when a returning user finds every flight departed.
 package demo
 
 import (
@@ -81,4 +82,23 @@ func Seed(ctx context.Context, st store.Store, now time.Time) (int, error) {
 		}
 	}
 	return len(cat), nil
+}
+
+// Ensure keeps something to sell in st: when no flight is still to depart
+// (the catalogue is empty, or a returning user's demo week has passed and
+// every flight has departed), it seeds the catalogue for the Days days
+// after now and returns how many flights it created; otherwise it creates
+// nothing. Departed flights stay, with their bookings, as history (listed
+// with include_departed=true); new ones are added beside them rather than
+// moved, since a flight that has been sold must not change its time.
+func Ensure(ctx context.Context, st store.Store, now time.Time) (int, error) {
+	// FlightList leaves departed flights out by the database's clock.
+	upcoming, err := st.FlightList(ctx, store.FlightListParams{Limit: 1})
+	if err != nil {
+		return 0, fmt.Errorf("demo catalogue: %w", err)
+	}
+	if len(upcoming) > 0 {
+		return 0, nil
+	}
+	return Seed(ctx, st, now)
 }

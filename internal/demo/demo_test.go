@@ -3,6 +3,10 @@ package demo
 import (
 	"testing"
 	"time"
+
+	"github.com/reservd/reservd/internal/flights"
+	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/store/storetest"
 )
 
 func TestCatalogueIsValid(t *testing.T) {
@@ -22,5 +26,65 @@ func TestCatalogueIsValid(t *testing.T) {
 		if len(f.Seats) != 3*4+21*6 {
 			t.Errorf("%s has %d seats, want %d", f.Number, len(f.Seats), 3*4+21*6)
 		}
+	}
+}
+
+// TestEnsureKeepsFlightsAhead plays a returning user on day 8: the demo
+// week seeded a week ago has departed, and starting again must put a fresh
+// week of flights on sale, on both engines, while a catalogue with flights
+// still to depart is left alone.
+func TestEnsureKeepsFlightsAhead(t *testing.T) {
+	t.Parallel()
+	for name, newStore := range storetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			st := newStore(t)
+			now := time.Now()
+			upcoming := func() []flights.Flight {
+				t.Helper()
+				list, err := st.FlightList(ctx, store.FlightListParams{Limit: 200})
+				if err != nil {
+					t.Fatalf("FlightList: %v", err)
+				}
+				return list
+			}
+
+			// First start: an empty catalogue is seeded.
+			if n, err := Ensure(ctx, st, now.AddDate(0, 0, -8)); err != nil || n != Days*len(routes) {
+				t.Fatalf("Ensure on an empty catalogue = %d, %v; want %d", n, err, Days*len(routes))
+			}
+			// Day 8: that week (seeded as of eight days ago) has departed.
+			if got := upcoming(); len(got) != 0 {
+				t.Fatalf("%d flights of last week's demo catalogue still listed, want none: %v", len(got), got[0])
+			}
+			n, err := Ensure(ctx, st, now)
+			if err != nil || n != Days*len(routes) {
+				t.Fatalf("Ensure with every flight departed = %d, %v; want %d", n, err, Days*len(routes))
+			}
+			got := upcoming()
+			if len(got) != Days*len(routes) {
+				t.Fatalf("%d flights on sale after Ensure, want %d", len(got), Days*len(routes))
+			}
+			for _, f := range got {
+				if !f.DepartsAt.After(now) || f.SeatsAvailable != f.SeatsTotal {
+					t.Errorf("%s departs %s (now %s), %d of %d seats free: want a future flight, all free",
+						f.Number, f.DepartsAt, now, f.SeatsAvailable, f.SeatsTotal)
+				}
+			}
+			// The departed week stays as history.
+			all, err := st.FlightList(ctx, store.FlightListParams{Filter: flights.Filter{IncludeDeparted: true}, Limit: 200})
+			if err != nil || len(all) != 2*Days*len(routes) {
+				t.Errorf("FlightList including departed = %d flights, %v; want %d", len(all), err, 2*Days*len(routes))
+			}
+
+			// Next start, flights still ahead: nothing is added.
+			if n, err := Ensure(ctx, st, now); err != nil || n != 0 {
+				t.Errorf("Ensure with flights ahead = %d, %v; want 0", n, err)
+			}
+			if got := upcoming(); len(got) != Days*len(routes) {
+				t.Errorf("%d flights on sale after a second Ensure, want %d", len(got), Days*len(routes))
+			}
+		})
 	}
 }

@@ -18,6 +18,10 @@ import (
 // ErrNotFound reports a flight that does not exist.
 var ErrNotFound = errors.New("flight not found")
 
+// ErrDeparted reports a flight whose departure time has passed by the
+// database's clock: it can no longer be held, booked or canceled.
+var ErrDeparted = errors.New("flight has departed")
+
 // Cabin is a class of service.
 type Cabin string
 
@@ -76,6 +80,9 @@ type Filter struct {
 	Destination string
 	// Date matches flights departing on that UTC calendar day.
 	Date time.Time
+	// IncludeDeparted lists flights that have departed too; by default a
+	// listing shows only what can still be sold.
+	IncludeDeparted bool
 }
 
 // NewSeat describes a seat of a flight being created.

@@ -72,6 +72,10 @@ func publicError(err error) *Error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "The body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes"}
 	case errors.Is(err, flights.ErrNotFound):
 		return errFlight404
+	case errors.Is(err, flights.ErrDeparted):
+		// Before holds.ErrExpired: a booking refused because the flight left
+		// during the charge carries both, and the departure is the reason.
+		return &Error{Status: http.StatusConflict, Code: "flight_departed", Message: "The flight has departed: it can no longer be held, booked or canceled"}
 	case errors.As(err, &unavailable):
 		return &Error{Status: http.StatusConflict, Code: "seats_unavailable", Message: "Some of the seats are taken", Details: map[string]any{"seats": unavailable.Seats}}
 	case errors.As(err, &unknown):

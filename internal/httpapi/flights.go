@@ -122,6 +122,15 @@ func (s *Server) listFlights(w http.ResponseWriter, r *http.Request) error {
 		}
 		filter.Date = d
 	}
+	if v := q.Get("include_departed"); v != "" {
+		switch v {
+		case "true":
+			filter.IncludeDeparted = true
+		case "false":
+		default:
+			errs.Add("include_departed", "must be true or false")
+		}
+	}
 	limit, after := pagination(q, &errs)
 	if err := errs.Err(); err != nil {
 		return err
@@ -248,6 +257,11 @@ func (s *Server) createFlight(w http.ResponseWriter, r *http.Request) error {
 	nf, err := req.flight()
 	if err != nil {
 		return err
+	}
+	// A flight that has left could never be sold (holds on it answer
+	// flight_departed); refusing it here keeps the catalogue honest.
+	if !nf.DepartsAt.After(time.Now()) {
+		return invalidRequest(validate.Errors{"departs_at": "has already passed: a new flight must depart in the future"})
 	}
 	f, err := s.store.FlightCreate(r.Context(), nf)
 	if err != nil {

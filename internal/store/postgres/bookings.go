@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
 )
@@ -18,9 +19,9 @@ import (
 func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompleteParams) (bookings.Booking, error) {
 	p, chargeID, done := bp.Payment, bp.ChargeID, bp.Done
 	var out bookings.Booking
-	lost := false
+	lost, departed := false, false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		lost = false
+		lost, departed = false, false
 		h, _, err := lockHold(ctx, tx, p.KeyID, p.HoldID)
 		if err != nil {
 			return err
@@ -41,6 +42,13 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 		if err := lockSeats(ctx, tx, h.FlightID, h.Seats); err != nil {
 			return err
 		}
+		if _, err := flightOpen(ctx, tx, h.FlightID); errors.Is(err, flights.ErrDeparted) {
+			// Charged, but the flight left while the charge was under way:
+			// no booking, and the money goes back as for lost seats.
+			departed = true
+		} else if err != nil {
+			return err
+		}
 		var kept int
 		err = tx.QueryRow(ctx, `
 			SELECT count(*) FROM seats s
@@ -48,7 +56,7 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 		if err != nil {
 			return err
 		}
-		if kept != len(h.Seats) {
+		if departed || kept != len(h.Seats) {
 			// Charged, but the seats went to someone else: the money goes back.
 			if _, err := tx.Exec(ctx, `
 				UPDATE payments SET state = 'refunding', charge_id = $2, lease_until = now(), updated_at = now()
@@ -94,6 +102,11 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 	})
 	if err != nil {
 		return bookings.Booking{}, fmt.Errorf("complete booking: %w", err)
+	}
+	if lost && departed {
+		// Committed: the payment turns refunding. ErrExpired makes the
+		// caller refund at once; ErrDeparted tells the client why.
+		return bookings.Booking{}, errors.Join(flights.ErrDeparted, holds.ErrExpired)
 	}
 	if lost {
 		// Committed: the payment turns refunding; the hold has, in effect, expired.
@@ -182,6 +195,10 @@ func (s *Store) BookingCancel(ctx context.Context, p store.BookingCancelParams) 
 			return complete(ctx, tx, done, out)
 		}
 		if err := lockSeats(ctx, tx, b.FlightID, b.Seats); err != nil {
+			return err
+		}
+		// A flight that has left is flown (or missed): no refund.
+		if _, err := flightOpen(ctx, tx, b.FlightID); err != nil {
 			return err
 		}
 		var canceledAt time.Time

@@ -116,8 +116,9 @@ func (s *Store) FlightList(ctx context.Context, p store.FlightListParams) ([]fli
 	}
 	rows, err := s.pool.Query(ctx, `
 		WITH page AS (
-			SELECT * FROM flights
-			WHERE ($1::text = '' OR origin = $1)
+			SELECT * FROM flights f
+			WHERE ($8 OR NOT `+flightDeparted+`)
+			  AND ($1::text = '' OR origin = $1)
 			  AND ($2::text = '' OR destination = $2)
 			  AND ($3::timestamptz IS NULL OR (departs_at >= $3 AND departs_at < $4::timestamptz))
 			  AND ($5::timestamptz IS NULL OR (departs_at, id) > ($5, $6::bigint))
@@ -128,7 +129,7 @@ func (s *Store) FlightList(ctx context.Context, p store.FlightListParams) ([]fli
 		FROM page f LEFT JOIN seats s ON s.flight_id = f.id AND `+freeSeat+`
 		GROUP BY `+pageGroupBy+`
 		ORDER BY f.departs_at, f.id`,
-		filter.Origin, filter.Destination, dayStart, dayEnd, afterAt, afterID, limit)
+		filter.Origin, filter.Destination, dayStart, dayEnd, afterAt, afterID, limit, filter.IncludeDeparted)
 	if err != nil {
 		return nil, fmt.Errorf("list flights: %w", err)
 	}
@@ -162,14 +163,4 @@ func scanFlight(r pgx.Row) (flights.Flight, error) {
 		f.LowestPrice = &money.Money{Amount: *lowest, Currency: currency}
 	}
 	return f, nil
-}
-
-// flightCurrency returns a flight's currency, or flights.ErrNotFound.
-func flightCurrency(ctx context.Context, q querier, flightID int64) (string, error) {
-	var currency string
-	err := q.QueryRow(ctx, `SELECT currency FROM flights WHERE id = $1`, flightID).Scan(&currency)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", flights.ErrNotFound
-	}
-	return currency, err
 }

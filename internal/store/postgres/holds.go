@@ -46,7 +46,33 @@ const (
 	seatLapsed = `(s.hold_id IS NOT NULL AND s.held_until <= now())`
 	// freeSeat is a seat anyone may take: neither booked nor held.
 	freeSeat = `(s.booking_id IS NULL AND (s.hold_id IS NULL OR s.held_until <= now()))`
+	// flightDeparted is a flight (alias f) whose departure the database's
+	// clock has reached: nothing on it may be held, booked or canceled any
+	// more. Every transaction that grants seats, converts a hold or cancels
+	// a booking reads it through flightOpen or in its own locking read.
+	flightDeparted = `(f.departs_at <= now())`
 )
+
+// flightOpen returns the currency of a flight that has not departed, by the
+// clock of q's transaction: flights.ErrNotFound or flights.ErrDeparted
+// otherwise. Called inside the transaction that grants, converts or cancels,
+// the check and the write see the same now().
+func flightOpen(ctx context.Context, q querier, flightID int64) (string, error) {
+	var (
+		currency string
+		departed bool
+	)
+	err := q.QueryRow(ctx, `SELECT f.currency, `+flightDeparted+` FROM flights f WHERE f.id = $1`, flightID).Scan(&currency, &departed)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", flights.ErrNotFound
+	case err != nil:
+		return "", err
+	case departed:
+		return "", flights.ErrDeparted
+	}
+	return currency, nil
+}
 
 // holdStatus derives a hold's status: an active hold past expires_at is
 // expired at once, unless a pending payment pins it.
@@ -119,7 +145,7 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 		if _, err := c.Exec(ctx, "BEGIN"); err != nil {
 			return holds.Hold{}, err
 		}
-		if _, err := flightCurrency(ctx, c, h.FlightID); err != nil {
+		if _, err := flightOpen(ctx, c, h.FlightID); err != nil {
 			return holds.Hold{}, err
 		}
 		if labels, err = pickSeats(ctx, c, h, lastTry); err != nil {
@@ -141,18 +167,19 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 		label, prevOwn string
 		price          int64
 		free, lapsed   bool
+		departed       bool
 		currency       string
 		now, expires   time.Time
 		own            int // taken seats whose hold is h.ID itself
 	)
 	b.Queue(`
 		SELECT s.label, s.price_amount, `+freeSeat+`, coalesce(s.hold_id, ''), `+seatLapsed+`,
-			f.currency, now(), now() + $3::interval
+			f.currency, now(), now() + $3::interval, `+flightDeparted+`
 		FROM seats s JOIN flights f ON f.id = s.flight_id
 		WHERE s.flight_id = $1 AND s.label = ANY($2)
 		ORDER BY s.label
 		FOR UPDATE OF s`, h.FlightID, labels, h.TTL).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&label, &price, &free, &prevOwn, &lapsed, &currency, &now, &expires}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&label, &price, &free, &prevOwn, &lapsed, &currency, &now, &expires, &departed}, func() error {
 			found[label] = true
 			total += price
 			if !free {
@@ -171,9 +198,13 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 	if err := c.SendBatch(ctx, &b).Close(); err != nil {
 		return holds.Hold{}, err
 	}
+	if departed {
+		return holds.Hold{}, flights.ErrDeparted
+	}
 	if len(found) == 0 {
-		// No seat matched: is it the flight or the seats that do not exist?
-		if _, err := flightCurrency(ctx, c, h.FlightID); err != nil {
+		// No seat matched: is it the flight or the seats that do not exist
+		// (or has the flight left)?
+		if _, err := flightOpen(ctx, c, h.FlightID); err != nil {
 			return holds.Hold{}, err
 		}
 	}

@@ -163,17 +163,22 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 
 	var (
 		currency = map[int64]string{}
+		departed = map[int64]bool{}
 		keyTaken = map[idemName]bool{}
 		idTaken  = map[string]bool{}
 		cabinMap = map[seatKey][]holds.SeatSlot{} // (flight, cabin) → slots
 		id       int64
 		name     idemName
 		cur      string
+		gone     bool
 	)
 	var b pgx.Batch
 	b.Queue("BEGIN")
-	b.Queue(`SELECT id, currency FROM flights WHERE id = ANY($1)`, flightIDs).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&id, &cur}, func() error { currency[id] = cur; return nil })
+	b.Queue(`SELECT f.id, f.currency, `+flightDeparted+` FROM flights f WHERE f.id = ANY($1)`, flightIDs).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&id, &cur, &gone}, func() error {
+			currency[id], departed[id] = cur, gone
+			return nil
+		})
 		return err
 	})
 	if len(claimKeys) > 0 {
@@ -288,6 +293,10 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 		cur, ok := currency[r.FlightID]
 		if !ok {
 			out[i].Err = flights.ErrNotFound
+			continue
+		}
+		if departed[r.FlightID] {
+			out[i].Err = flights.ErrDeparted
 			continue
 		}
 		var unknown, taken []string

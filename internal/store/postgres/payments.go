@@ -50,6 +50,10 @@ func (s *Store) PaymentBegin(ctx context.Context, b store.PaymentBeginParams) (s
 		case h.Status == holds.Expired:
 			return holds.ErrExpired
 		}
+		// A departed flight cannot be booked: refuse before anything is charged.
+		if _, err := flightOpen(ctx, tx, h.FlightID); err != nil {
+			return err
+		}
 		row := tx.QueryRow(ctx, `
 			INSERT INTO payments (hold_id, flight_id, api_key_id, booking_id, attempt, amount, currency, token, state, lease_until)
 			VALUES ($1, $2, $3, $4, 1, $5, $6, $7, 'pending', now() + $8::interval)

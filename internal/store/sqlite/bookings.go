@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
 )
@@ -33,8 +34,11 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 	var (
 		out  bookings.Booking
 		lost bool // the charge is taken but the seats are gone: committed as refunding
+		// departed: the flight left before the booking could be made (lost too)
+		departed bool
 	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		lost, departed = false, false
 		now, _, _, err := readClock(ctx, tx, 0, 0)
 		if err != nil {
 			return err
@@ -66,7 +70,14 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 		if err := tx.QueryRowContext(ctx, countLiveSeats, pay.HoldID, now).Scan(&live); err != nil {
 			return fmt.Errorf("count seats: %w", err)
 		}
-		if live < len(row.Seats) {
+		if _, err := flightOpen(ctx, tx, row.FlightID, now); errors.Is(err, flights.ErrDeparted) {
+			// Charged, but the flight left while the charge was under way:
+			// no booking, and the money goes back as for lost seats.
+			departed = true
+		} else if err != nil {
+			return err
+		}
+		if departed || live < len(row.Seats) {
 			lost = true
 			_, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'refunding', charge_id = ?1, lease_until = ?2, updated_at = ?2
 				WHERE hold_id = ?3`, chargeID, now, pay.HoldID)
@@ -106,7 +117,11 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 		}
 		return complete(ctx, tx, done, out)
 	})
-	if err == nil && lost {
+	switch {
+	case err == nil && lost && departed:
+		// ErrExpired makes the caller refund at once; ErrDeparted tells the client why.
+		err = errors.Join(flights.ErrDeparted, holds.ErrExpired)
+	case err == nil && lost:
 		err = holds.ErrExpired
 	}
 	if err != nil {
@@ -224,6 +239,10 @@ func (s *Store) BookingCancel(ctx context.Context, p store.BookingCancelParams) 
 		if b.Status == bookings.Canceled {
 			out = b
 			return complete(ctx, tx, done, out)
+		}
+		// A flight that has left is flown (or missed): no refund.
+		if _, err := flightOpen(ctx, tx, b.FlightID, now); err != nil {
+			return err
 		}
 		for _, st := range []struct {
 			what, sql string

@@ -99,7 +99,8 @@ func (s *Store) FlightList(ctx context.Context, p store.FlightListParams) ([]fli
 	rows, err := s.reader.QueryContext(ctx, `
 		WITH page AS (
 			SELECT * FROM flights
-			WHERE (?1 = '' OR origin = ?1)
+			WHERE (?8 OR NOT `+flightDeparted("", nowSQL)+`)
+			  AND (?1 = '' OR origin = ?1)
 			  AND (?2 = '' OR destination = ?2)
 			  AND (?3 IS NULL OR (departs_at >= ?3 AND departs_at < ?4))
 			  AND (?5 IS NULL OR (departs_at, id) > (?5, ?6))
@@ -110,7 +111,7 @@ func (s *Store) FlightList(ctx context.Context, p store.FlightListParams) ([]fli
 		FROM page f LEFT JOIN seats s ON s.flight_id = f.id AND `+liveFreeSeat+`
 		GROUP BY f.id
 		ORDER BY f.departs_at, f.id`,
-		filter.Origin, filter.Destination, dayStart, dayEnd, afterAt, afterID, limit)
+		filter.Origin, filter.Destination, dayStart, dayEnd, afterAt, afterID, limit, filter.IncludeDeparted)
 	if err != nil {
 		return nil, fmt.Errorf("list flights: %w", err)
 	}

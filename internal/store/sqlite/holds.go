@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/store"
@@ -46,6 +47,35 @@ func seatLapsed(s, now string) string {
 // freeSeat is a seat anyone may take: neither booked nor held.
 func freeSeat(s, now string) string {
 	return `(` + s + `booking_id IS NULL AND (` + s + `hold_id IS NULL OR ` + s + `held_until <= ` + now + `))`
+}
+
+// flightDeparted is a flight whose departure the clock now has reached:
+// nothing on it may be held, booked or canceled any more. f is the flights
+// table's qualifier ("f." or ""). Every write transaction that grants
+// seats, converts a hold or cancels a booking checks it through flightOpen,
+// with the clock it read once.
+func flightDeparted(f, now string) string { return `(` + f + `departs_at <= ` + now + `)` }
+
+// selectFlightOpen reads a flight's currency and whether it has departed at ?2.
+var selectFlightOpen = `SELECT f.currency, ` + flightDeparted("f.", "?2") + ` FROM flights f WHERE f.id = ?1`
+
+// flightOpen returns the currency of a flight that has not departed at now
+// (the clock tx read): flights.ErrNotFound or flights.ErrDeparted otherwise.
+func flightOpen(ctx context.Context, tx *sql.Tx, flightID int64, now string) (string, error) {
+	var (
+		currency string
+		departed bool
+	)
+	err := tx.QueryRowContext(ctx, selectFlightOpen, flightID, now).Scan(&currency, &departed)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", flights.ErrNotFound
+	case err != nil:
+		return "", err
+	case departed:
+		return "", flights.ErrDeparted
+	}
+	return currency, nil
 }
 
 // holdRow is a stored hold with what its derived status depends on.

@@ -64,7 +64,7 @@ func (s *Store) HoldCreateBatch(ctx context.Context, reqs []store.BatchHold) ([]
 func refusal(err error) bool {
 	var unavailable *holds.SeatsUnavailableError
 	var unknown *holds.UnknownSeatsError
-	return errors.As(err, &unavailable) || errors.As(err, &unknown) || errors.Is(err, flights.ErrNotFound) ||
+	return errors.As(err, &unavailable) || errors.As(err, &unknown) || errors.Is(err, flights.ErrNotFound) || errors.Is(err, flights.ErrDeparted) ||
 		errors.Is(err, holds.ErrNotEnoughSeats) || errors.Is(err, idempotency.ErrKeyTaken)
 }
 
@@ -75,11 +75,7 @@ func grantHold(ctx context.Context, tx *sql.Tx, h store.HoldCreateParams, done *
 	if err != nil {
 		return holds.Hold{}, err
 	}
-	var currency string
-	err = tx.QueryRowContext(ctx, `SELECT currency FROM flights WHERE id = ?`, h.FlightID).Scan(&currency)
-	if errors.Is(err, sql.ErrNoRows) {
-		return holds.Hold{}, flights.ErrNotFound
-	}
+	currency, err := flightOpen(ctx, tx, h.FlightID, now)
 	if err != nil {
 		return holds.Hold{}, err
 	}

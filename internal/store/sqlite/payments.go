@@ -89,6 +89,10 @@ func (s *Store) PaymentBegin(ctx context.Context, b store.PaymentBeginParams) (s
 		case row.status(now) == holds.Expired:
 			return holds.ErrExpired
 		}
+		// A departed flight cannot be booked: refuse before anything is charged.
+		if _, err := flightOpen(ctx, tx, row.FlightID, now); err != nil {
+			return err
+		}
 		if row.payment == store.PaymentDeclined {
 			_, err = tx.ExecContext(ctx, retryPayment, b.Token, leaseUntil, now, b.HoldID)
 		} else {
