@@ -76,7 +76,7 @@ func setupFlight(t testing.TB, in *instance, env map[string]string) (key string,
 			seats = append(seats, fmt.Sprintf(`{"seat":"%d%c","cabin":"economy","price":{"amount":12900,"currency":"USD"}}`, r, l))
 		}
 	}
-	body := `{"number":"RV7","origin":"SFO","destination":"JFK","departs_at":"2026-12-24T08:00:00Z","arrives_at":"2026-12-24T13:30:00Z","seats":[` +
+	body := `{"number":"RV7","origin":"SFO","destination":"JFK","departs_at":"2036-12-24T08:00:00Z","arrives_at":"2036-12-24T13:30:00Z","seats":[` +
 		strings.Join(seats, ",") + `]}`
 	f := in.call(t, "POST", "/flights", admin, body).must(t, 201, "POST /flights")
 	return createKey(t, env, "customer", false), int64(f.data()["id"].(float64))

@@ -242,7 +242,7 @@ func TestPostgresMigrateKeysServe(t *testing.T) {
 	if code, m := in.get(t, "/readyz"); code != 200 {
 		t.Errorf("GET /readyz = %d %v", code, m)
 	}
-	body := `{"number":"RV1","origin":"SFO","destination":"JFK","departs_at":"2026-12-24T08:00:00Z","arrives_at":"2026-12-24T13:30:00Z",
+	body := `{"number":"RV1","origin":"SFO","destination":"JFK","departs_at":"2036-12-24T08:00:00Z","arrives_at":"2036-12-24T13:30:00Z",
 		"seats":[{"seat":"1A","cabin":"first","price":{"amount":150000,"currency":"USD"}}]}`
 	req, _ := http.NewRequest("POST", "http://"+in.addr+"/flights", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)

@@ -482,7 +482,7 @@ func createFlight(t testing.TB, c *client, admin, number string, rows int) int64
 			seats = append(seats, fmt.Sprintf(`{"seat":"%d%c","cabin":%q,"price":{"amount":%d,"currency":"USD"}}`, r, l, cabin, 10000+r))
 		}
 	}
-	body := `{"number":"` + number + `","origin":"SFO","destination":"JFK","departs_at":"2026-12-24T08:00:00Z","arrives_at":"2026-12-24T13:30:00Z","seats":[` + strings.Join(seats, ",") + `]}`
+	body := `{"number":"` + number + `","origin":"SFO","destination":"JFK","departs_at":"2036-12-24T08:00:00Z","arrives_at":"2036-12-24T13:30:00Z","seats":[` + strings.Join(seats, ",") + `]}`
 	r, err := c.do("", "POST", "/flights", admin, "", body)
 	if err != nil || r.status != 201 {
 		t.Fatalf("POST /flights = %d %s %v", r.status, r.raw, err)

@@ -11,8 +11,8 @@ import (
 // hours later), as the admin would post it.
 func departingFlight(number string, departs time.Time) string {
 	body := strings.Replace(validFlight, `"UA123"`, `"`+number+`"`, 1)
-	body = strings.Replace(body, `"2026-12-24T08:30:00-08:00"`, `"`+departs.UTC().Format(time.RFC3339Nano)+`"`, 1)
-	return strings.Replace(body, `"2026-12-24T17:05:00-05:00"`, `"`+departs.Add(5*time.Hour).UTC().Format(time.RFC3339Nano)+`"`, 1)
+	body = strings.Replace(body, `"2036-12-24T08:30:00-08:00"`, `"`+departs.UTC().Format(time.RFC3339Nano)+`"`, 1)
+	return strings.Replace(body, `"2036-12-24T17:05:00-05:00"`, `"`+departs.Add(5*time.Hour).UTC().Format(time.RFC3339Nano)+`"`, 1)
 }
 
 // TestDepartedFlights drives the contract's departed-flight rules through

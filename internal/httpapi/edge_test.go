@@ -92,8 +92,8 @@ func TestPricesBounded(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, a *api) {
 		flight := func(amount int64) string {
-			return fmt.Sprintf(`{"number": "RV9", "origin": "SFO", "destination": "JFK", "departs_at": "2026-12-24T08:00:00Z",
-				"arrives_at": "2026-12-24T13:30:00Z", "seats": [
+			return fmt.Sprintf(`{"number": "RV9", "origin": "SFO", "destination": "JFK", "departs_at": "2036-12-24T08:00:00Z",
+				"arrives_at": "2036-12-24T13:30:00Z", "seats": [
 				{"seat": "1A", "cabin": "first", "price": {"amount": %d, "currency": "USD"}},
 				{"seat": "1B", "cabin": "first", "price": {"amount": %d, "currency": "USD"}}]}`, amount, amount)
 		}

@@ -48,8 +48,8 @@ func newFuzzAPI(tb testing.TB) *fuzzAPI {
 	a.admin = a.key("ops", true)
 	a.client = a.key("alice", false)
 	for i, route := range [][2]string{{"SFO", "JFK"}, {"SFO", "JFK"}, {"LHR", "CDG"}} {
-		body := fmt.Sprintf(`{"number": "RV%d", "origin": %q, "destination": %q, "departs_at": "2026-12-2%dT08:00:00Z",
-			"arrives_at": "2026-12-2%dT13:30:00Z", "seats": [{"seat": "1A", "cabin": "economy", "price": {"amount": 100, "currency": "USD"}}]}`,
+		body := fmt.Sprintf(`{"number": "RV%d", "origin": %q, "destination": %q, "departs_at": "2036-12-2%dT08:00:00Z",
+			"arrives_at": "2036-12-2%dT13:30:00Z", "seats": [{"seat": "1A", "cabin": "economy", "price": {"amount": 100, "currency": "USD"}}]}`,
 			i+1, route[0], route[1], i+1, i+1)
 		r := a.do("POST", "/flights", a.admin, strings.NewReader(body))
 		if r.status != 201 {

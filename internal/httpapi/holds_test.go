@@ -24,8 +24,8 @@ func (a *api) flight(t testing.TB) int64 {
 			seats = append(seats, fmt.Sprintf(`{"seat": "%d%c", "cabin": "economy", "price": {"amount": 10000, "currency": "USD"}}`, r, l))
 		}
 	}
-	body := `{"number": "RV7", "origin": "SFO", "destination": "JFK", "departs_at": "2026-12-24T08:00:00Z",
-		"arrives_at": "2026-12-24T13:30:00Z", "seats": [` + strings.Join(seats, ",") + `]}`
+	body := `{"number": "RV7", "origin": "SFO", "destination": "JFK", "departs_at": "2036-12-24T08:00:00Z",
+		"arrives_at": "2036-12-24T13:30:00Z", "seats": [` + strings.Join(seats, ",") + `]}`
 	r := a.do("POST", "/flights", a.admin, strings.NewReader(body))
 	if r.status != 201 {
 		t.Fatalf("POST /flights = %d %s", r.status, r.body)

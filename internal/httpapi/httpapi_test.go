@@ -160,7 +160,7 @@ func forEachEngine(t *testing.T, f func(t *testing.T, a *api)) {
 }
 
 const validFlight = `{"number": "UA123", "origin": "SFO", "destination": "JFK",
-	"departs_at": "2026-12-24T08:30:00-08:00", "arrives_at": "2026-12-24T17:05:00-05:00",
+	"departs_at": "2036-12-24T08:30:00-08:00", "arrives_at": "2036-12-24T17:05:00-05:00",
 	"seats": [
 		{"seat": "1A", "cabin": "business", "price": {"amount": 89900, "currency": "USD"}},
 		{"seat": "12A", "cabin": "economy", "price": {"amount": 12900, "currency": "USD"}},
@@ -195,7 +195,7 @@ func TestSeedParity(t *testing.T) {
 		json.Unmarshal(r.body, &got)
 		want := map[string]any{
 			"id": id, "number": "UA123", "origin": "SFO", "destination": "JFK",
-			"departs_at": "2026-12-24T16:30:00Z", "arrives_at": "2026-12-24T22:05:00Z",
+			"departs_at": "2036-12-24T16:30:00Z", "arrives_at": "2036-12-24T22:05:00Z",
 			"seats_total": 3.0, "seats_available": 3.0,
 			"lowest_price": map[string]any{"amount": 12900.0, "currency": "USD"},
 		}
@@ -209,9 +209,9 @@ func TestInventory(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, a *api) {
 		var ids []float64
-		for i, dep := range []string{"2026-12-24T08:00:00Z", "2026-12-24T09:00:00Z", "2026-12-25T08:00:00Z"} {
-			body := strings.Replace(validFlight, `"2026-12-24T08:30:00-08:00"`, `"`+dep+`"`, 1)
-			body = strings.Replace(body, `"2026-12-24T17:05:00-05:00"`, `"2026-12-26T08:00:00Z"`, 1)
+		for i, dep := range []string{"2036-12-24T08:00:00Z", "2036-12-24T09:00:00Z", "2036-12-25T08:00:00Z"} {
+			body := strings.Replace(validFlight, `"2036-12-24T08:30:00-08:00"`, `"`+dep+`"`, 1)
+			body = strings.Replace(body, `"2036-12-24T17:05:00-05:00"`, `"2036-12-26T08:00:00Z"`, 1)
 			if i == 2 {
 				body = strings.Replace(body, `"JFK"`, `"LAX"`, 1)
 			}
@@ -234,7 +234,7 @@ func TestInventory(t *testing.T) {
 		if got, next := list(""); len(got) != 3 || next != "" {
 			t.Errorf("all flights: %d, next %q", len(got), next)
 		}
-		if got, _ := list("?origin=sfo&destination=JFK&date=2026-12-24"); len(got) != 2 {
+		if got, _ := list("?origin=sfo&destination=JFK&date=2036-12-24"); len(got) != 2 {
 			t.Errorf("route and date: %d flights, want 2", len(got))
 		}
 		if got, _ := list("?destination=LAX"); len(got) != 1 {
@@ -312,10 +312,10 @@ func TestBadInputNeverWrites(t *testing.T) {
 		{"huge body", `{"number": "` + strings.Repeat("A", 2<<20) + `"}`, 413, "body_too_large", ""},
 		{"null", "null", 422, "invalid_request", "number"},
 		{"empty object", "{}", 422, "invalid_request", "seats"},
-		{"bad departure", replace(`"2026-12-24T08:30:00-08:00"`, `"tomorrow"`), 422, "invalid_request", "departs_at"},
-		{"departure without zone", replace(`"2026-12-24T08:30:00-08:00"`, `"2026-12-24T08:30:00"`), 422, "invalid_request", "departs_at"},
-		{"impossible date", replace(`"2026-12-24T17:05:00-05:00"`, `"2026-02-30T17:05:00Z"`), 422, "invalid_request", "arrives_at"},
-		{"arrival before departure", replace(`"2026-12-24T17:05:00-05:00"`, `"2026-12-24T07:00:00-08:00"`), 422, "invalid_request", "arrives_at"},
+		{"bad departure", replace(`"2036-12-24T08:30:00-08:00"`, `"tomorrow"`), 422, "invalid_request", "departs_at"},
+		{"departure without zone", replace(`"2036-12-24T08:30:00-08:00"`, `"2036-12-24T08:30:00"`), 422, "invalid_request", "departs_at"},
+		{"impossible date", replace(`"2036-12-24T17:05:00-05:00"`, `"2026-02-30T17:05:00Z"`), 422, "invalid_request", "arrives_at"},
+		{"arrival before departure", replace(`"2036-12-24T17:05:00-05:00"`, `"2036-12-24T07:00:00-08:00"`), 422, "invalid_request", "arrives_at"},
 		{"bad origin", replace(`"SFO"`, `"SF0"`), 422, "invalid_request", "origin"},
 		{"long destination", replace(`"JFK"`, `"JFKX"`), 422, "invalid_request", "destination"},
 		{"same airports", replace(`"JFK"`, `"SFO"`), 422, "invalid_request", "destination"},

@@ -31,8 +31,8 @@ func TestBodyLimitPerRoute(t *testing.T) {
 	for i := range seats {
 		seats[i] = fmt.Sprintf(`{"seat": "%d%c", "cabin": "economy", "price": {"amount": 12900, "currency": "USD"}}`, i/6+1, "ABCDEF"[i%6])
 	}
-	body := `{"number": "RV1", "origin": "SFO", "destination": "JFK", "departs_at": "2026-12-24T08:00:00Z",
-		"arrives_at": "2026-12-24T13:30:00Z", "seats": [` + strings.Join(seats, ",\n\t\t") + `]}`
+	body := `{"number": "RV1", "origin": "SFO", "destination": "JFK", "departs_at": "2036-12-24T08:00:00Z",
+		"arrives_at": "2036-12-24T13:30:00Z", "seats": [` + strings.Join(seats, ",\n\t\t") + `]}`
 	if len(body) < 64<<10 {
 		t.Fatalf("the big flight is only %d bytes", len(body))
 	}

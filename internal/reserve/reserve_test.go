@@ -54,7 +54,7 @@ func newEnvWithCache(t *testing.T, newStore storetest.NewStore, locks seatlock.L
 		reads = cache.NewMemory(nil)
 	}
 	e.svc = reserve.New(e.st, locks, reads, e.gw, nil, e.reg, e.cfg)
-	f, err := e.st.FlightCreate(t.Context(), storetest.Flight("RV1", "SFO", "JFK", time.Date(2026, 12, 24, 8, 0, 0, 0, time.UTC), 2, 10))
+	f, err := e.st.FlightCreate(t.Context(), storetest.Flight("RV1", "SFO", "JFK", time.Date(2036, 12, 24, 8, 0, 0, 0, time.UTC), 2, 10))
 	if err != nil {
 		t.Fatal(err)
 	}

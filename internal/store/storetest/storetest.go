@@ -32,7 +32,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Departed", func(t *testing.T) { t.Parallel(); testDeparted(t, newStore) })
 }
 
-var base = time.Date(2026, 12, 24, 8, 30, 0, 0, time.UTC)
+var base = time.Date(2036, 12, 24, 8, 30, 0, 0, time.UTC)
 
 func testMigrate(t *testing.T, newStore NewStore) {
 	s := newStore(t)
