@@ -228,10 +228,7 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		jobs.Job{Name: "recover_payments", Every: cfg.SweepInterval, Run: svc.RecoverPayments},
 		jobs.Job{Name: "recover_refunds", Every: 2 * cfg.SweepInterval, Run: svc.RecoverRefunds},
 		jobs.Job{Name: "book_trips", Every: 500 * time.Millisecond, Run: tripSvc.Work},
-		jobs.Job{Name: "clean_idempotency_keys", Every: time.Hour, Run: func(ctx context.Context) (int, error) {
-			n, err := svc.CleanIdempotencyKeys(ctx, idempotencyKeyAge)
-			return int(n), err
-		}},
+		svc.CleanIdempotencyKeysJob(time.Hour, reserve.IdempotencyKeyRetention),
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
 		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
 	)
@@ -320,9 +317,6 @@ func newAggregator(cfg config.Config, cache aggregator.Cache, log *slog.Logger, 
 	}
 	return aggregator.New(sources, rates, cache, log, reg, acfg), closeAll, nil
 }
-
-// idempotencyKeyAge is how long idempotency keys are kept (the contract says at least 24 h).
-const idempotencyKeyAge = 25 * time.Hour
 
 // seedDemo loads the demo catalogue into an empty embedded database and,
 // the first time, prints a customer key with a curl line to try it.
