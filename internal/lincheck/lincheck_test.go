@@ -72,6 +72,53 @@ func config() reserve.Config {
 // PostgreSQL database and one Redis.
 func TestThreeInstances(t *testing.T) {
 	t.Parallel()
+	redisURL := testdb.RedisURL(t)
+	prefix := redisPrefix(t, redisURL)
+	regs := threeInstances(t, "three-instances", func() seatlock.Store {
+		rdb, err := seatlock.NewRedisClient(redisURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+		locks, err := seatlock.NewRedis(rdb, seatlock.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return locks
+	})
+	if fastPath(t, regs)["hit"] == 0 {
+		t.Errorf("Redis never refused a seat: the run did not exercise the fast path")
+	}
+}
+
+// TestThreeInstancesRedisDown is TestThreeInstances with Redis unreachable
+// (nothing listens at its address), so that every conflict reaches
+// PostgreSQL: with Redis up it refuses most conflicts first, and a database
+// bug (FOR UPDATE removed from the hold transaction, say) goes unseen.
+func TestThreeInstancesRedisDown(t *testing.T) {
+	t.Parallel()
+	regs := threeInstances(t, "three-instances-redis-down", func() seatlock.Store {
+		rdb, err := seatlock.NewRedisClient("redis://127.0.0.1:1/0?max_retries=-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+		locks, err := seatlock.NewRedis(rdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return locks
+	})
+	if fast := fastPath(t, regs); fast["hit"] != 0 || fast["error"] == 0 {
+		t.Errorf("seat fast path %v: want every call failing (Redis down) and no refusal from it", fast)
+	}
+}
+
+// threeInstances serves three instances on one PostgreSQL database, each
+// with its own pool and the seat locks newLocks returns, records a history
+// through them and checks it; it returns the instances' registries.
+func threeInstances(t *testing.T, name string, newLocks func() seatlock.Store) []*prometheus.Registry {
+	t.Helper()
 	// A small pool per instance keeps the test's footprint on a shared
 	// server small; ten clients over three instances need few connections.
 	u, err := url.Parse(testdb.PostgresURL(t))
@@ -82,8 +129,6 @@ func TestThreeInstances(t *testing.T) {
 	q.Set("pool_max_conns", "4")
 	u.RawQuery = q.Encode()
 	dbURL := u.String()
-	redisURL := testdb.RedisURL(t)
-	prefix := redisPrefix(t, redisURL)
 	logs := &logCounter{}
 	var urls []string
 	var regs []*prometheus.Registry
@@ -100,21 +145,13 @@ func TestThreeInstances(t *testing.T) {
 			}
 			first = st
 		}
-		rdb, err := seatlock.NewRedisClient(redisURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rdb.Close() })
-		locks, err := seatlock.NewRedis(rdb, seatlock.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		instance, reg := serve(t, st, locks, logs)
+		instance, reg := serve(t, st, newLocks(), logs)
 		urls, regs = append(urls, instance), append(regs, reg)
 	}
 	h := record(t, first, urls, regs)
-	check(t, "three-instances", h)
+	check(t, name, h)
 	report(t, logs, regs)
+	return regs
 }
 
 // TestEmbedded races clients through one instance of the embedded engine:
@@ -317,6 +354,12 @@ func check(t *testing.T, name string, h *lincheck.History) {
 // seat fast path fell back to the database.
 func report(t *testing.T, logs *logCounter, regs []*prometheus.Registry) {
 	t.Helper()
+	t.Logf("seat fast path: %v; %s", fastPath(t, regs), logs.summary())
+}
+
+// fastPath sums reservd_seat_fastpath_total by result over the instances.
+func fastPath(t *testing.T, regs []*prometheus.Registry) map[string]float64 {
+	t.Helper()
 	fast := map[string]float64{}
 	for _, reg := range regs {
 		mfs, err := reg.Gather()
@@ -336,7 +379,7 @@ func report(t *testing.T, logs *logCounter, regs []*prometheus.Registry) {
 			}
 		}
 	}
-	t.Logf("seat fast path: %v; %s", fast, logs.summary())
+	return fast
 }
 
 // redisPrefix returns a key prefix of this test's own, whose keys are
