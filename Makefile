@@ -44,11 +44,13 @@ test: ## THE full test run: ensure PostgreSQL + Redis, lint, then every Go test
 	$(GO) test -race -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE_TIME) FUZZ_CACHE=fresh
 
-lint: ## gofmt check and go vet
+lint: ## gofmt check, go vet, staticcheck (pinned in go.mod) and the import-direction test
 	@files="$$( $(GO_FILES) )"; test -n "$$files" || { echo "lint: no Go files found"; exit 1; }; \
 	bad="$$(gofmt -l $$files)" || exit 1; \
 	test -z "$$bad" || { echo "gofmt: these files need formatting (run 'make fmt'):"; echo "$$bad"; exit 1; }
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) test -count=1 ./internal/deptest/
 
 fmt: ## gofmt -w every Go file
 	@files="$$( $(GO_FILES) )"; test -z "$$files" || gofmt -w $$files
@@ -76,7 +78,11 @@ FUZZ_CACHE ?= shared
 # grows with every run.
 FUZZ_SMOKE_TIME ?= 2s
 
-.PHONY: chaos fuzz
+.PHONY: chaos fuzz mutate
+mutate: ## hand mutations of the integrity-critical code, each must fail its tests (tools/mutate; minutes)
+	bin/start_db.sh --check
+	$(GO) run ./tools/mutate $(if $(MUTATE),-run '$(MUTATE)')
+
 chaos: ## the full fault-injection, crash and linearizability suite (minutes; CHAOS_FULL=1)
 	bin/start_db.sh --check
 	@# The whole output goes to a file and only its tail is shown; the
