@@ -427,6 +427,11 @@ func testDeclinedPayment(t *testing.T, f *fixture) {
 	if p2.Attempt != 2 || p2.ChargeKey() == p.ChargeKey() || p2.BookingID != p.BookingID || p2.Token != "tok_visa" {
 		t.Errorf("second attempt = %+v (first %+v)", p2, p)
 	}
+	// The fence: the superseded first attempt (a request still running
+	// after the retry took over) can no longer book the hold.
+	if b, err := f.s.CompleteBooking(f.ctx, p, "ch_1", nil); !errors.Is(err, holds.ErrNotActive) {
+		t.Errorf("CompleteBooking with the superseded attempt = %+v, %v; want holds.ErrNotActive", b, err)
+	}
 	if _, err := f.s.CompleteBooking(f.ctx, p2, "ch_2", nil); err != nil {
 		t.Fatalf("CompleteBooking: %v", err)
 	}
