@@ -152,9 +152,14 @@ while IFS='|' read -r name tps p50 p99 max tx granted other; do
 	echo "| $name | $tps | $p50 | – | $p99 | $max | $tx tx, $granted seats granted | – | ${other}% |"
 done <"$WORK/pgb_results"
 echo
-awk -v h="$H_OK" -v t="$PGB_TPS" -v p99="$H_P99" -v rss="$RSS" -v c="$CONNECTIONS" 'BEGIN {
+# Each target prints MET or NOT MET; a target NOT MET makes the script exit 1
+# (after printing every target), as bench/flashsale.sh does for its checks.
+awk -v h="$H_OK" -v t="$PGB_TPS" -v p99="$H_P99" -v rss="$RSS" -v c="$CONNECTIONS" '
+function verdict(ok) { if (!ok) missed++; return ok ? "MET" : "NOT MET" }
+BEGIN {
 	r = t > 0 ? h / t : 0
-	printf "target holds/s >= 0.5 x pgbench TPS (c=%d): %.0f / %.0f = %.2f  %s\n", c, h, t, r, (r >= 0.5 ? "MET" : "NOT MET")
-	printf "target p99 <= 50 ms: %.2f ms  %s\n", p99, (p99 <= 50 ? "MET" : "NOT MET")
-	printf "target peak RSS <= 200 MB: %.1f MB  %s\n", rss, (rss <= 200 ? "MET" : "NOT MET")
-}'
+	printf "target holds/s >= 0.5 x pgbench TPS (c=%d): %.0f / %.0f = %.2f  %s\n", c, h, t, r, verdict(r >= 0.5)
+	printf "target p99 <= 50 ms: %.2f ms  %s\n", p99, verdict(p99 <= 50)
+	printf "target peak RSS <= 200 MB: %.1f MB  %s\n", rss, verdict(rss <= 200)
+	exit missed > 0
+}' || die "at least one target is NOT MET"

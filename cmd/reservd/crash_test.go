@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/provider/simkit"
 	"github.com/reservd/reservd/internal/provider/simset"
 	"github.com/reservd/reservd/internal/store"
@@ -89,14 +93,17 @@ func waitNoWork(t *testing.T, st store.Store) {
 // TestKill9MidStorm kills one of two instances in the middle of a storm,
 // starts it again, and audits: every acknowledged hold and booking is
 // intact, interrupted bookings completed or failed cleanly, no seat is sold
-// twice.
+// twice, and no card was charged twice or charged without a booking to show
+// (or a refund) — counted from the payment records both processes wrote,
+// since each process has a test gateway of its own. Only requests to the
+// killed instance may end without an answer.
 func TestKill9MidStorm(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "REDIS_URL": testdb.RedisURL(t), "REDIS_PREFIX": testdb.UniquePrefix(t), "LOG_LEVEL": "error",
 		"RATE_LIMIT": "0", "PAYMENT_LEASE": "1s", "SWEEP_INTERVAL": "500ms"}
 	a, b := startProcess(t, env), startProcess(t, env)
 	c := newClient(t)
-	c.tolerant = true
+	c.killed = a.url()
 	c.setURLs(a.url(), b.url())
 	flight := stormFlight(t, c, createKey(t, env, "ops", true), 8)
 	keys := customerKeys(t, env, 4)
@@ -110,6 +117,8 @@ func TestKill9MidStorm(t *testing.T) {
 	st := openPostgres(t, env["DATABASE_URL"])
 	waitNoWork(t, st)
 	audit(t, st, flight, log)
+	auditHolds(t, st, flight, log)
+	auditCharges(t, env["DATABASE_URL"], flight, log)
 	if restarted == nil {
 		t.Fatal("the storm never reached its middle")
 	}
@@ -206,5 +215,69 @@ func TestKill9MidTrip(t *testing.T) {
 	}
 	if trip["provider"] != ordered {
 		t.Errorf("trip confirmed at %v, the order is at %s", trip["provider"], ordered)
+	}
+}
+
+// auditCharges counts, from the payment records in the database, the
+// charges every process made for the flight's bookings, since no one
+// process's gateway saw them all: each charge is recorded once under one
+// charge id, a charged payment either has its booking (completed, or
+// refunded once canceled) or was refunded because the seats were lost, and
+// nothing is left pending or refunding once recovery has run.
+func auditCharges(t *testing.T, databaseURL string, flight int64, log *stormLog) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	rows, err := conn.Query(t.Context(), `
+		SELECT p.hold_id, p.state, coalesce(p.charge_id, ''), coalesce(p.refund_id, ''), p.booking_id, coalesce(b.status, '')
+		FROM payments p LEFT JOIN bookings b ON b.id = p.booking_id
+		WHERE p.flight_id = $1`, flight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type record struct{ hold, state, charge, refund, booking, bookingStatus string }
+	recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (record, error) {
+		var x record
+		return x, r.Scan(&x.hold, &x.state, &x.charge, &x.refund, &x.booking, &x.bookingStatus)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	charges := map[string]string{} // charge id → hold
+	booked, lost := 0, 0
+	for _, r := range recs {
+		if r.charge == "" {
+			if r.state != string(store.PaymentDeclined) {
+				t.Errorf("payment for %s is %s with no charge after recovery; want declined", r.hold, r.state)
+			}
+			if r.bookingStatus != "" {
+				t.Errorf("booking %s exists for hold %s whose card was never charged", r.booking, r.hold)
+			}
+			continue
+		}
+		if other, dup := charges[r.charge]; dup {
+			t.Errorf("charge %s recorded for holds %s and %s", r.charge, other, r.hold)
+		}
+		charges[r.charge] = r.hold
+		switch {
+		case r.bookingStatus == string(bookings.Confirmed) && r.state == string(store.PaymentCompleted):
+			booked++
+		case r.bookingStatus == string(bookings.Canceled) && r.state == string(store.PaymentRefunded) && r.refund != "":
+			booked++
+		case r.bookingStatus == "" && r.state == string(store.PaymentRefunded) && r.refund != "":
+			lost++ // charged, the seats were gone: refunded
+		default:
+			t.Errorf("hold %s: payment %s (charge %s, refund %q) with booking %s %q", r.hold, r.state, r.charge, r.refund, r.booking, r.bookingStatus)
+		}
+	}
+	t.Logf("storm: %d charges across both processes: %d for bookings, %d refunded for lost seats; %d bookings acknowledged", len(charges), booked, lost, len(log.booked))
+	if booked < len(log.booked) {
+		t.Errorf("%d charges for bookings, fewer than the %d bookings acknowledged", booked, len(log.booked))
+	}
+	if extra := booked - len(log.booked); int64(extra) > log.unknown.Load() {
+		t.Errorf("%d charged bookings beyond the %d acknowledged, only %d outcomes unknown", extra, len(log.booked), log.unknown.Load())
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,14 +12,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/flights"
+	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/sqlite"
@@ -33,10 +37,18 @@ type client struct {
 
 	mu   sync.Mutex
 	urls []string
-	// tolerant counts transport errors (an instance killed mid-request) as
-	// indeterminate outcomes instead of failures.
-	tolerant bool
+	// killed is the base URL of an instance a test kills mid-storm: a
+	// transport error from it (and only from it) is an indeterminate outcome,
+	// a *cutOffError, instead of a failure.
+	killed string
 }
+
+// cutOffError is a transport error from the killed instance: the request
+// may or may not have taken effect.
+type cutOffError struct{ err error }
+
+func (e *cutOffError) Error() string { return "cut off by the kill: " + e.err.Error() }
+func (e *cutOffError) Unwrap() error { return e.err }
 
 func (c *client) pick() string {
 	c.mu.Lock()
@@ -59,7 +71,8 @@ type reply struct {
 }
 
 func (c *client) do(method, path, key, idem, body string) (reply, error) {
-	req, err := http.NewRequest(method, c.pick()+path, strings.NewReader(body))
+	base := c.pick()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		return reply{}, err
 	}
@@ -71,16 +84,26 @@ func (c *client) do(method, path, key, idem, body string) (reply, error) {
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return reply{}, err
+		return reply{}, c.cutOff(base, err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		return reply{}, err
+		return reply{}, c.cutOff(base, err)
 	}
 	r := reply{status: res.StatusCode, raw: raw}
 	json.Unmarshal(raw, &r.body)
 	return r, nil
+}
+
+// cutOff marks a transport error from the killed instance as such.
+func (c *client) cutOff(base string, err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killed != "" && base == c.killed {
+		return &cutOffError{err}
+	}
+	return err
 }
 
 func (r reply) data() map[string]any { d, _ := r.body["data"].(map[string]any); return d }
@@ -124,12 +147,33 @@ func stormFlight(t testing.TB, c *client, admin string, rows int) int64 {
 // stormLog is what the clients were told, to audit the data against.
 type stormLog struct {
 	mu       sync.Mutex
-	booked   map[string][]string // acknowledged booking id → seats
-	canceled map[string]bool     // acknowledged cancellations
-	errors   atomic.Int64        // 5xx answers and transport errors
-	unknown  atomic.Int64        // transport errors a tolerant client forgave: outcome unknown
+	booked   map[string][]string  // acknowledged booking id → seats
+	canceled map[string]bool      // acknowledged cancellations
+	held     map[string]*toldHold // acknowledged hold id → what its owner was told
+	errors   atomic.Int64         // 5xx answers and transport errors
+	unknown  atomic.Int64         // requests cut off by a kill: outcome unknown
 	ops      atomic.Int64
 	statuses sync.Map // status → *atomic.Int64
+}
+
+// toldHold is what a hold's owner was told about it.
+type toldHold struct {
+	key   string   // the owner's API key
+	seats []string // the seats the 201 named
+	// status is what the last acknowledged change made it: active when
+	// created, booked by a 201 booking, released by a 200 release.
+	status holds.Status
+	// unsure: a request on it was cut off, so booked or released may have
+	// happened unacknowledged.
+	unsure bool
+}
+
+func (l *stormLog) hold(id string, f func(h *toldHold)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h := l.held[id]; h != nil {
+		f(h)
+	}
 }
 
 func (l *stormLog) count(status int) {
@@ -151,7 +195,7 @@ func (l *stormLog) summary() string {
 // cancellations. between, if set, runs once half-way through.
 func storm(t testing.TB, c *client, keys []string, flight int64, rows, workers, ops int, between func()) *stormLog {
 	t.Helper()
-	log := &stormLog{booked: map[string][]string{}, canceled: map[string]bool{}}
+	log := &stormLog{booked: map[string][]string{}, canceled: map[string]bool{}, held: map[string]*toldHold{}}
 	var wg sync.WaitGroup
 	var half sync.Once
 	var done atomic.Int64
@@ -170,6 +214,7 @@ func storm(t testing.TB, c *client, keys []string, flight int64, rows, workers, 
 				idem := fmt.Sprintf("storm-%d-%d-%d", w, i, rnd.Int64())
 				var r reply
 				var err error
+				var onHold string // the hold this request changes, if any
 				switch op := rnd.IntN(10); {
 				case op < 4 || len(myHolds) == 0:
 					n := 1 + rnd.IntN(3)
@@ -183,10 +228,20 @@ func storm(t testing.TB, c *client, keys []string, flight int64, rows, workers, 
 					}
 					r, err = c.do("POST", "/holds", key, idem, body)
 					if err == nil && r.status == 201 {
-						myHolds = append(myHolds, r.data()["id"].(string))
+						d := r.data()
+						id := d["id"].(string)
+						var seats []string
+						for _, s := range d["seats"].([]any) {
+							seats = append(seats, s.(string))
+						}
+						log.mu.Lock()
+						log.held[id] = &toldHold{key: key, seats: seats, status: holds.Active}
+						log.mu.Unlock()
+						myHolds = append(myHolds, id)
 					}
 				case op < 7:
 					h := myHolds[rnd.IntN(len(myHolds))]
+					onHold = h
 					token := "tok_visa"
 					if rnd.IntN(8) == 0 {
 						token = "tok_chargeDeclined"
@@ -201,10 +256,15 @@ func storm(t testing.TB, c *client, keys []string, flight int64, rows, workers, 
 						log.mu.Lock()
 						log.booked[d["id"].(string)] = seats
 						log.mu.Unlock()
+						log.hold(h, func(th *toldHold) { th.status = holds.Booked })
 						myBookings = append(myBookings, d["id"].(string))
 					}
 				case op < 9:
-					r, err = c.do("DELETE", "/holds/"+myHolds[rnd.IntN(len(myHolds))], key, idem, "")
+					onHold = myHolds[rnd.IntN(len(myHolds))]
+					r, err = c.do("DELETE", "/holds/"+onHold, key, idem, "")
+					if err == nil && r.status == 200 {
+						log.hold(onHold, func(th *toldHold) { th.status = holds.Released })
+					}
 				default:
 					if len(myBookings) == 0 {
 						continue
@@ -218,8 +278,9 @@ func storm(t testing.TB, c *client, keys []string, flight int64, rows, workers, 
 					}
 				}
 				log.ops.Add(1)
-				if err != nil && c.tolerant {
+				if cut := (*cutOffError)(nil); errors.As(err, &cut) {
 					log.unknown.Add(1)
+					log.hold(onHold, func(th *toldHold) { th.unsure = true })
 					continue
 				}
 				if err != nil || r.status >= 500 {
@@ -267,6 +328,64 @@ func audit(t testing.TB, st store.Store, flight int64, log *stormLog) {
 	}
 }
 
+// auditHolds checks every acknowledged hold against the database: it is
+// there with the seats its owner was told, in the status the last
+// acknowledged change left it (active, booked or released; any of those if
+// a request on it was cut off), and an active hold's seats read held. Holds
+// must outlive the storm (HOLD_TTL well above its length).
+func auditHolds(t testing.TB, st store.Store, flight int64, log *stormLog) {
+	t.Helper()
+	ctx := t.Context()
+	seats, err := st.SeatList(ctx, flight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seatStatus := map[string]flights.SeatStatus{}
+	for _, s := range seats {
+		seatStatus[s.Label] = s.Status
+	}
+	keyIDs := map[string]int64{}
+	active := 0
+	for id, told := range log.held {
+		keyID, ok := keyIDs[told.key]
+		if !ok {
+			p, err := st.APIKeyPrincipal(ctx, apikey.Digest(told.key))
+			if err != nil {
+				t.Fatalf("Principal: %v", err)
+			}
+			keyID, keyIDs[told.key] = p.KeyID, p.KeyID
+		}
+		h, err := st.HoldGet(ctx, keyID, id)
+		if err != nil {
+			t.Errorf("acknowledged hold %s: %v", id, err)
+			continue
+		}
+		if !slices.Equal(h.Seats, told.seats) {
+			t.Errorf("hold %s has seats %v, its owner was told %v", id, h.Seats, told.seats)
+		}
+		switch {
+		case told.unsure && told.status == holds.Active:
+			if h.Status != holds.Active && h.Status != holds.Booked && h.Status != holds.Released {
+				t.Errorf("hold %s is %s after a cut-off request; want active, booked or released", id, h.Status)
+			}
+		case h.Status != told.status:
+			t.Errorf("hold %s is %s; its owner was told %s", id, h.Status, told.status)
+		}
+		if h.Status == holds.Active {
+			active++
+			for _, s := range h.Seats {
+				if seatStatus[s] != flights.Held {
+					t.Errorf("seat %s of active hold %s reads %s, want held", s, id, seatStatus[s])
+				}
+			}
+		}
+	}
+	t.Logf("storm: %d acknowledged holds, %d still active", len(log.held), active)
+	if active == 0 {
+		t.Errorf("no acknowledged hold is still active: the hold check checked nothing")
+	}
+}
+
 func newClient(t testing.TB, instances ...*instance) *client {
 	c := &client{t: t, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	for _, in := range instances {
@@ -298,6 +417,7 @@ func TestStormEmbedded(t *testing.T) {
 	}
 	defer st.Close()
 	audit(t, st, flight, log)
+	auditHolds(t, st, flight, log)
 }
 
 // TestStormThreeInstances races customers through three instances sharing
@@ -311,6 +431,7 @@ func TestStormThreeInstances(t *testing.T) {
 	log := storm(t, c, customerKeys(t, env, 4), flight, 8, 24, 40, nil)
 	st := openPostgres(t, env["DATABASE_URL"])
 	audit(t, st, flight, log)
+	auditHolds(t, st, flight, log)
 }
 
 // TestStormRedisFlushedThenStopped runs the storm against a Redis of its own,

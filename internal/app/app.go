@@ -234,10 +234,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		jobs.Job{Name: "recover_payments", Every: cfg.SweepInterval, Run: svc.RecoverPayments},
 		jobs.Job{Name: "recover_refunds", Every: 2 * cfg.SweepInterval, Run: svc.RecoverRefunds},
 		jobs.Job{Name: "book_trips", Every: 500 * time.Millisecond, Run: tripSvc.Work},
-		jobs.Job{Name: "clean_idempotency_keys", Every: time.Hour, Run: func(ctx context.Context) (int, error) {
-			n, err := svc.CleanIdempotencyKeys(ctx, idempotency.Retention)
-			return int(n), err
-		}},
+		svc.CleanIdempotencyKeysJob(time.Hour, idempotency.Retention),
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
 		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
 		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},

@@ -81,6 +81,32 @@ func instanceConfig(t *testing.T, redisURL, prefix string) config.Config {
 // PostgreSQL database and one Redis.
 func TestThreeInstances(t *testing.T) {
 	t.Parallel()
+	redisURL := testdb.RedisURL(t)
+	prefix := redisPrefix(t, redisURL)
+	regs := threeInstances(t, "three-instances", instanceConfig(t, redisURL, prefix))
+	if fastPath(t, regs)["hit"] == 0 {
+		t.Errorf("Redis never refused a seat: the run did not exercise the fast path")
+	}
+}
+
+// TestThreeInstancesRedisDown is TestThreeInstances with Redis unreachable
+// (nothing listens at its address), so that every conflict reaches
+// PostgreSQL: with Redis up it refuses most conflicts first, and a database
+// bug (FOR UPDATE removed from the hold transaction, say) goes unseen.
+func TestThreeInstancesRedisDown(t *testing.T) {
+	t.Parallel()
+	regs := threeInstances(t, "three-instances-redis-down", instanceConfig(t, "redis://127.0.0.1:1/0?max_retries=-1", ""))
+	if fast := fastPath(t, regs); fast["hit"] != 0 || fast["error"] == 0 {
+		t.Errorf("seat fast path %v: want every call failing (Redis down) and no refusal from it", fast)
+	}
+}
+
+// threeInstances serves three instances configured by cfg on one
+// PostgreSQL database, each with its own pool (and Redis client, when cfg
+// names one), records a history through them and checks it; it returns the
+// instances' registries.
+func threeInstances(t *testing.T, name string, cfg config.Config) []*prometheus.Registry {
+	t.Helper()
 	// A small pool per instance keeps the test's footprint on a shared
 	// server small; ten clients over three instances need few connections.
 	u, err := url.Parse(testdb.PostgresURL(t))
@@ -91,8 +117,6 @@ func TestThreeInstances(t *testing.T) {
 	q.Set("pool_max_conns", "4")
 	u.RawQuery = q.Encode()
 	dbURL := u.String()
-	redisURL := testdb.RedisURL(t)
-	prefix := redisPrefix(t, redisURL)
 	logs := &logCounter{}
 	var urls []string
 	var regs []*prometheus.Registry
@@ -109,12 +133,13 @@ func TestThreeInstances(t *testing.T) {
 			}
 			first = st
 		}
-		instance, reg := serve(t, st, instanceConfig(t, redisURL, prefix), logs)
+		instance, reg := serve(t, st, cfg, logs)
 		urls, regs = append(urls, instance), append(regs, reg)
 	}
 	h := record(t, first, urls, regs)
-	check(t, "three-instances", h)
+	check(t, name, h)
 	report(t, logs, regs)
+	return regs
 }
 
 // TestEmbedded races clients through one instance of the embedded engine:
@@ -316,6 +341,12 @@ func check(t *testing.T, name string, h *lincheck.History) {
 // seat fast path fell back to the database.
 func report(t *testing.T, logs *logCounter, regs []*prometheus.Registry) {
 	t.Helper()
+	t.Logf("seat fast path: %v; %s", fastPath(t, regs), logs.summary())
+}
+
+// fastPath sums reservd_seat_fastpath_total by result over the instances.
+func fastPath(t *testing.T, regs []*prometheus.Registry) map[string]float64 {
+	t.Helper()
 	fast := map[string]float64{}
 	for _, reg := range regs {
 		mfs, err := reg.Gather()
@@ -335,7 +366,7 @@ func report(t *testing.T, logs *logCounter, regs []*prometheus.Registry) {
 			}
 		}
 	}
-	t.Logf("seat fast path: %v; %s", fast, logs.summary())
+	return fast
 }
 
 // redisPrefix returns a key prefix of this test's own, whose keys are

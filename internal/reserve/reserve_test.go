@@ -2,6 +2,7 @@ package reserve_test
 
 import (
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/cache"
 	"github.com/reservd/reservd/internal/holds"
+	"github.com/reservd/reservd/internal/idempotency"
+	"github.com/reservd/reservd/internal/jobs"
 	"github.com/reservd/reservd/internal/payment"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/seatlock"
@@ -296,9 +299,18 @@ func TestSweepReleasesFastPathKeys(t *testing.T) {
 	locks := seatlock.NewMemory(nil)
 	e := newEnv(t, storetest.Engines["sqlite"], locks, func(c *reserve.Config) { c.HoldTTL = 200 * time.Millisecond })
 	h := e.hold(t, "10A")
+	// The fast-path key would lapse with the hold (its TTL is the hold's),
+	// and then the test would pass with no release at all: stretch it, so
+	// only the sweeper's release can free the seat below.
+	if err := locks.Extend(t.Context(), e.flight, h.Seats, h.ID, time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(300 * time.Millisecond)
-	// Expired in the database at once; the fast path still remembers until swept
-	// (its key's own TTL aside), and the sweeper tells it.
+	// Expired in the database at once; the fast path still remembers until
+	// swept, and the sweeper tells it.
+	if taken, err := locks.Acquire(t.Context(), e.flight, h.Seats, "hld_other", time.Minute); err != nil || len(taken) != 1 {
+		t.Fatalf("fast path before the sweep: taken %v, %v; want 10A still taken", taken, err)
+	}
 	n, err := e.svc.SweepExpired(t.Context())
 	if err != nil || n != 1 {
 		t.Fatalf("SweepExpired = %d, %v", n, err)
@@ -396,4 +408,41 @@ func (g gathered) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	g.t.Fatalf("metric %s{%s} not found", g.name, g.label)
+}
+
+// TestCleanIdempotencyKeysJob runs the cleanup job as the service schedules
+// it (through a jobs.Runner pass): keys older than its retention go, younger
+// ones stay. The job never ran in a test before, so a job that did nothing,
+// or a store that deleted every key, went unnoticed.
+func TestCleanIdempotencyKeysJob(t *testing.T) {
+	if idempotency.Retention < 24*time.Hour {
+		t.Errorf("idempotency.Retention = %v; API.md promises keys are kept at least 24 h", idempotency.Retention)
+	}
+	forEachEngine(t, func(t *testing.T, newStore storetest.NewStore) {
+		e := newEnv(t, newStore, nil, nil)
+		claim := func(key string) idempotency.Outcome {
+			t.Helper()
+			c, err := e.st.IdempotencyKeyClaim(t.Context(), idempotency.ClaimParams{KeyID: e.alice.KeyID, Key: key, Fingerprint: "fp", Lease: time.Minute})
+			if err != nil {
+				t.Fatalf("claim %s: %v", key, err)
+			}
+			return c.Outcome
+		}
+		claim("old")
+		time.Sleep(1200 * time.Millisecond)
+		claim("young")
+
+		job := e.svc.CleanIdempotencyKeysJob(time.Hour, 600*time.Millisecond)
+		reg := prometheus.NewRegistry()
+		jobs.NewRunner(slog.New(slog.DiscardHandler), reg, job).Once(t.Context(), job)
+		if got := testutil.ToFloat64(counter(t, reg, "reservd_job_items_total", job.Name)); got != 1 {
+			t.Errorf("%s handled %v keys, want 1 (the old one)", job.Name, got)
+		}
+		if got := claim("old"); got != idempotency.Proceed {
+			t.Errorf("old key after the job = %v, want forgotten (proceed)", got)
+		}
+		if got := claim("young"); got != idempotency.InFlight {
+			t.Errorf("young key after the job = %v, want kept (in flight)", got)
+		}
+	})
 }

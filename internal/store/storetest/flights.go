@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -157,6 +158,17 @@ func testListFlights(t *testing.T, newStore NewStore) {
 			}
 			if len(got) != tt.want {
 				t.Fatalf("got %d flights, want %d", len(got), tt.want)
+			}
+			// The flights were created in listing order (by departure, ties
+			// by id), so the whole unfiltered walk is exactly that order.
+			if tt.name == "all" {
+				var ids []int64
+				for _, f := range got {
+					ids = append(ids, f.ID)
+				}
+				if !slices.Equal(ids, all) {
+					t.Errorf("unfiltered listing %v, want every flight in creation order %v", ids, all)
+				}
 			}
 			seen := map[int64]bool{}
 			for i, f := range got {

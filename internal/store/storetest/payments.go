@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -31,6 +32,11 @@ func testDeclinedPayment(t *testing.T, f *fixture) {
 	}
 	if p2.Attempt != 2 || p2.ChargeKey() == p.ChargeKey() || p2.BookingID != p.BookingID || p2.Token != "tok_visa" {
 		t.Errorf("second attempt = %+v (first %+v)", p2, p)
+	}
+	// The fence: the superseded first attempt (a request still running
+	// after the retry took over) can no longer book the hold.
+	if b, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p, ChargeID: "ch_1"}); !errors.Is(err, holds.ErrNotActive) {
+		t.Errorf("BookingComplete with the superseded attempt = %+v, %v; want holds.ErrNotActive", b, err)
 	}
 	if _, err := f.s.BookingComplete(f.ctx, store.BookingCompleteParams{Payment: p2, ChargeID: "ch_2", Done: nil}); err != nil {
 		t.Fatalf("CompleteBooking: %v", err)

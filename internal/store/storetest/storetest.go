@@ -64,6 +64,7 @@ func runReservations(t *testing.T, newStore NewStore) {
 		"Sweeper":                 testSweeper,
 		"Gauges":                  testGauges,
 		"IdempotencyKeys":         testIdempotencyKeys,
+		"IdempotencyRetention":    testIdempotencyRetention,
 		"CompletionInTransaction": testCompletionInTransaction,
 		"ClaimInTransaction":      testClaimInTransaction,
 		"ListBookings":            testListBookings,

@@ -23,6 +23,8 @@
 // (orderfaults.go).
 package kiwisim
 
+//lint:file-ignore ST1005 decodeToken's messages are Kiwi's wire text sent to clients, not Go error strings.
+
 import (
 	"encoding/base64"
 	"encoding/json"
@@ -127,6 +129,8 @@ func encodeToken(o offerRef) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
+// decodeToken's error text is Kiwi's own message for a bad token, sent to
+// clients as is (hence the capital, which the file-ignore below allows).
 func decodeToken(tok string) (offerRef, simkit.Flight, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
