@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("APIKeys", func(t *testing.T) { t.Parallel(); testAPIKeys(t, newStore) })
 	t.Run("Reservations", func(t *testing.T) { t.Parallel(); runReservations(t, newStore) })
 	t.Run("Trips", func(t *testing.T) { t.Parallel(); testTrips(t, newStore) })
+	t.Run("Sales", func(t *testing.T) { t.Parallel(); runSales(t, newStore) })
 }
 
 var base = time.Date(2026, 12, 24, 8, 30, 0, 0, time.UTC)
