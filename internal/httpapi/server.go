@@ -59,6 +59,10 @@ type Deps struct {
 	// past them 429 rate_limited before any lookup). 0: no limit.
 	AuthFailureRate  float64
 	AuthFailureBurst int
+	// QueueTokenSecret signs waiting-room Queue-Tokens (QUEUE_TOKEN_SECRET,
+	// at least 32 bytes, the same on every replica). Empty: a secret is
+	// generated once and kept in the database.
+	QueueTokenSecret []byte
 }
 
 // Server serves the API. Build it with NewServer.
@@ -76,6 +80,8 @@ type Server struct {
 	inflight *inflight
 	// authFailures limits bad keys per client address; nil: no limit.
 	authFailures *authFailures
+	// queue signs and verifies waiting-room tokens.
+	queue *queueTokens
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -109,6 +115,7 @@ func NewServer(deps Deps) http.Handler {
 		mux:          http.NewServeMux(),
 		inflight:     newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
 		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
+		queue:        &queueTokens{secret: deps.QueueTokenSecret, store: deps.Store},
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	if s.log == nil {
