@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -12,6 +13,12 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/httpapi"
+	"github.com/reservd/reservd/internal/payment"
+	"github.com/reservd/reservd/internal/reserve"
+	"github.com/reservd/reservd/internal/seatlock"
+	"github.com/reservd/reservd/internal/store/postgres"
+	"github.com/reservd/reservd/internal/testdb"
 	"github.com/reservd/reservd/internal/waitroom"
 )
 
@@ -345,4 +352,84 @@ func TestFlashSaleThroughQueue(t *testing.T) {
 			t.Errorf("%d economy seats booked, want %d", n, seats)
 		}
 	})
+}
+
+// TestWaitingRoomReplicas: three servers on one PostgreSQL database agree
+// on every ticket's admission, keep the rate between them, and accept each
+// other's tokens.
+func TestWaitingRoomReplicas(t *testing.T) {
+	t.Parallel()
+	const n, rate = 60, 40
+	iv := time.Second / rate
+	url := testdb.PostgresURL(t)
+	var replicas []*api
+	for i := range 3 {
+		st, err := postgres.Open(t.Context(), url)
+		if err != nil {
+			t.Fatalf("open postgres: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(t.Context()); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+		gw := payment.NewTestGateway()
+		svc := reserve.New(st, seatlock.NewMemory(nil), gw, nil, nil, reserve.DefaultConfig())
+		srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc}))
+		t.Cleanup(srv.Close)
+		r := &api{t: t, url: srv.URL, store: st, svc: svc, gateway: gw}
+		if i == 0 {
+			r.admin, r.client = r.key("ops", true), r.key("alice", false)
+		} else {
+			r.admin, r.client = replicas[0].admin, replicas[0].client
+		}
+		replicas = append(replicas, r)
+	}
+	a := replicas[0]
+	fl := a.flight(t)
+	keys := make([]string, 2*n)
+	for i := range keys {
+		keys[i] = a.key(fmt.Sprintf("c%d", i), false)
+	}
+	opens := time.Now().Add(3 * time.Second).UTC().Truncate(time.Millisecond)
+	replicas[1].putSale(t, fl, opens, rate, "10m")
+	ids := make([]string, 2*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { ids[i] = replicas[i%3].join(t, fl, keys[i], 201).ID })
+	}
+	wg.Wait()
+	time.Sleep(time.Until(opens))
+	for i := n; i < 2*n; i++ {
+		ids[i] = replicas[i%3].join(t, fl, keys[i], 201).ID
+	}
+	last := a.ticket(t, fl, keys[2*n-1], ids[2*n-1])
+	if last.Position != nil {
+		time.Sleep(time.Duration(*last.Position+1) * iv)
+	}
+	var at []time.Time
+	for i := range 2 * n {
+		var seen []ticket
+		for _, r := range replicas {
+			seen = append(seen, r.ticket(t, fl, keys[i], ids[i]))
+		}
+		for _, tk := range seen[1:] {
+			if tk.Status != waitroom.StatusAdmitted || !tk.AdmittedAt.Equal(seen[0].AdmittedAt) || *tk.Token != *seen[0].Token {
+				t.Fatalf("ticket %d: replicas disagree: %+v and %+v", i, seen[0], tk)
+			}
+		}
+		at = append(at, seen[0].AdmittedAt)
+	}
+	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+	for k := 1; k < len(at); k++ {
+		if at[k].Sub(at[k-1]) < iv {
+			t.Fatalf("admissions %d and %d only %v apart across replicas, want >= %v", k-1, k, at[k].Sub(at[k-1]), iv)
+		}
+	}
+	if !at[0].Equal(opens) {
+		t.Errorf("first admission at opens%+v, want at opens_at", at[0].Sub(opens))
+	}
+	// A token one replica issued holds seats through another.
+	tk := replicas[0].ticket(t, fl, keys[0], ids[0])
+	data(t, replicas[2].holdWith(fl, keys[0], *tk.Token), 201)
+	wantError(t, replicas[1].holdWith(fl, keys[1], *tk.Token), 403, "queue_token_invalid")
 }
