@@ -230,7 +230,8 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	tripSvc.Lease = cfg.TripLease
 	handler := httpapi.NewServer(httpapi.Deps{Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg, Ready: ready, Limiter: limiter,
 		Tracing: tcfg.Enabled(), KeyCacheTTL: cfg.APIKeyCacheTTL, MaxInFlight: cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
-		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst})
+		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst,
+		QueueTokenSecret: []byte(cfg.QueueTokenSecret)})
 
 	runner := jobs.NewRunner(log, reg,
 		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
