@@ -44,7 +44,7 @@ const idemCtxKey ctxKey = 100
 // idempotent runs next at most once per (API key, Idempotency-Key): a repeat
 // of the same request replays the stored response; the same key on another
 // request is refused; a repeat while the first runs is told to retry.
-// Responses 409, 429 and 5xx are not stored.
+// Responses 403, 409, 429 and 5xx are not stored.
 //
 // With inTx, next's effect is one store transaction that claims the key
 // itself (see completion): a success costs no idempotency round trip of its
@@ -126,10 +126,11 @@ func (s *Server) idempotent(use idemUse, inTx bool, w http.ResponseWriter, r *ht
 	return nil
 }
 
-// storable says whether a response is kept for replays: 409, 429 and 5xx
-// are not, so that a retry runs again.
+// storable says whether a response is kept for replays: 403, 409, 429 and
+// 5xx are not, so that a retry runs again. (A 403 queue_token_required is
+// fixed by waiting in line and sending the same request with the token.)
 func storable(status int) bool {
-	return status != http.StatusConflict && status != http.StatusTooManyRequests && status < 500
+	return status != http.StatusForbidden && status != http.StatusConflict && status != http.StatusTooManyRequests && status < 500
 }
 
 // runKeyed runs next for the request whose body was read, under k, and

@@ -137,6 +137,12 @@ func TestWaitingRoomContract(t *testing.T) {
 		live := signer.Sign(waitroom.Claims{TicketID: first.ID, FlightID: fl, KeyID: aliceID, ExpiresAt: time.Now().Add(time.Minute)})
 		data(t, a.holdWith(fl, a.client, live), 201) // the same secret signs alike: the check is not vacuous
 		data(t, a.holdWith(fl, a.client, *first.Token), 201)
+		// A 403 is not kept under the Idempotency-Key: the same request
+		// with the token runs, rather than replaying the refusal.
+		key := idem()
+		body := fmt.Sprintf(`{"flight_id": %d, "cabin": "economy", "quantity": 1}`, fl)
+		wantError(t, a.do(http.MethodPost, "/holds", a.client, strings.NewReader(body), "Idempotency-Key", key), 403, "queue_token_required")
+		data(t, a.do(http.MethodPost, "/holds", a.client, strings.NewReader(body), "Idempotency-Key", key, "Queue-Token", *first.Token), 201)
 
 		// Another flight is not behind the queue; this one is not after DELETE.
 		other := a.flight(t)
