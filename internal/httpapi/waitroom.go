@@ -156,7 +156,8 @@ func (s *Server) viewTicket(ctx context.Context, v store.QueueView) (ticketView,
 		if err != nil {
 			return ticketView{}, err
 		}
-		tok := signer.Sign(waitroom.Claims{TicketID: v.Ticket.ID, FlightID: v.Ticket.FlightID, KeyID: v.Ticket.KeyID, ExpiresAt: a.ExpiresAt})
+		tok := signer.Sign(waitroom.Claims{TicketID: v.Ticket.ID, FlightID: v.Ticket.FlightID, KeyID: v.Ticket.KeyID,
+			SaleOpensAt: v.Sale.OpensAt, ExpiresAt: a.ExpiresAt})
 		out.Token = &tok
 	}
 	return out, nil
@@ -223,7 +224,8 @@ func (s *Server) getQueueTicket(w http.ResponseWriter, r *http.Request) error {
 // exists is one primary-key read; the token itself is checked with the
 // secret in memory and this replica's clock.
 func (s *Server) checkQueueToken(r *http.Request, flightID int64) error {
-	if _, err := s.store.SaleGet(r.Context(), flightID); errors.Is(err, waitroom.ErrNoSale) {
+	sale, err := s.store.SaleGet(r.Context(), flightID)
+	if errors.Is(err, waitroom.ErrNoSale) {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("queue token: %w", err)
@@ -236,7 +238,7 @@ func (s *Server) checkQueueToken(r *http.Request, flightID int64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := signer.Verify(tok, flightID, principal(r.Context()).KeyID, time.Now()); err != nil {
+	if _, err := signer.Verify(tok, flightID, principal(r.Context()).KeyID, sale.OpensAt, time.Now()); err != nil {
 		return errQueueTokenInvalid
 	}
 	return nil

@@ -132,9 +132,12 @@ func TestWaitingRoomContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		aliceID := a.keyID(t, a.client)
-		expired := signer.Sign(waitroom.Claims{TicketID: first.ID, FlightID: fl, KeyID: aliceID, ExpiresAt: time.Now().Add(-time.Second)})
+		opensAt := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		expired := signer.Sign(waitroom.Claims{TicketID: first.ID, FlightID: fl, KeyID: aliceID, SaleOpensAt: opensAt, ExpiresAt: time.Now().Add(-time.Second)})
 		wantError(t, a.holdWith(fl, a.client, expired), 403, "queue_token_invalid")
-		live := signer.Sign(waitroom.Claims{TicketID: first.ID, FlightID: fl, KeyID: aliceID, ExpiresAt: time.Now().Add(time.Minute)})
+		otherSale := signer.Sign(waitroom.Claims{TicketID: first.ID, FlightID: fl, KeyID: aliceID, SaleOpensAt: opensAt.Add(-time.Hour), ExpiresAt: time.Now().Add(time.Minute)})
+		wantError(t, a.holdWith(fl, a.client, otherSale), 403, "queue_token_invalid")
+		live := signer.Sign(waitroom.Claims{TicketID: first.ID, FlightID: fl, KeyID: aliceID, SaleOpensAt: opensAt, ExpiresAt: time.Now().Add(time.Minute)})
 		data(t, a.holdWith(fl, a.client, live), 201) // the same secret signs alike: the check is not vacuous
 		data(t, a.holdWith(fl, a.client, *first.Token), 201)
 		// A 403 is not kept under the Idempotency-Key: the same request

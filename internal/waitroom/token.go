@@ -35,19 +35,23 @@ func NewSigner(secret []byte) (*Signer, error) {
 
 var b64 = base64.RawURLEncoding
 
-// Claims is what a token grants: holds on FlightID by KeyID until ExpiresAt.
+// Claims is what a token grants: holds on FlightID by KeyID until
+// ExpiresAt, during the sale that opened at SaleOpensAt (a sale put anew
+// with another opens_at does not honour the old sale's tokens).
 type Claims struct {
-	TicketID  string
-	FlightID  int64
-	KeyID     int64
-	ExpiresAt time.Time
+	TicketID    string
+	FlightID    int64
+	KeyID       int64
+	SaleOpensAt time.Time
+	ExpiresAt   time.Time
 }
 
 // payload is the signed text: versioned, one field per '|' (a ticket id
-// never contains one), expiry in Unix milliseconds.
+// never contains one), times in Unix milliseconds.
 func (c Claims) payload() string {
 	return "v1|" + c.TicketID + "|" + strconv.FormatInt(c.FlightID, 10) + "|" +
-		strconv.FormatInt(c.KeyID, 10) + "|" + strconv.FormatInt(c.ExpiresAt.UnixMilli(), 10)
+		strconv.FormatInt(c.KeyID, 10) + "|" + strconv.FormatInt(c.SaleOpensAt.UnixMilli(), 10) + "|" +
+		strconv.FormatInt(c.ExpiresAt.UnixMilli(), 10)
 }
 
 func (s *Signer) mac(payload string) []byte {
@@ -62,9 +66,10 @@ func (s *Signer) Sign(c Claims) string {
 	return b64.EncodeToString([]byte(p)) + "." + b64.EncodeToString(s.mac(p))
 }
 
-// Verify checks that token is one this secret signed, for flightID and
-// keyID, and unexpired at now. It reads nothing but the token.
-func (s *Signer) Verify(token string, flightID, keyID int64, now time.Time) (Claims, error) {
+// Verify checks that token is one this secret signed, for flightID, keyID
+// and the sale that opens at saleOpensAt, and unexpired at now. It reads
+// nothing but the token.
+func (s *Signer) Verify(token string, flightID, keyID int64, saleOpensAt, now time.Time) (Claims, error) {
 	if len(token) > 512 {
 		return Claims{}, ErrTokenInvalid
 	}
@@ -78,17 +83,18 @@ func (s *Signer) Verify(token string, flightID, keyID int64, now time.Time) (Cla
 		return Claims{}, ErrTokenInvalid
 	}
 	f := strings.Split(string(p), "|")
-	if len(f) != 5 || f[0] != "v1" {
+	if len(f) != 6 || f[0] != "v1" {
 		return Claims{}, ErrTokenInvalid
 	}
 	fid, err1 := strconv.ParseInt(f[2], 10, 64)
 	kid, err2 := strconv.ParseInt(f[3], 10, 64)
-	exp, err3 := strconv.ParseInt(f[4], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
+	opens, err3 := strconv.ParseInt(f[4], 10, 64)
+	exp, err4 := strconv.ParseInt(f[5], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		return Claims{}, ErrTokenInvalid
 	}
-	c := Claims{TicketID: f[1], FlightID: fid, KeyID: kid, ExpiresAt: time.UnixMilli(exp).UTC()}
-	if c.FlightID != flightID || c.KeyID != keyID || !now.Before(c.ExpiresAt) {
+	c := Claims{TicketID: f[1], FlightID: fid, KeyID: kid, SaleOpensAt: time.UnixMilli(opens).UTC(), ExpiresAt: time.UnixMilli(exp).UTC()}
+	if c.FlightID != flightID || c.KeyID != keyID || !c.SaleOpensAt.Equal(saleOpensAt.Truncate(time.Millisecond)) || !now.Before(c.ExpiresAt) {
 		return Claims{}, ErrTokenInvalid
 	}
 	return c, nil

@@ -35,7 +35,9 @@
 //
 // A ticket is admitted from its slot until slot + admission_ttl, then
 // expired. An admitted ticket carries a token: HMAC-SHA-256 over the
-// ticket, flight, customer and expiry, checked on POST /holds with the
+// ticket, flight, customer, the sale's opens_at (so a sale put anew with
+// another opens_at refuses the old one's tokens) and the expiry, checked
+// on POST /holds with the
 // replica's own clock and no database read. Every replica must share the
 // signing secret: set QUEUE_TOKEN_SECRET to the same value everywhere, or
 // leave it unset and the secret is generated once and kept in the

@@ -2,6 +2,7 @@ package waitroom
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -77,30 +78,32 @@ func TestToken(t *testing.T) {
 		t.Error("NewSigner accepted a 31-byte secret")
 	}
 	exp := opens.Add(time.Minute)
-	c := Claims{TicketID: "qtk_abc", FlightID: 7, KeyID: 3, ExpiresAt: exp}
+	c := Claims{TicketID: "qtk_abc", FlightID: 7, KeyID: 3, SaleOpensAt: opens, ExpiresAt: exp}
 	tok := s.Sign(c)
-	if got, err := s.Verify(tok, 7, 3, opens); err != nil || got != c {
+	if got, err := s.Verify(tok, 7, 3, opens, opens); err != nil || got != c {
 		t.Fatalf("Verify = %+v, %v; want %+v", got, err, c)
 	}
 	other, _ := NewSigner([]byte(strings.Repeat("x", 32)))
 	enc, sig, _ := strings.Cut(tok, ".")
-	forged := b64.EncodeToString([]byte("v1|qtk_abc|7|3|"+"99999999999999")) + "." + sig
+	forged := b64.EncodeToString([]byte(fmt.Sprintf("v1|qtk_abc|7|3|%d|99999999999999", opens.UnixMilli()))) + "." + sig
 	for name, tt := range map[string]struct {
 		tok         string
 		flight, key int64
 		at          time.Time
 		signer      *Signer
+		saleOpens   time.Time
 	}{
-		"expired":        {tok, 7, 3, exp, s},
-		"other flight":   {tok, 8, 3, opens, s},
-		"other customer": {tok, 7, 4, opens, s},
-		"other secret":   {tok, 7, 3, opens, other},
-		"forged expiry":  {forged, 7, 3, opens, s},
-		"no signature":   {enc, 7, 3, opens, s},
-		"garbage":        {"!!.??", 7, 3, opens, s},
-		"empty":          {"", 7, 3, opens, s},
+		"expired":        {tok, 7, 3, exp, s, opens},
+		"another sale":   {tok, 7, 3, opens, s, opens.Add(time.Hour)},
+		"other flight":   {tok, 8, 3, opens, s, opens},
+		"other customer": {tok, 7, 4, opens, s, opens},
+		"other secret":   {tok, 7, 3, opens, other, opens},
+		"forged expiry":  {forged, 7, 3, opens, s, opens},
+		"no signature":   {enc, 7, 3, opens, s, opens},
+		"garbage":        {"!!.??", 7, 3, opens, s, opens},
+		"empty":          {"", 7, 3, opens, s, opens},
 	} {
-		if _, err := tt.signer.Verify(tt.tok, tt.flight, tt.key, tt.at); !errors.Is(err, ErrTokenInvalid) {
+		if _, err := tt.signer.Verify(tt.tok, tt.flight, tt.key, tt.saleOpens, tt.at); !errors.Is(err, ErrTokenInvalid) {
 			t.Errorf("%s: Verify error = %v, want ErrTokenInvalid", name, err)
 		}
 	}
