@@ -223,7 +223,8 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	a.keyUsage = apikey.NewUsage(time.Now)
 	a.handler, err = httpapi.NewServer(httpapi.Deps{KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
 		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL,
-		MaxInFlight: cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
+		QueueTokenSecret: []byte(cfg.QueueTokenSecret),
+		MaxInFlight:      cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
 		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst})
 	if err != nil {
 		return nil, err

@@ -63,6 +63,11 @@ type Config struct {
 	AuthFailureLimit float64
 	AuthFailureBurst int
 
+	// QueueTokenSecret signs waiting-room Queue-Tokens (QUEUE_TOKEN_SECRET,
+	// at least 32 bytes, the same on every replica). Empty: a secret is
+	// generated once and kept in the database, which replicas share.
+	QueueTokenSecret string
+
 	// MaxConnections caps the connections the listener holds open at once
 	// (MAX_CONNECTIONS; 0: no cap); each costs a file descriptor.
 	MaxConnections int
@@ -188,6 +193,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		errs = append(errs, fmt.Errorf("REDIS_URL: want a redis:// or rediss:// URL"))
 	}
+	if c.QueueTokenSecret = getenv("QUEUE_TOKEN_SECRET"); c.QueueTokenSecret != "" && len(c.QueueTokenSecret) < 32 {
+		errs = append(errs, fmt.Errorf("QUEUE_TOKEN_SECRET: want at least 32 bytes (or leave it unset to keep one in the database)"))
+	}
 	if c.HoldMaxLifetime < c.HoldTTL {
 		errs = append(errs, fmt.Errorf("HOLD_MAX_LIFETIME (%s) must be at least HOLD_TTL (%s)", c.HoldMaxLifetime, c.HoldTTL))
 	}
@@ -236,6 +244,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_in_flight", c.MaxInFlight),
 		slog.Int("max_in_flight_per_key", c.MaxInFlightPerKey),
 		slog.Int("max_connections", c.MaxConnections),
+		slog.String("queue_token_secret", map[bool]string{true: "set (hidden)", false: "kept in the database"}[c.QueueTokenSecret != ""]),
 		slog.Float64("auth_failure_limit", c.AuthFailureLimit),
 		slog.Int("auth_failure_burst", c.AuthFailureBurst),
 		slog.Duration("provider_timeout", c.ProviderTimeout),

@@ -188,3 +188,20 @@ func TestLoadLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestQueueTokenSecret(t *testing.T) {
+	t.Parallel()
+	if _, err := Load(env(map[string]string{"QUEUE_TOKEN_SECRET": "short"})); err == nil || !strings.Contains(err.Error(), "QUEUE_TOKEN_SECRET") {
+		t.Errorf("a 5-byte QUEUE_TOKEN_SECRET: error %v, want one naming it", err)
+	}
+	secret := strings.Repeat("q7", 20)
+	c, err := Load(env(map[string]string{"QUEUE_TOKEN_SECRET": secret}))
+	if err != nil || c.QueueTokenSecret != secret {
+		t.Fatalf("Load = %q, %v", c.QueueTokenSecret, err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	if strings.Contains(b.String(), secret) || !strings.Contains(b.String(), "queue_token_secret") {
+		t.Errorf("log line leaks or omits the queue token secret: %s", b.String())
+	}
+}

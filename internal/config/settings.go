@@ -25,6 +25,7 @@ var Settings = []Setting{
 	{"HOLD_BATCH", "on", "on: concurrent holds share one transaction (group commit); off: one transaction each"},
 	{"HOLD_BATCH_WINDOW", "500us", "how long a hold waits for others to join its batch (at most 10ms)"},
 	{"HOLD_BATCH_MAX", "64", "most holds in one batch"},
+	{"QUEUE_TOKEN_SECRET", "", "signs waiting-room Queue-Tokens (at least 32 bytes, the same on every replica); unset: generated once and kept in the database"},
 	{"SEED_DEMO", "true", "load the demo catalogue into an empty embedded database"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "text", "text or json"},

@@ -60,6 +60,9 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) error {
 	hr := holds.Request{Seats: req.Seats, Cabin: flights.Cabin(req.Cabin), Quantity: req.Quantity}
 	if req.FlightID != nil {
 		hr.FlightID = *req.FlightID
+		if err := s.checkQueueToken(r, hr.FlightID); err != nil {
+			return err
+		}
 	}
 	if req.Seats != nil && len(req.Seats) == 0 {
 		return invalidRequest(validate.Errors{"seats": "must name at least one seat"})

@@ -37,6 +37,12 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/flights/{id}/seats", public, s.listSeats, idemNone, false},
 		{http.MethodPost, "/flights", admin, s.createFlight, idemOptional, false},
 
+		// Flash sales behind a waiting room.
+		{http.MethodPut, "/flights/{id}/sale", admin, s.putSale, idemNone, false},
+		{http.MethodDelete, "/flights/{id}/sale", admin, s.deleteSale, idemNone, false},
+		{http.MethodPost, "/flights/{id}/queue", customer, s.joinQueue, idemNone, false},
+		{http.MethodGet, "/flights/{id}/queue/{ticket_id}", customer, s.getQueueTicket, idemNone, false},
+
 		// Holds and bookings.
 		{http.MethodPost, "/holds", customer, s.createHold, idemRequired, true},
 		{http.MethodGet, "/holds/{id}", customer, s.getHold, idemNone, false},

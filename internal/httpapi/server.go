@@ -61,6 +61,10 @@ type Deps struct {
 	// KeyUsage, when set, records each authenticated request's key use in
 	// memory (the caller flushes it to the store): no write per request.
 	KeyUsage *apikey.Usage
+	// QueueTokenSecret signs waiting-room Queue-Tokens (QUEUE_TOKEN_SECRET,
+	// at least 32 bytes, the same on every replica). Empty: a secret is
+	// generated once and kept in the database.
+	QueueTokenSecret []byte
 }
 
 // Server serves the API. Build it with NewServer.
@@ -80,6 +84,8 @@ type Server struct {
 	authFailures *authFailures
 	idem         *idempotency.Guard
 	keyUsage     *apikey.Usage
+	// queue signs and verifies waiting-room tokens.
+	queue *queueTokens
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -130,6 +136,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		inflight:     newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
 		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
 		keyUsage:     deps.KeyUsage,
+		queue:        &queueTokens{secret: deps.QueueTokenSecret, store: deps.Store},
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.

@@ -24,6 +24,13 @@ func TestUIPage(t *testing.T) {
 	if !regexp.MustCompile(`<title>[^<]*reservd[^<]*</title>`).MatchString(page) {
 		t.Errorf("page has no <title> naming reservd")
 	}
+	// The waiting room: a refused hold joins the queue, polls the ticket
+	// and sends the admitted ticket's token with the next hold.
+	for _, want := range []string{"'/queue'", "'/queue/'", "'Queue-Token'", "'queue_token_required'", "'queue_token_invalid'", `id="queuePos"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s, which the waiting room needs", want)
+		}
+	}
 	for _, path := range []string{"'/flights", "'/holds", "'/bookings"} {
 		if !strings.Contains(page, path) {
 			t.Errorf("page does not use the API path %s", strings.Trim(path, "'"))

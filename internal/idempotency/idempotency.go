@@ -97,8 +97,9 @@ var ErrKeyTaken = errors.New("idempotency key already claimed")
 // request never loses its key.
 const Lease = time.Minute
 
-// Storable says whether a response is kept for replays: 409, 429 and 5xx
-// are not, so that a retry runs again.
+// Storable says whether a response is kept for replays: 403, 409, 429 and
+// 5xx are not, so that a retry runs again (a 403 queue_token_required
+// followed, once admitted, by the same key with its Queue-Token).
 func Storable(status int) bool {
-	return status != 409 && status != 429 && status < 500
+	return status != 403 && status != 409 && status != 429 && status < 500
 }

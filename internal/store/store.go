@@ -39,6 +39,7 @@ type Store interface {
 	IdempotencyKeys
 	APIKeys
 	Trips
+	Sales
 }
 
 // The queues of background work WorkDepth counts.
