@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,7 +46,8 @@ func reservdBinary(t testing.TB) string {
 	buildOnce.Do(func() {
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = fmt.Errorf("the go tool is not on PATH: %v", err)
+			return
 		}
 		buildPath = filepath.Join(binDir, "reservd")
 		cmd := exec.Command(goTool, "build", "-o", buildPath, "../cmd/reservd")
