@@ -179,7 +179,9 @@ func TestWaitingRoomFairness(t *testing.T) {
 		for i := range keys {
 			keys[i] = a.key(fmt.Sprintf("c%d", i), false)
 		}
-		opens := time.Now().Add(6 * time.Second).UTC().Truncate(time.Millisecond)
+		// 500 joins take 1-3 s on a quiet machine; the margin is for a
+		// loaded one (the test's premise fails loudly if it is not enough).
+		opens := time.Now().Add(15 * time.Second).UTC().Truncate(time.Millisecond)
 		a.putSale(t, fl, opens, rate, "10m")
 		ids := make([]string, 2*n)
 		// The first group joins eight at a time (its order is to be
@@ -192,7 +194,7 @@ func TestWaitingRoomFairness(t *testing.T) {
 				for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 					tk := a.join(t, fl, keys[i], 201)
 					if tk.Status != waitroom.StatusWaiting || tk.Position != nil || !tk.AdmittedAt.IsZero() {
-						t.Errorf("early join %d: %+v, want waiting with no position yet (did the first group take over 6s?)", i, tk)
+						t.Errorf("early join %d: %+v, want waiting with no position yet (did the first group take over 15s?)", i, tk)
 						return
 					}
 					ids[i] = tk.ID

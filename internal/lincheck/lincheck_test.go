@@ -95,7 +95,7 @@ func TestThreeInstances(t *testing.T) {
 // bug (FOR UPDATE removed from the hold transaction, say) goes unseen.
 func TestThreeInstancesRedisDown(t *testing.T) {
 	t.Parallel()
-	regs := threeInstances(t, "three-instances-redis-down", instanceConfig(t, "redis://127.0.0.1:1/0?max_retries=-1", ""))
+	regs := threeInstances(t, "three-instances-redis-down", instanceConfig(t, "redis://127.0.0.1:1/0?max_retries=-1", testdb.UniquePrefix(t)))
 	if fast := fastPath(t, regs); fast["hit"] != 0 || fast["error"] == 0 {
 		t.Errorf("seat fast path %v: want every call failing (Redis down) and no refusal from it", fast)
 	}

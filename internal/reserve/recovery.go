@@ -7,7 +7,6 @@ import (
 
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/holds"
-	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/jobs"
 )
 
@@ -87,18 +86,12 @@ func (s *Service) RecoverRefunds(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// CleanIdempotencyKeys forgets idempotency keys older than age, which may
-// not be under what the API promises (idempotency.Clean).
-func (s *Service) CleanIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
-	return idempotency.Clean(ctx, s.store, age)
-}
-
 // CleanIdempotencyKeysJob is the background job, named
 // clean_idempotency_keys, that forgets keys older than retention every
 // interval (the service passes idempotency.Retention; tests a shorter one).
 func (s *Service) CleanIdempotencyKeysJob(every, retention time.Duration) jobs.Job {
 	return jobs.Job{Name: "clean_idempotency_keys", Every: every, Run: func(ctx context.Context) (int, error) {
-		n, err := s.CleanIdempotencyKeys(ctx, retention)
+		n, err := s.store.IdempotencyKeyDeleteOlderThan(ctx, retention)
 		return int(n), err
 	}}
 }
