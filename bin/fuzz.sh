@@ -85,3 +85,4 @@ for pkg in "${pkgs[@]}"; do
 	done
 done
 ((ran)) || { echo "fuzz: no fuzz target matches FUZZ=$FUZZ" >&2; exit 1; }
+echo "fuzz: $ran targets passed"

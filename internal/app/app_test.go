@@ -3,8 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,9 +111,7 @@ func TestNewWithRedis(t *testing.T) {
 	t.Parallel()
 	cfg := embedded(t, t.TempDir())
 	cfg.RedisURL = testdb.RedisURL(t)
-	var b [6]byte
-	rand.Read(b[:])
-	cfg.RedisPrefix = "apptest-" + hex.EncodeToString(b[:])
+	cfg.RedisPrefix = testdb.UniquePrefix(t)
 	rdb, err := seatlock.NewRedisClient(cfg.RedisURL)
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package faults
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -114,9 +112,7 @@ func newCluster(t *testing.T, n int) *cluster {
 	c.proxies[targetRedis] = []*toxiclient.Proxy{rp}
 	ru.Host = rp.Listen
 	c.redisURL = ru.String()
-	var b [6]byte
-	rand.Read(b[:])
-	c.prefix = "faults-" + hex.EncodeToString(b[:])
+	c.prefix = testdb.UniquePrefix(c.t)
 
 	sims, err := simset.Start()
 	if err != nil {

@@ -2,8 +2,6 @@ package lincheck_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,7 +24,6 @@ import (
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/lincheck"
 	"github.com/reservd/reservd/internal/money"
-	"github.com/reservd/reservd/internal/seatlock"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/storetest"
@@ -82,7 +79,7 @@ func instanceConfig(t *testing.T, redisURL, prefix string) config.Config {
 func TestThreeInstances(t *testing.T) {
 	t.Parallel()
 	redisURL := testdb.RedisURL(t)
-	prefix := redisPrefix(t, redisURL)
+	prefix := testdb.UniquePrefix(t)
 	regs := threeInstances(t, "three-instances", instanceConfig(t, redisURL, prefix))
 	if fastPath(t, regs)["hit"] == 0 {
 		t.Errorf("Redis never refused a seat: the run did not exercise the fast path")
@@ -367,35 +364,6 @@ func fastPath(t *testing.T, regs []*prometheus.Registry) map[string]float64 {
 		}
 	}
 	return fast
-}
-
-// redisPrefix returns a key prefix of this test's own, whose keys are
-// deleted at cleanup. Flight ids start at 1 in every fresh database, so
-// tests sharing one Redis under the default prefix would see each other's
-// seat keys.
-func redisPrefix(t *testing.T, url string) string {
-	t.Helper()
-	var b [8]byte
-	rand.Read(b[:])
-	prefix := "lincheck:" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		rdb, err := seatlock.NewRedisClient(url)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer rdb.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 500).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("delete test keys: %v", err)
-		}
-	})
-	return prefix
 }
 
 // logCounter is a slog handler that counts what the instances log at WARN

@@ -4,19 +4,16 @@
 package testdb
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
-	"net"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 )
 
 // Defaults match the servers `make test` starts.
@@ -83,56 +80,18 @@ func RedisURL(t testing.TB) string {
 	return raw
 }
 
-// pingRedis dials the server and speaks just enough RESP to authenticate
-// (when the URL carries credentials) and PING it.
+// pingRedis connects with go-redis, as the service does, and PINGs.
 func pingRedis(raw string) error {
-	u, err := url.Parse(raw)
+	opts, err := redis.ParseURL(raw)
 	if err != nil {
 		return err
 	}
-	if u.Scheme != "redis" {
-		return fmt.Errorf("scheme %q: want redis://", u.Scheme)
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "6379")
-	}
-	conn, err := net.DialTimeout("tcp", addr, connectTimeout)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(connectTimeout))
-	r := bufio.NewReader(conn)
-	if pw, ok := u.User.Password(); ok {
-		args := []string{"AUTH", pw}
-		if user := u.User.Username(); user != "" {
-			args = []string{"AUTH", user, pw}
-		}
-		if err := command(conn, r, "+OK", args...); err != nil {
-			return err
-		}
-	}
-	return command(conn, r, "+PONG", "PING")
-}
-
-func command(conn net.Conn, r *bufio.Reader, want string, args ...string) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := conn.Write([]byte(b.String())); err != nil {
-		return err
-	}
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line = strings.TrimRight(line, "\r\n"); line != want {
-		return fmt.Errorf("%s: got %q, want %q", args[0], line, want)
-	}
-	return nil
+	opts.DialTimeout, opts.MaxRetries = connectTimeout, -1
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	return rdb.Ping(ctx).Err()
 }
 
 func env(key, def string) string {
@@ -154,8 +113,52 @@ func redact(raw string) string {
 // UniquePrefix is a Redis key prefix of the test's own, so that tests
 // sharing one Redis (whose flights all start at id 1) never see each
 // other's seat locks or cached reads.
+//
+// When the test ends, every key under the prefix is deleted (seat locks,
+// cached reads, and the rate limiter's keys, which go-redis/redis_rate puts
+// under "rate:<prefix>"), so that test runs leave the shared Redis as they
+// found it.
 func UniquePrefix(t testing.TB) string {
 	var b [6]byte
 	rand.Read(b[:])
-	return "reservd-test-" + hex.EncodeToString(b[:])
+	prefix := "reservd-test-" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		if err := deleteKeys(env("TEST_REDIS_URL", defaultRedisURL), prefix+"*", "rate:"+prefix+"*"); err != nil {
+			t.Errorf("delete the test's Redis keys under %s: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+// deleteKeys deletes every key matching one of patterns.
+func deleteKeys(raw string, patterns ...string) error {
+	opts, err := redis.ParseURL(raw)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, pattern := range patterns {
+		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			if batch = append(batch, iter.Val()); len(batch) == 1000 {
+				if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
