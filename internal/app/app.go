@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateBurst)
 	}
 	if cfg.RedisURL != "" {
-		rdb, err := seatlock.NewRedisClient(cfg.RedisURL)
+		rdb, err := seatlock.NewUniversalRedisClient(cfg.RedisURL, cfg.RedisCluster)
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
