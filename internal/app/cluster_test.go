@@ -75,6 +75,7 @@ func TestRedisClusterStorm(t *testing.T) {
 
 	prefix := testdb.UniquePrefix(t)
 	var urls []string
+	var apps []*app.App
 	for range clusterReplicas {
 		cfg, err := config.Load(func(name string) string {
 			return map[string]string{"DATABASE_URL": withDBParam(dbURL, "pool_max_conns", "5"),
@@ -93,6 +94,19 @@ func TestRedisClusterStorm(t *testing.T) {
 		srv := httptest.NewServer(a.Handler())
 		t.Cleanup(func() { srv.Close(); a.Close() })
 		urls = append(urls, srv.URL)
+		apps = append(apps, a)
+	}
+	redisReady := func() error {
+		for _, c := range apps[0].Ready() {
+			if c.Name == "redis" {
+				return c.Check(ctx)
+			}
+		}
+		t.Fatal("no redis readiness check")
+		return nil
+	}
+	if err := redisReady(); err != nil {
+		t.Fatalf("redis check with every master up: %v", err)
 	}
 	hc := &http.Client{Timeout: 20 * time.Second}
 	t.Cleanup(hc.CloseIdleConnections)
@@ -247,6 +261,12 @@ func TestRedisClusterStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed.Store(true)
+	// The check reads every master: down on every call, not one in three.
+	for range 5 {
+		if err := redisReady(); err == nil || !strings.Contains(err.Error(), cl.Addrs[victim]) {
+			t.Errorf("redis check with master %s dead = %v, want it named", cl.Addrs[victim], err)
+		}
+	}
 	wg.Wait()
 
 	// No seat twice, per flight; every acknowledged booking is there with

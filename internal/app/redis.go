@@ -57,3 +57,24 @@ func redisAddrs(rdb redis.UniversalClient) string {
 	}
 	return ""
 }
+
+// redisCheck is the readiness and dependency check of rdb. A cluster is
+// checked on every master: a plain PING would go to a random node, so that
+// with one master down the check, and /readyz, would flap from call to
+// call; this way the dependency reads down, steadily, while any master is,
+// as a single Redis down does (the fast path of that master's slots falls
+// back to the database meanwhile).
+func redisCheck(rdb redis.UniversalClient) func(context.Context) error {
+	c, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	}
+	return func(ctx context.Context) error {
+		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			if err := n.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("cluster master %s: %w", n.Options().Addr, err)
+			}
+			return nil
+		})
+	}
+}
