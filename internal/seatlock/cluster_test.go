@@ -105,3 +105,38 @@ func masterOf(t *testing.T, c *redis.ClusterClient, key string) string {
 	}
 	return n.Options().Addr
 }
+
+// NewUniversalRedisClient picks the client REDIS_CLUSTER asks for, both
+// configured for the fast path (context deadlines, short socket timeouts),
+// and a cluster URL's addr parameters become seed nodes.
+func TestNewUniversalRedisClient(t *testing.T) {
+	t.Parallel()
+	single, err := seatlock.NewUniversalRedisClient("redis://127.0.0.1:1/0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = single.Close() })
+	if c, ok := single.(*redis.Client); !ok || !c.Options().ContextTimeoutEnabled || c.Options().ReadTimeout != time.Second {
+		t.Errorf("REDIS_CLUSTER=false: got %T, want a *redis.Client with context deadlines and a 1s read timeout", single)
+	}
+	cluster, err := seatlock.NewUniversalRedisClient("redis://:pw@127.0.0.1:1?addr=127.0.0.1:2&addr=127.0.0.1:3&read_timeout=5s", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cluster.Close() })
+	c, ok := cluster.(*redis.ClusterClient)
+	if !ok {
+		t.Fatalf("REDIS_CLUSTER=true: got %T, want a *redis.ClusterClient", cluster)
+	}
+	o := c.Options()
+	if len(o.Addrs) != 3 || o.Addrs[2] != "127.0.0.1:3" || o.Password != "pw" || !o.ContextTimeoutEnabled || o.ReadTimeout != time.Second {
+		t.Errorf("cluster options: addrs %v, password set %v, context deadlines %v, read timeout %v; want 3 seeds, pw, true, 1s (capped)",
+			o.Addrs, o.Password == "pw", o.ContextTimeoutEnabled, o.ReadTimeout)
+	}
+	if _, err := seatlock.NewRedis(c); err != nil {
+		t.Errorf("NewRedis refused the cluster client: %v", err)
+	}
+	if _, err := seatlock.NewRedisClusterClient("http://nope"); err == nil {
+		t.Error("NewRedisClusterClient accepted a non-redis URL")
+	}
+}
