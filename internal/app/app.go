@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		limiter = ratelimit.NewMemory(cfg.RateLimit, cfg.RateBurst)
 	}
 	if cfg.RedisURL != "" {
-		rdb, err := seatlock.NewRedisClient(cfg.RedisURL)
+		rdb, err := seatlock.NewUniversalRedisClient(cfg.RedisURL, cfg.RedisCluster)
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		if cfg.RateLimit > 0 {
 			limiter = ratelimit.NewRedis(rdb, cfg.RateLimit, cfg.RateBurst, ratelimit.WithPrefix(cfg.RedisPrefix))
 		}
-		checks = append(checks, health.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+		checks = append(checks, health.Check{Name: "redis", Check: redisCheck(rdb)})
 	}
 	deps := health.NewMonitor(log, reg, checks...)
 	// From Drain on, /readyz fails so that load balancers stop sending

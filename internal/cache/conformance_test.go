@@ -112,25 +112,31 @@ var implementations = []struct {
 		// A generous timeout: these tests check semantics, not latency
 		// (TestRedisSlowServer checks the default bound).
 		r, _ := newRedisCache(t, cache.WithTimeout(3*time.Second))
-		return &harness{
-			cache: r,
-			short: 150 * time.Millisecond,
-			long:  time.Hour,
-			pass:  time.Sleep,
-			eventually: func(cond func() bool) bool {
-				deadline := time.Now().Add(3 * time.Second)
-				for {
-					if cond() {
-						return true
-					}
-					if time.Now().After(deadline) {
-						return false
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-			},
-		}
+		return redisHarness(r)
 	}},
+}
+
+// redisHarness is the harness of a cache on a Redis server or cluster,
+// whose expiry runs on Redis's clock.
+func redisHarness(r *cache.Redis) *harness {
+	return &harness{
+		cache: r,
+		short: 150 * time.Millisecond,
+		long:  time.Hour,
+		pass:  time.Sleep,
+		eventually: func(cond func() bool) bool {
+			deadline := time.Now().Add(3 * time.Second)
+			for {
+				if cond() {
+					return true
+				}
+				if time.Now().After(deadline) {
+					return false
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		},
+	}
 }
 
 func TestConformance(t *testing.T) {

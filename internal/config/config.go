@@ -29,6 +29,7 @@ type Config struct {
 	DataDir           string        // DATA_DIR, where the embedded database lives
 	RedisURL          string        // REDIS_URL; empty keeps locks, caches and limits in process
 	RedisPrefix       string        // REDIS_PREFIX: namespace of every key, so deployments can share a Redis
+	RedisCluster      bool          // REDIS_CLUSTER: REDIS_URL names Redis Cluster seed nodes (redis://h1:7001?addr=h2:7002)
 	HoldTTL           time.Duration // HOLD_TTL
 	HoldMaxLifetime   time.Duration // HOLD_MAX_LIFETIME
 	HoldMaxSeats      int           // HOLD_MAX_SEATS
@@ -179,6 +180,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.DrainDelay, err = time.ParseDuration(env("DRAIN_DELAY", "0s")); err != nil || c.DrainDelay < 0 {
 		errs = append(errs, fmt.Errorf("DRAIN_DELAY=%q: want a duration such as 5s, 0 for none", getenv("DRAIN_DELAY")))
 	}
+	if c.RedisCluster, err = strconv.ParseBool(env("REDIS_CLUSTER", "false")); err != nil {
+		errs = append(errs, fmt.Errorf("REDIS_CLUSTER=%q: want true or false", getenv("REDIS_CLUSTER")))
+	}
+	if c.RedisCluster && c.RedisURL == "" {
+		errs = append(errs, fmt.Errorf("REDIS_CLUSTER=true: set REDIS_URL to the cluster's seed nodes"))
+	}
 	seed, err := strconv.ParseBool(env("SEED_DEMO", "true"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("SEED_DEMO=%q: want true or false", getenv("SEED_DEMO")))
@@ -226,6 +233,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", maskURL(c.RedisURL)),
 		slog.String("redis_prefix", c.RedisPrefix),
+		slog.Bool("redis_cluster", c.RedisCluster),
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_max_lifetime", c.HoldMaxLifetime),
 		slog.Int("hold_max_seats", c.HoldMaxSeats),

@@ -205,3 +205,21 @@ func TestQueueTokenSecret(t *testing.T) {
 		t.Errorf("log line leaks or omits the queue token secret: %s", b.String())
 	}
 }
+
+// REDIS_CLUSTER reads REDIS_URL as a cluster's seed nodes; it needs a
+// REDIS_URL and a boolean.
+func TestLoadRedisCluster(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"REDIS_URL": "redis://r1:7001?addr=r2:7002&addr=r3:7003", "REDIS_CLUSTER": "true"}))
+	if err != nil || !c.RedisCluster {
+		t.Errorf("Load with REDIS_CLUSTER=true = %v, RedisCluster %v; want a cluster", err, c.RedisCluster)
+	}
+	if c, err := Load(env(map[string]string{"REDIS_URL": "redis://r1:6379"})); err != nil || c.RedisCluster {
+		t.Errorf("Load without REDIS_CLUSTER = %v, RedisCluster %v; want a single server", err, c.RedisCluster)
+	}
+	for _, bad := range []map[string]string{{"REDIS_CLUSTER": "true"}, {"REDIS_URL": "redis://r1:7001", "REDIS_CLUSTER": "maybe"}} {
+		if _, err := Load(env(bad)); err == nil || !strings.Contains(err.Error(), "REDIS_CLUSTER") {
+			t.Errorf("Load(%v) = %v, want a REDIS_CLUSTER error", bad, err)
+		}
+	}
+}

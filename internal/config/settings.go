@@ -18,6 +18,7 @@ var Settings = []Setting{
 	{"DATABASE_DIRECT_URL", "", "PostgreSQL without a pooler, for the migrations' advisory lock (set when DATABASE_URL goes through PgBouncer)"},
 	{"DATA_DIR", "./data", "where the embedded database lives"},
 	{"REDIS_URL", "", "redis://… puts seat locks, caches and limits in Redis; unset keeps them in process"},
+	{"REDIS_CLUSTER", "false", "true: REDIS_URL names Redis Cluster seed nodes, redis://host1:7001?addr=host2:7002&addr=host3:7003"},
 	{"REDIS_PREFIX", "reservd", "namespace of every Redis key, so deployments can share one Redis"},
 	{"HOLD_TTL", "10m", "how long a hold lasts"},
 	{"HOLD_MAX_LIFETIME", "30m", "extensions never push a hold past created_at + this"},

@@ -27,41 +27,47 @@ func TestBatchCalls(t *testing.T) {
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s, ctx, fl := newStore(t), t.Context(), randomFlight()
-			taken, err := seatlock.AcquireMany(ctx, s, []seatlock.SeatOp{
-				{FlightID: fl, Seats: []string{"1A", "1B"}, Owner: "h1", TTL: time.Minute},
-				{FlightID: fl, Seats: []string{"1B", "1C"}, Owner: "h2", TTL: time.Minute},
-				{FlightID: fl, Seats: []string{"1B"}, Owner: "h1", TTL: time.Minute},
-				{FlightID: fl + 1, Seats: []string{"1B"}, Owner: "h2", TTL: time.Minute},
-			})
-			if err != nil {
-				t.Fatalf("AcquireMany: %v", err)
-			}
-			want := [][]string{nil, {"1B"}, nil, nil}
-			if len(taken) != len(want) {
-				t.Fatalf("AcquireMany = %v, want %v", taken, want)
-			}
-			for i := range want {
-				if !slices.Equal(taken[i], want[i]) {
-					t.Errorf("AcquireMany[%d] = %v, want %v", i, taken[i], want[i])
-				}
-			}
-			if got, err := s.Acquire(ctx, fl, []string{"1C"}, "h9", time.Minute); err != nil || got != nil {
-				t.Errorf("1C after a refused op = %v, %v; want free (all or nothing)", got, err)
-			}
-			err = seatlock.Settle(ctx, s,
-				[]seatlock.SeatOp{{FlightID: fl, Seats: []string{"1A", "1B"}, Owner: "h1"}, {FlightID: fl + 1, Seats: []string{"1B"}, Owner: "nobody"}},
-				[]seatlock.SeatOp{{FlightID: fl, Seats: []string{"1A"}, Owner: "h3", TTL: time.Minute}})
-			if err != nil {
-				t.Fatalf("Settle: %v", err)
-			}
-			if got, err := s.Acquire(ctx, fl, []string{"1A", "1B"}, "h4", time.Minute); err != nil || !slices.Equal(got, []string{"1A"}) {
-				t.Errorf("after Settle: Acquire 1A 1B = %v, %v; want 1A taken (h3's), 1B free", got, err)
-			}
-			if got, err := s.Acquire(ctx, fl+1, []string{"1B"}, "h4", time.Minute); err != nil || !slices.Equal(got, []string{"1B"}) {
-				t.Errorf("another owner's release took h2's key: Acquire = %v, %v", got, err)
-			}
+			checkBatchCalls(t, newStore(t))
 		})
+	}
+}
+
+// checkBatchCalls runs the batched calls on s and checks each answer.
+func checkBatchCalls(t *testing.T, s seatlock.Locker) {
+	t.Helper()
+	ctx, fl := t.Context(), randomFlight()
+	taken, err := seatlock.AcquireMany(ctx, s, []seatlock.SeatOp{
+		{FlightID: fl, Seats: []string{"1A", "1B"}, Owner: "h1", TTL: time.Minute},
+		{FlightID: fl, Seats: []string{"1B", "1C"}, Owner: "h2", TTL: time.Minute},
+		{FlightID: fl, Seats: []string{"1B"}, Owner: "h1", TTL: time.Minute},
+		{FlightID: fl + 1, Seats: []string{"1B"}, Owner: "h2", TTL: time.Minute},
+	})
+	if err != nil {
+		t.Fatalf("AcquireMany: %v", err)
+	}
+	want := [][]string{nil, {"1B"}, nil, nil}
+	if len(taken) != len(want) {
+		t.Fatalf("AcquireMany = %v, want %v", taken, want)
+	}
+	for i := range want {
+		if !slices.Equal(taken[i], want[i]) {
+			t.Errorf("AcquireMany[%d] = %v, want %v", i, taken[i], want[i])
+		}
+	}
+	if got, err := s.Acquire(ctx, fl, []string{"1C"}, "h9", time.Minute); err != nil || got != nil {
+		t.Errorf("1C after a refused op = %v, %v; want free (all or nothing)", got, err)
+	}
+	err = seatlock.Settle(ctx, s,
+		[]seatlock.SeatOp{{FlightID: fl, Seats: []string{"1A", "1B"}, Owner: "h1"}, {FlightID: fl + 1, Seats: []string{"1B"}, Owner: "nobody"}},
+		[]seatlock.SeatOp{{FlightID: fl, Seats: []string{"1A"}, Owner: "h3", TTL: time.Minute}})
+	if err != nil {
+		t.Fatalf("Settle: %v", err)
+	}
+	if got, err := s.Acquire(ctx, fl, []string{"1A", "1B"}, "h4", time.Minute); err != nil || !slices.Equal(got, []string{"1A"}) {
+		t.Errorf("after Settle: Acquire 1A 1B = %v, %v; want 1A taken (h3's), 1B free", got, err)
+	}
+	if got, err := s.Acquire(ctx, fl+1, []string{"1B"}, "h4", time.Minute); err != nil || !slices.Equal(got, []string{"1B"}) {
+		t.Errorf("another owner's release took h2's key: Acquire = %v, %v", got, err)
 	}
 }
 

@@ -47,36 +47,42 @@ var implementations = []struct {
 		// (TestRedisSlowServer checks the default bound), and run
 		// alongside other packages' tests on the same Redis.
 		r, c := newRedisStore(t, seatlock.WithTimeout(3*time.Second))
-		return &harness{
-			store: r,
-			short: 150 * time.Millisecond,
-			long:  time.Hour,
-			pass:  time.Sleep,
-			eventually: func(cond func() bool) bool {
-				deadline := time.Now().Add(3 * time.Second)
-				for {
-					if cond() {
-						return true
-					}
-					if time.Now().After(deadline) {
-						return false
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-			},
-			raw: func(t *testing.T, flightID int64, label string) (string, bool) {
-				t.Helper()
-				v, err := c.Get(context.Background(), r.SeatKey(flightID, label)).Result()
-				if errors.Is(err, redis.Nil) {
-					return "", false
-				}
-				if err != nil {
-					t.Fatalf("raw GET: %v", err)
-				}
-				return v, true
-			},
-		}
+		return redisHarness(r, c)
 	}},
+}
+
+// redisHarness is the harness of r, whose keys c reads (a server's or a
+// cluster's client).
+func redisHarness(r *seatlock.Redis, c redis.UniversalClient) *harness {
+	return &harness{
+		store: r,
+		short: 150 * time.Millisecond,
+		long:  time.Hour,
+		pass:  time.Sleep,
+		eventually: func(cond func() bool) bool {
+			deadline := time.Now().Add(3 * time.Second)
+			for {
+				if cond() {
+					return true
+				}
+				if time.Now().After(deadline) {
+					return false
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		},
+		raw: func(t *testing.T, flightID int64, label string) (string, bool) {
+			t.Helper()
+			v, err := c.Get(context.Background(), r.SeatKey(flightID, label)).Result()
+			if errors.Is(err, redis.Nil) {
+				return "", false
+			}
+			if err != nil {
+				t.Fatalf("raw GET: %v", err)
+			}
+			return v, true
+		},
+	}
 }
 
 func TestConformance(t *testing.T) {

@@ -90,16 +90,49 @@ func NewRedisClient(url string) (*redis.Client, error) {
 		return nil, fmt.Errorf("seatlock: parse redis url: %w", err)
 	}
 	opt.ContextTimeoutEnabled = true
-	if opt.DialTimeout <= 0 || opt.DialTimeout > time.Second {
-		opt.DialTimeout = time.Second
-	}
-	if opt.ReadTimeout == 0 || opt.ReadTimeout > time.Second {
-		opt.ReadTimeout = time.Second
-	}
-	if opt.WriteTimeout == 0 || opt.WriteTimeout > time.Second {
-		opt.WriteTimeout = time.Second
-	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = backstops(opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout)
 	return redis.NewClient(opt), nil
+}
+
+// NewRedisClusterClient returns a Redis Cluster client for a redis:// or
+// rediss:// URL naming one seed node, further seeds as addr parameters
+// (redis://host1:7001?addr=host2:7002&addr=host3:7003; go-redis's
+// ParseClusterURL), configured for use as a fast path like NewRedisClient.
+// The client learns the slot map from any seed that answers and routes every
+// command, each command of a pipeline included, to the master of its key's
+// slot.
+func NewRedisClusterClient(url string) (*redis.ClusterClient, error) {
+	opt, err := redis.ParseClusterURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("seatlock: parse redis cluster url: %w", err)
+	}
+	opt.ContextTimeoutEnabled = true
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = backstops(opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout)
+	return redis.NewClusterClient(opt), nil
+}
+
+// NewUniversalRedisClient returns NewRedisClusterClient(url) when cluster is
+// set (REDIS_CLUSTER), else NewRedisClient(url).
+func NewUniversalRedisClient(url string, cluster bool) (redis.UniversalClient, error) {
+	if cluster {
+		return NewRedisClusterClient(url)
+	}
+	return NewRedisClient(url)
+}
+
+// backstops caps the socket timeouts at a second: the per-call context
+// deadline is what bounds a call, these only end a call stuck past it.
+func backstops(dial, read, write time.Duration) (time.Duration, time.Duration, time.Duration) {
+	if dial <= 0 || dial > time.Second {
+		dial = time.Second
+	}
+	if read == 0 || read > time.Second {
+		read = time.Second
+	}
+	if write == 0 || write > time.Second {
+		write = time.Second
+	}
+	return dial, read, write
 }
 
 func contextTimeoutEnabled(c redis.UniversalClient) (enabled, known bool) {
