@@ -75,8 +75,10 @@ func grantHold(ctx context.Context, tx *sql.Tx, h store.HoldCreateParams, done *
 	if err != nil {
 		return holds.Hold{}, err
 	}
-	var currency string
-	err = tx.QueryRowContext(ctx, `SELECT currency FROM flights WHERE id = ?`, h.FlightID).Scan(&currency)
+	var currency, layout string
+	err = tx.QueryRowContext(ctx, `
+		SELECT currency, coalesce((SELECT seats FROM cabin_layouts WHERE flight_id = ?1 AND cabin = ?2), '')
+		FROM flights WHERE id = ?1`, h.FlightID, string(h.Cabin)).Scan(&currency, &layout)
 	if errors.Is(err, sql.ErrNoRows) {
 		return holds.Hold{}, flights.ErrNotFound
 	}
@@ -93,7 +95,7 @@ func grantHold(ctx context.Context, tx *sql.Tx, h store.HoldCreateParams, done *
 	if err != nil {
 		return holds.Hold{}, fmt.Errorf("read seats: %w", err)
 	}
-	granted, err := pickSeats(h, found)
+	granted, err := pickSeats(h, found, layout)
 	if err != nil {
 		return holds.Hold{}, err
 	}
