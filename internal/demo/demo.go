@@ -34,8 +34,9 @@ var routes = []route{
 const Days = 7
 
 // Catalogue returns the demo flights for the Days days after today (UTC):
-// each has three business rows (1–3, seats A C D F) and twenty-one economy
-// rows (10–30, seats A–F), the first economy rows and exit row 14 priced higher.
+// each has three business rows (1–3, seats AC DF) and twenty-one economy
+// rows (10–30, seats ABC DEF; a space is the aisle), the first economy rows
+// and exit row 14 priced higher.
 func Catalogue(now time.Time) []flights.NewFlight {
 	today := now.UTC().Truncate(24 * time.Hour)
 	var out []flights.NewFlight
@@ -45,6 +46,9 @@ func Catalogue(now time.Time) []flights.NewFlight {
 			f := flights.NewFlight{
 				Number: r.number, Origin: r.origin, Destination: r.destination,
 				DepartsAt: dep, ArrivesAt: dep.Add(r.duration),
+				// Both cabins have one aisle down the middle: stated, so
+				// that best available keeps a pair on one side of it.
+				Layout: flights.Layout{flights.Business: "AC DF", flights.Economy: "ABC DEF"},
 			}
 			for row := 1; row <= 3; row++ {
 				for _, l := range "ACDF" {

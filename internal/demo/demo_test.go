@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/flights"
+	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/storetest"
 )
@@ -25,6 +27,50 @@ func TestCatalogueIsValid(t *testing.T) {
 		}
 		if len(f.Seats) != 3*4+21*6 {
 			t.Errorf("%s has %d seats, want %d", f.Number, len(f.Seats), 3*4+21*6)
+		}
+		// The layout is stated, not left to the default, and every cabin
+		// with seats has one: best available keeps pairs off the aisle.
+		if f.Layout[flights.Economy] != "ABC DEF" || f.Layout[flights.Business] != "AC DF" || len(f.Layout) != 2 {
+			t.Errorf("%s layout = %v, want economy ABC DEF and business AC DF", f.Number, f.Layout)
+		}
+	}
+}
+
+// TestDemoPairsAreCheapAndSideBySide replays the report that started the
+// layout: "two seats side by side" on the demo catalogue came back across
+// the aisle, at prices ~20% apart between tries.
+func TestDemoPairsAreCheapAndSideBySide(t *testing.T) {
+	t.Parallel()
+	st := storetest.Engines["sqlite"](t)
+	ctx := t.Context()
+	if _, err := Seed(ctx, st, time.Now()); err != nil {
+		t.Fatalf("Seed: %v", err)
+	}
+	fl, err := st.FlightGet(ctx, 1)
+	if err != nil || fl.Number != routes[0].number {
+		t.Fatalf("first demo flight = %+v, %v; want %s", fl, err, routes[0].number)
+	}
+	_, digest := apikey.Generate()
+	key, err := st.APIKeyCreate(ctx, store.APIKeyCreateParams{Name: "customer", Digest: digest})
+	if err != nil {
+		t.Fatalf("APIKeyCreate: %v", err)
+	}
+	for range 30 {
+		h, err := st.HoldCreate(ctx, store.HoldCreateParams{
+			ID: holds.NewID(), KeyID: key, TTL: time.Minute, MaxLifetime: time.Hour,
+			Request: holds.Request{FlightID: fl.ID, Cabin: flights.Economy, Quantity: 2},
+		}, nil)
+		if err != nil {
+			t.Fatalf("best-available pair: %v", err)
+		}
+		seats := flights.SortSeatLabels(h.Seats)
+		ra, la, _ := flights.ParseSeatLabel(seats[0])
+		rb, lb, _ := flights.ParseSeatLabel(seats[1])
+		if ra != rb || lb != la+1 || la == 'C' || h.Total.Amount != 2*routes[0].economy {
+			t.Fatalf("pair = %v for %d, want neighbours on one side of the aisle for %d", seats, h.Total.Amount, 2*routes[0].economy)
+		}
+		if _, err := st.HoldRelease(ctx, store.HoldReleaseParams{KeyID: key, ID: h.ID}); err != nil {
+			t.Fatalf("release: %v", err)
 		}
 	}
 }

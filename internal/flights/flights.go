@@ -100,6 +100,9 @@ type NewFlight struct {
 	DepartsAt   time.Time
 	ArrivesAt   time.Time
 	Seats       []NewSeat
+	// Layout places each cabin's seat letters across the cabin, aisles
+	// included; optional, see Layout.
+	Layout Layout
 }
 
 // MaxSeats bounds the seat map of one flight (the largest airliners seat ~850).
@@ -181,6 +184,7 @@ func (f NewFlight) Validate() error {
 			errs.Add(field+".price.amount", fmt.Sprintf("must be at most %d", int64(money.MaxAmount)))
 		}
 	}
+	f.Layout.validate(f.Seats, errs.Add)
 	return errs.Err()
 }
 
@@ -195,6 +199,7 @@ func (f *NewFlight) Normalize() {
 		f.Seats[i].Label = strings.ToUpper(strings.TrimSpace(f.Seats[i].Label))
 		f.Seats[i].Price.Currency = strings.ToUpper(f.Seats[i].Price.Currency)
 	}
+	f.Layout.normalize()
 }
 
 // SortSeatLabels returns labels in seat order: by row number, then letter.

@@ -218,6 +218,9 @@ type newFlightRequest struct {
 	DepartsAt   string           `json:"departs_at"`
 	ArrivesAt   string           `json:"arrives_at"`
 	Seats       []newSeatRequest `json:"seats"`
+	// Layout maps a cabin to its seat letters across the cabin, a space for
+	// each aisle ("ABC DEF"); optional, see flights.Layout.
+	Layout map[string]string `json:"layout,omitempty"`
 }
 
 type newSeatRequest struct {
@@ -235,6 +238,12 @@ func (req newFlightRequest) flight() (flights.NewFlight, error) {
 	nf.ArrivesAt = parseTime(req.ArrivesAt, "arrives_at", &errs)
 	for _, st := range req.Seats {
 		nf.Seats = append(nf.Seats, flights.NewSeat{Label: st.Seat, Cabin: flights.Cabin(st.Cabin), Price: st.Price})
+	}
+	if len(req.Layout) > 0 {
+		nf.Layout = make(flights.Layout, len(req.Layout))
+		for c, seats := range req.Layout {
+			nf.Layout[flights.Cabin(c)] = seats
+		}
 	}
 	nf.Normalize()
 	if err := nf.Validate(); err != nil {

@@ -70,6 +70,18 @@ func (s *Store) FlightCreate(ctx context.Context, f flights.NewFlight) (flights.
 	if err != nil {
 		return flights.Flight{}, fmt.Errorf("insert seats: %w", translate(err))
 	}
+	if len(f.Layout) > 0 {
+		var lc, ls []string
+		for c, seats := range f.Layout {
+			lc, ls = append(lc, string(c)), append(ls, seats)
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO cabin_layouts (flight_id, cabin, seats)
+			SELECT $1, cabin, seats FROM unnest($2::text[], $3::text[]) AS t (cabin, seats)`, id, lc, ls)
+		if err != nil {
+			return flights.Flight{}, fmt.Errorf("insert layout: %w", translate(err))
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return flights.Flight{}, fmt.Errorf("commit flight: %w", err)
 	}

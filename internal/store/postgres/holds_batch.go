@@ -167,6 +167,7 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 		keyTaken = map[idemName]bool{}
 		idTaken  = map[string]bool{}
 		cabinMap = map[seatKey][]holds.SeatSlot{} // (flight, cabin) → slots
+		layouts  = map[seatKey]string{}           // (flight, cabin) → stated layout
 		id       int64
 		name     idemName
 		cur      string
@@ -199,15 +200,18 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 			slot   holds.SeatSlot
 			letter string
 			cabin  string
+			layout string
 		)
 		b.Queue(`
-			SELECT s.flight_id, s.cabin, s.label, s.row_no, s.letter, (`+freeSeat+`)
+			SELECT s.flight_id, s.cabin, s.label, s.row_no, s.letter, s.price_amount, (`+freeSeat+`), coalesce(l.seats, '')
 			FROM seats s JOIN (SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[])) AS x(flight_id, cabin)
-				ON s.flight_id = x.flight_id AND s.cabin = x.cabin`, cabinFlights, cabins).Query(func(rows pgx.Rows) error {
-			_, err := pgx.ForEachRow(rows, []any{&id, &cabin, &slot.Label, &slot.Row, &letter, &slot.Free}, func() error {
+				ON s.flight_id = x.flight_id AND s.cabin = x.cabin
+			LEFT JOIN cabin_layouts l ON l.flight_id = x.flight_id AND l.cabin = x.cabin`, cabinFlights, cabins).Query(func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&id, &cabin, &slot.Label, &slot.Row, &letter, &slot.Price, &slot.Free, &layout}, func() error {
 				slot.Letter = letter[0]
 				k := seatKey{id, cabin}
 				cabinMap[k] = append(cabinMap[k], slot)
+				layouts[k] = layout
 				return nil
 			})
 			return err
@@ -231,13 +235,14 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 		if !r.ByQuantity() {
 			labels[i] = r.Seats
 		} else if _, ok := currency[r.FlightID]; ok {
-			snap := cabinMap[seatKey{r.FlightID, string(r.Cabin)}]
+			ck := seatKey{r.FlightID, string(r.Cabin)}
+			snap := cabinMap[ck]
 			slots := make([]holds.SeatSlot, len(snap))
 			for j, sl := range snap {
 				sl.Free = sl.Free && !asked[seatKey{r.FlightID, sl.Label}]
 				slots[j] = sl
 			}
-			if labels[i] = holds.Pick(slots, r.Quantity, rnd); labels[i] == nil {
+			if labels[i] = holds.Pick(slots, r.Quantity, layouts[ck], rnd); labels[i] == nil {
 				out[i].Err, live[i] = holds.ErrNotEnoughSeats, false
 				continue
 			}

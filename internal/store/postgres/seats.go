@@ -56,7 +56,7 @@ func pickSeats(ctx context.Context, tx querier, h store.HoldCreateParams, lastTr
 		rows, err := tx.Query(ctx, `
 			SELECT s.label FROM seats s
 			WHERE s.flight_id = $1 AND s.cabin = $2 AND `+freeSeat+`
-			ORDER BY s.label
+			ORDER BY s.price_amount, s.label
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED`, h.FlightID, string(h.Cabin), h.Quantity)
 		if err != nil {
@@ -72,15 +72,16 @@ func pickSeats(ctx context.Context, tx querier, h store.HoldCreateParams, lastTr
 		return labels, nil
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT s.label, s.row_no, s.letter, `+freeSeat+`
+		SELECT s.label, s.row_no, s.letter, s.price_amount, `+freeSeat+`,
+			coalesce((SELECT l.seats FROM cabin_layouts l WHERE l.flight_id = $1 AND l.cabin = $2), '')
 		FROM seats s WHERE s.flight_id = $1 AND s.cabin = $2`, h.FlightID, string(h.Cabin))
 	if err != nil {
 		return nil, err
 	}
 	var slots []holds.SeatSlot
 	var slot holds.SeatSlot
-	var letter string
-	_, err = pgx.ForEachRow(rows, []any{&slot.Label, &slot.Row, &letter, &slot.Free}, func() error {
+	var letter, layout string
+	_, err = pgx.ForEachRow(rows, []any{&slot.Label, &slot.Row, &letter, &slot.Price, &slot.Free, &layout}, func() error {
 		slot.Letter = letter[0]
 		slots = append(slots, slot)
 		return nil
@@ -88,7 +89,7 @@ func pickSeats(ctx context.Context, tx querier, h store.HoldCreateParams, lastTr
 	if err != nil {
 		return nil, err
 	}
-	labels := holds.Pick(slots, h.Quantity, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+	labels := holds.Pick(slots, h.Quantity, layout, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 	if labels == nil {
 		return nil, holds.ErrNotEnoughSeats
 	}

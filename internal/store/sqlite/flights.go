@@ -55,6 +55,11 @@ func (s *Store) FlightCreate(ctx context.Context, f flights.NewFlight) (flights.
 			return flights.Flight{}, fmt.Errorf("insert seat %s: %w", seat.Label, translate(err))
 		}
 	}
+	for c, seats := range f.Layout {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cabin_layouts (flight_id, cabin, seats) VALUES (?, ?, ?)`, id, string(c), seats); err != nil {
+			return flights.Flight{}, fmt.Errorf("insert layout of %s: %w", c, translate(err))
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return flights.Flight{}, fmt.Errorf("commit flight: %w", err)
 	}

@@ -80,7 +80,13 @@ func grantHold(ctx context.Context, tx *sql.Tx, h store.HoldCreateParams, done *
 		return holds.Hold{}, err
 	}
 	var found []seatRow
+	var layout string
 	if h.ByQuantity() {
+		err = tx.QueryRowContext(ctx, `SELECT coalesce((SELECT seats FROM cabin_layouts WHERE flight_id = ?1 AND cabin = ?2), '')`,
+			h.FlightID, string(h.Cabin)).Scan(&layout)
+		if err != nil {
+			return holds.Hold{}, fmt.Errorf("read cabin layout: %w", err)
+		}
 		found, err = querySeats(ctx, tx, selectCabinSeats, now, h.FlightID, string(h.Cabin))
 	} else {
 		requested, _ := json.Marshal(h.Seats)
@@ -89,7 +95,7 @@ func grantHold(ctx context.Context, tx *sql.Tx, h store.HoldCreateParams, done *
 	if err != nil {
 		return holds.Hold{}, fmt.Errorf("read seats: %w", err)
 	}
-	granted, err := pickSeats(h, found)
+	granted, err := pickSeats(h, found, layout)
 	if err != nil {
 		return holds.Hold{}, err
 	}

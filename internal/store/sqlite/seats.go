@@ -103,8 +103,9 @@ func querySeats(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]s
 }
 
 // pickSeats chooses which of the seats found for h to grant (in seat order),
-// or says why none can be.
-func pickSeats(h store.HoldCreateParams, found []seatRow) ([]seatRow, error) {
+// or says why none can be. layout is the cabin's stated layout, "" for none
+// (holds.Pick then assumes the default).
+func pickSeats(h store.HoldCreateParams, found []seatRow, layout string) ([]seatRow, error) {
 	if !h.ByQuantity() {
 		known := map[string]bool{}
 		var taken []string
@@ -141,10 +142,10 @@ func pickSeats(h store.HoldCreateParams, found []seatRow) ([]seatRow, error) {
 	}
 	slots := make([]holds.SeatSlot, len(found))
 	for i, r := range found {
-		slots[i] = holds.SeatSlot{Label: r.label, Row: r.row, Letter: r.letter[0], Free: r.free}
+		slots[i] = holds.SeatSlot{Label: r.label, Row: r.row, Letter: r.letter[0], Free: r.free, Price: r.price}
 	}
 	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-	picked := holds.Pick(slots, h.Quantity, rnd)
+	picked := holds.Pick(slots, h.Quantity, layout, rnd)
 	if picked == nil {
 		return nil, holds.ErrNotEnoughSeats
 	}
