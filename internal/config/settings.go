@@ -21,6 +21,8 @@ var Settings = []Setting{
 	{"HOLD_TTL", "10m", "how long a hold lasts"},
 	{"HOLD_MAX_LIFETIME", "30m", "extensions never push a hold past created_at + this"},
 	{"HOLD_MAX_SEATS", "10", "seats per hold"},
+	{"HOLD_MAX_SEATS_PER_FLIGHT", "10", "seats one customer may hold on one flight across its live holds; 0: no limit"},
+	{"HOLD_MAX_ACTIVE", "20", "live holds one customer may have in all; 0: no limit"},
 	{"SEED_DEMO", "true", "load the demo catalogue into an empty embedded database"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "text", "text or json"},
