@@ -95,7 +95,7 @@ func queueLimitReads(b *pgx.Batch, keyIDs []int64) *heldCounts {
 	out := &heldCounts{active: map[int64]int{}, seats: map[heldKey]int{}}
 	b.Queue(lockCustomers, keyIDs).Exec(func(pgconn.CommandTag) error { return nil })
 	var (
-		k            heldKey
+		k              heldKey
 		nHolds, nSeats int
 	)
 	b.Queue(liveHeld, keyIDs).Query(func(rows pgx.Rows) error {

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("APIKeys", func(t *testing.T) { t.Parallel(); testAPIKeys(t, newStore) })
 	t.Run("Reservations", func(t *testing.T) { t.Parallel(); runReservations(t, newStore) })
 	t.Run("HoldBatch", func(t *testing.T) { t.Parallel(); runHoldBatch(t, newStore) })
+	t.Run("HoldLimits", func(t *testing.T) { t.Parallel(); runHoldLimits(t, newStore) })
 	t.Run("Trips", func(t *testing.T) { t.Parallel(); testTrips(t, newStore) })
 }
 
