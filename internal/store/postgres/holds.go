@@ -71,6 +71,10 @@ const holdColumns = `h.id, h.api_key_id, h.flight_id, h.seats, ` + holdStatus + 
 // lock: under READ COMMITTED a statement's snapshot is taken when it
 // starts, so counting in the locking statement would miss the hold of the
 // transaction it waited for. Both travel in the locking read's round trip.
+// Writes to the key row itself (revocation, the last-used flush) wait for
+// an open hold transaction of that key, which lasts two round trips. The
+// count reads the live holds through holds_active_expiry_idx and filters
+// by key: cheap while live holds number in the thousands.
 const (
 	lockCustomers = `SELECT id FROM api_keys WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
 	// liveHeld counts each customer's live holds and their seats per flight.
@@ -93,7 +97,7 @@ type heldCounts struct {
 // count of their live holds, into the returned counts.
 func queueLimitReads(b *pgx.Batch, keyIDs []int64) *heldCounts {
 	out := &heldCounts{active: map[int64]int{}, seats: map[heldKey]int{}}
-	b.Queue(lockCustomers, keyIDs).Exec(func(pgconn.CommandTag) error { return nil })
+	b.Queue(lockCustomers, keyIDs)
 	var (
 		k              heldKey
 		nHolds, nSeats int
