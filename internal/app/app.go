@@ -30,6 +30,7 @@ import (
 	"github.com/reservd/reservd/internal/config"
 	"github.com/reservd/reservd/internal/fx"
 	"github.com/reservd/reservd/internal/health"
+	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/httpapi"
 	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/jobs"
@@ -200,6 +201,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	}
 	rcfg := reserve.DefaultConfig()
 	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
+	rcfg.HoldLimits = holds.Limits{SeatsPerFlight: cfg.HoldMaxSeatsPerFlight, Active: cfg.HoldMaxActive}
 	rcfg.PaymentLease = cfg.PaymentLease
 	rcfg.Batch = reserve.BatchConfig{Enabled: cfg.HoldBatch.Enabled, Window: cfg.HoldBatch.Window, MaxSize: cfg.HoldBatch.Max}
 	if o.UncachedReads {

@@ -33,11 +33,16 @@ type Config struct {
 	HoldTTL           time.Duration // HOLD_TTL
 	HoldMaxLifetime   time.Duration // HOLD_MAX_LIFETIME
 	HoldMaxSeats      int           // HOLD_MAX_SEATS
-	HoldBatch         HoldBatch     // HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX
-	LogLevel          slog.Level    // LOG_LEVEL: debug, info, warn, error
-	LogFormat         string        // LOG_FORMAT: text or json
-	SeedDemo          bool          // SEED_DEMO
-	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
+	// HoldMaxSeatsPerFlight and HoldMaxActive cap one customer's live holds
+	// (seats on one flight, holds in all) so one key cannot hoard a flight;
+	// 0 is no cap.
+	HoldMaxSeatsPerFlight int           // HOLD_MAX_SEATS_PER_FLIGHT
+	HoldMaxActive         int           // HOLD_MAX_ACTIVE
+	HoldBatch             HoldBatch     // HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX
+	LogLevel              slog.Level    // LOG_LEVEL: debug, info, warn, error
+	LogFormat             string        // LOG_FORMAT: text or json
+	SeedDemo              bool          // SEED_DEMO
+	ShutdownTimeout       time.Duration // SHUTDOWN_TIMEOUT: how long SIGTERM waits for in-flight work
 	// DrainDelay is how long, after SIGTERM, /readyz answers 503 while
 	// requests are still served, so that a load balancer stops sending
 	// new ones before the listener closes (DRAIN_DELAY; 0: none).
@@ -115,6 +120,14 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		return d
 	}
+	// limit reads a cap: a count, 0 for none.
+	limit := func(name, def string) int {
+		n, err := strconv.Atoi(env(name, def))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a count, 0 for no limit", name, getenv(name)))
+		}
+		return n
+	}
 	c := Config{
 		Addr:              env("ADDR", DefaultAddr),
 		DebugAddr:         env("DEBUG_ADDR", ""),
@@ -143,6 +156,8 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("HOLD_MAX_SEATS=%q: want a positive integer", getenv("HOLD_MAX_SEATS")))
 	}
 	c.HoldMaxSeats = n
+	c.HoldMaxSeatsPerFlight = limit("HOLD_MAX_SEATS_PER_FLIGHT", "10")
+	c.HoldMaxActive = limit("HOLD_MAX_ACTIVE", "20")
 	var batchErrs []error
 	c.HoldBatch, batchErrs = loadHoldBatch(env)
 	errs = append(errs, batchErrs...)
@@ -237,6 +252,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_max_lifetime", c.HoldMaxLifetime),
 		slog.Int("hold_max_seats", c.HoldMaxSeats),
+		slog.Int("hold_max_seats_per_flight", c.HoldMaxSeatsPerFlight),
+		slog.Int("hold_max_active", c.HoldMaxActive),
 		slog.Any("hold_batch", c.HoldBatch),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),

@@ -18,8 +18,29 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.HoldTTL != 10*time.Minute || c.HoldMaxLifetime != 30*time.Minute ||
-		c.HoldMaxSeats != 10 || c.LogFormat != "text" || c.LogLevel != slog.LevelInfo || !c.SeedDemo || !c.Embedded() {
+		c.HoldMaxSeats != 10 || c.HoldMaxSeatsPerFlight != 10 || c.HoldMaxActive != 20 || c.LogFormat != "text" || c.LogLevel != slog.LevelInfo || !c.SeedDemo || !c.Embedded() {
 		t.Errorf("defaults = %+v", c)
+	}
+}
+
+// TestLoadHoldLimits: the per-customer caps take 0 for no limit and
+// refuse what is not a count.
+func TestLoadHoldLimits(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"HOLD_MAX_SEATS_PER_FLIGHT": "0", "HOLD_MAX_ACTIVE": "3"}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.HoldMaxSeatsPerFlight != 0 || c.HoldMaxActive != 3 {
+		t.Errorf("HoldMaxSeatsPerFlight, HoldMaxActive = %d, %d; want 0, 3", c.HoldMaxSeatsPerFlight, c.HoldMaxActive)
+	}
+	for _, name := range []string{"HOLD_MAX_SEATS_PER_FLIGHT", "HOLD_MAX_ACTIVE"} {
+		for _, bad := range []string{"-1", "many"} {
+			_, err := Load(env(map[string]string{name: bad}))
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: Load error = %v, want one naming %s", name, bad, err, name)
+			}
+		}
 	}
 }
 

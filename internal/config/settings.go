@@ -27,6 +27,8 @@ var Settings = []Setting{
 	{"HOLD_BATCH_WINDOW", "500us", "how long a hold waits for others to join its batch (at most 10ms)"},
 	{"HOLD_BATCH_MAX", "64", "most holds in one batch"},
 	{"QUEUE_TOKEN_SECRET", "", "signs waiting-room Queue-Tokens (at least 32 bytes, the same on every replica); unset: generated once and kept in the database"},
+	{"HOLD_MAX_SEATS_PER_FLIGHT", "10", "seats one customer may hold on one flight across its live holds; 0: no limit"},
+	{"HOLD_MAX_ACTIVE", "20", "live holds one customer may have in all; 0: no limit"},
 	{"SEED_DEMO", "true", "load the demo catalogue into an empty embedded database"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "text", "text or json"},

@@ -76,6 +76,38 @@ func (e *UnknownSeatsError) Error() string {
 	return "unknown seats: " + strings.Join(e.Seats, ", ")
 }
 
+// LimitError refuses a hold that would take its customer past a cap:
+// Limit is the cap (HOLD_MAX_SEATS_PER_FLIGHT or HOLD_MAX_ACTIVE) and Held
+// what the customer's live holds already have against it (seats on the
+// flight, or active holds).
+type LimitError struct {
+	Limit int
+	Held  int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("hold limit reached: %d held, limit %d", e.Held, e.Limit)
+}
+
+// Limits caps what one customer may hold at once; 0 means no cap.
+type Limits struct {
+	SeatsPerFlight int // seats on one flight across the customer's live holds
+	Active         int // live holds in all
+}
+
+// Check refuses a new hold of seats seats when the customer already has
+// active live holds with flightSeats seats on its flight. The seat cap is
+// checked first: it is the one a hoarder meets.
+func (l Limits) Check(seats, flightSeats, active int) error {
+	if l.SeatsPerFlight > 0 && flightSeats+seats > l.SeatsPerFlight {
+		return &LimitError{Limit: l.SeatsPerFlight, Held: flightSeats}
+	}
+	if l.Active > 0 && active+1 > l.Active {
+		return &LimitError{Limit: l.Active, Held: active}
+	}
+	return nil
+}
+
 // Hold is a customer's claim on seats of one flight.
 type Hold struct {
 	ID        string

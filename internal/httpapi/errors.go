@@ -63,6 +63,7 @@ func publicError(err error) *Error {
 	var tooLarge *http.MaxBytesError
 	var unavailable *holds.SeatsUnavailableError
 	var unknown *holds.UnknownSeatsError
+	var limit *holds.LimitError
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -78,6 +79,9 @@ func publicError(err error) *Error {
 		return &Error{Status: http.StatusConflict, Code: "flight_departed", Message: "The flight has departed: it can no longer be held, booked or canceled"}
 	case errors.As(err, &unavailable):
 		return &Error{Status: http.StatusConflict, Code: "seats_unavailable", Message: "Some of the seats are taken", Details: map[string]any{"seats": unavailable.Seats}}
+	case errors.As(err, &limit):
+		return &Error{Status: http.StatusConflict, Code: "hold_limit_reached", Message: "This customer holds as much as it may; release or book a hold first",
+			Details: map[string]any{"limit": limit.Limit, "held": limit.Held}}
 	case errors.As(err, &unknown):
 		return invalidRequest(validate.Errors{"seats": "the flight has no seat " + strings.Join(unknown.Seats, ", ")})
 	case errors.Is(err, holds.ErrNotEnoughSeats):

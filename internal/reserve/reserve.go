@@ -30,6 +30,9 @@ type Config struct {
 	HoldTTL         time.Duration // HOLD_TTL
 	HoldMaxLifetime time.Duration // HOLD_MAX_LIFETIME
 	HoldMaxSeats    int           // HOLD_MAX_SEATS
+	// HoldLimits caps one customer's live holds (HOLD_MAX_SEATS_PER_FLIGHT,
+	// HOLD_MAX_ACTIVE; 0: no cap).
+	HoldLimits holds.Limits
 	// PaymentLease is how long a booking request owns its payment before
 	// recovery may take it over.
 	PaymentLease time.Duration
@@ -49,6 +52,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		HoldTTL: 10 * time.Minute, HoldMaxLifetime: 30 * time.Minute, HoldMaxSeats: 10,
+		HoldLimits:   holds.Limits{SeatsPerFlight: 10, Active: 20},
 		PaymentLease: 30 * time.Second, PaymentPin: 15 * time.Minute, ReadCacheTTL: time.Second,
 		Batch: DefaultBatch(),
 	}
@@ -100,7 +104,8 @@ func (s *Service) Hold(ctx context.Context, p apikey.Principal, req holds.Reques
 	if err := req.Validate(s.cfg.HoldMaxSeats); err != nil {
 		return holds.Hold{}, err
 	}
-	nh := store.HoldCreateParams{ID: holds.NewID(), KeyID: p.KeyID, Request: req, TTL: s.cfg.HoldTTL, MaxLifetime: s.cfg.HoldMaxLifetime}
+	nh := store.HoldCreateParams{ID: holds.NewID(), KeyID: p.KeyID, Request: req, TTL: s.cfg.HoldTTL, MaxLifetime: s.cfg.HoldMaxLifetime,
+		Limits: s.cfg.HoldLimits}
 	if done != nil && done.Claim {
 		// The transaction claims the idempotency key: a twin of this request
 		// gets the same id, so the fast path lets it through to the database,

@@ -15,6 +15,9 @@ type HoldCreateParams struct {
 	holds.Request
 	TTL         time.Duration // expires_at = now() + TTL
 	MaxLifetime time.Duration // extensions never pass created_at + MaxLifetime
+	// Limits caps KeyID's live holds; the store checks them inside the
+	// hold's transaction, so racing requests cannot both pass.
+	Limits holds.Limits
 }
 
 // Holds grants, extends and frees holds. Every method that changes seats is
@@ -22,7 +25,8 @@ type HoldCreateParams struct {
 // by the database clock, locking seat rows in label order.
 type Holds interface {
 	// HoldCreate grants all requested seats or none. Errors: flights.ErrNotFound,
-	// *holds.UnknownSeatsError, *holds.SeatsUnavailableError, holds.ErrNotEnoughSeats.
+	// *holds.UnknownSeatsError, *holds.SeatsUnavailableError, holds.ErrNotEnoughSeats,
+	// *holds.LimitError.
 	HoldCreate(ctx context.Context, h HoldCreateParams, done *idempotency.Completion[holds.Hold]) (holds.Hold, error)
 	// HoldBatcher grants many holds in one transaction.
 	HoldBatcher

@@ -83,6 +83,74 @@ const holdStatus = `CASE WHEN ` + holdLapsed + `
 const holdColumns = `h.id, h.api_key_id, h.flight_id, h.seats, ` + holdStatus + `,
 	h.total_amount, h.currency, h.created_at, h.expires_at, coalesce(h.booking_id, '')`
 
+// The per-customer caps (holds.Limits) are counted inside the hold's own
+// transaction, after locking the customer's api_keys row. Without a lock two
+// racing holds of one key would each count the other's uncommitted hold as
+// absent and both pass. The row lock (FOR NO KEY UPDATE, which does not
+// conflict with the FOR KEY SHARE that inserting a hold or booking takes
+// through the foreign key) is chosen over an advisory lock on the key id
+// because it needs no namespace of its own and shows in pg_locks as the
+// row it protects. It is taken before the seats (the global lock order:
+// customer, then seats); only best-available's last try, which locks its
+// seats while picking them, takes it after, and a deadlock it meets is
+// retried like any other. The count is a statement of its own after the
+// lock: under READ COMMITTED a statement's snapshot is taken when it
+// starts, so counting in the locking statement would miss the hold of the
+// transaction it waited for. Both travel in the locking read's round trip.
+// Writes to the key row itself (revocation, the last-used flush) wait for
+// an open hold transaction of that key, which lasts two round trips. The
+// count reads the live holds through holds_active_expiry_idx and filters
+// by key: cheap while live holds number in the thousands.
+const (
+	lockCustomers = `SELECT id FROM api_keys WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
+	// liveHeld counts each customer's live holds and their seats per flight.
+	liveHeld = `
+		SELECT h.api_key_id, h.flight_id, count(*), sum(cardinality(string_to_array(h.seats, ',')))
+		FROM holds h WHERE h.api_key_id = ANY($1) AND ` + holdLive + `
+		GROUP BY h.api_key_id, h.flight_id`
+)
+
+// heldKey names a customer's seats on one flight.
+type heldKey struct{ key, flight int64 }
+
+// heldCounts is what customers' live holds have against their caps.
+type heldCounts struct {
+	active map[int64]int   // live holds per customer
+	seats  map[heldKey]int // seats of those holds per customer and flight
+}
+
+// queueLimitReads queues, on b, the lock of the customers' rows and the
+// count of their live holds, into the returned counts.
+func queueLimitReads(b *pgx.Batch, keyIDs []int64) *heldCounts {
+	out := &heldCounts{active: map[int64]int{}, seats: map[heldKey]int{}}
+	b.Queue(lockCustomers, keyIDs)
+	var (
+		k              heldKey
+		nHolds, nSeats int
+	)
+	b.Queue(liveHeld, keyIDs).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&k.key, &k.flight, &nHolds, &nSeats}, func() error {
+			out.active[k.key] += nHolds
+			out.seats[k] += nSeats
+			return nil
+		})
+		return err
+	})
+	return out
+}
+
+// check applies r's caps to a new hold of n seats and, when it passes,
+// counts it for the requests after it.
+func (c *heldCounts) check(r store.HoldCreateParams, n int) error {
+	k := heldKey{r.KeyID, r.FlightID}
+	if err := r.Limits.Check(n, c.seats[k], c.active[r.KeyID]); err != nil {
+		return err
+	}
+	c.seats[k] += n
+	c.active[r.KeyID]++
+	return nil
+}
+
 // errStaleSnapshot makes HoldCreate try again: the seats it picked from a
 // snapshot were taken before it could lock them.
 var errStaleSnapshot = errors.New("picked seats were taken meanwhile")
@@ -171,7 +239,11 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 		currency       string
 		now, expires   time.Time
 		own            int // taken seats whose hold is h.ID itself
+		held           *heldCounts
 	)
+	if h.Limits != (holds.Limits{}) {
+		held = queueLimitReads(&b, []int64{h.KeyID})
+	}
 	b.Queue(`
 		SELECT s.label, s.price_amount, `+freeSeat+`, coalesce(s.hold_id, ''), `+seatLapsed+`,
 			f.currency, now(), now() + $3::interval, `+flightDeparted+`
@@ -227,6 +299,11 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 	case len(taken) > 0:
 		slices.Sort(taken)
 		return holds.Hold{}, &holds.SeatsUnavailableError{Seats: taken}
+	}
+	if held != nil {
+		if err := held.check(h, len(labels)); err != nil {
+			return holds.Hold{}, err
+		}
 	}
 
 	ordered := flights.SortSeatLabels(labels)

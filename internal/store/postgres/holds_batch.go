@@ -251,6 +251,17 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 			asked[seatKey{r.FlightID, l}] = true
 		}
 	}
+	// The customers with a cap, locked (in id order) before any seat.
+	var capped []int64
+	for i, r := range reqs {
+		if live[i] && r.Limits != (holds.Limits{}) && !slices.Contains(capped, r.KeyID) {
+			capped = append(capped, r.KeyID)
+		}
+	}
+	var held *heldCounts
+	if len(capped) > 0 {
+		held = queueLimitReads(&b, capped)
+	}
 	var lockFlights []int64
 	var lockLabels []string
 	for k := range asked {
@@ -347,6 +358,14 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 		case claiming && (keyTaken[idemName{r.Done.KeyID, r.Done.Key}] || idTaken[r.ID]):
 			out[i].Err = idempotency.ErrKeyTaken
 			continue
+		}
+		// The caps count the live holds read under the customer's lock and
+		// this batch's earlier winners.
+		if r.Limits != (holds.Limits{}) {
+			if err := held.check(r.HoldCreateParams, len(labels[i])); err != nil {
+				out[i].Err = err
+				continue
+			}
 		}
 
 		ordered := flights.SortSeatLabels(labels[i])

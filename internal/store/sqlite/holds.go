@@ -157,6 +157,13 @@ var grantSeats = `
 	WHERE flight_id = ?3 AND label IN (SELECT value FROM json_each(?4))
 	  AND ` + freeSeat("", "?5")
 
+// liveHeld counts a customer's (?1) live holds at ?3 and their seats on
+// flight ?2, for its caps (holds.Limits).
+var liveHeld = `
+	SELECT count(*), coalesce(sum(CASE WHEN h.flight_id = ?2
+		THEN length(h.seats) - length(replace(h.seats, ',', '')) + 1 END), 0)
+	FROM holds h WHERE h.api_key_id = ?1 AND ` + holdLive("?3")
+
 const insertHold = `
 	INSERT INTO holds (id, api_key_id, flight_id, seats, status, total_amount, currency, created_at, expires_at, max_expires_at)
 	VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)`

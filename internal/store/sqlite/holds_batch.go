@@ -65,7 +65,7 @@ func refusal(err error) bool {
 	var unavailable *holds.SeatsUnavailableError
 	var unknown *holds.UnknownSeatsError
 	return errors.As(err, &unavailable) || errors.As(err, &unknown) || errors.Is(err, flights.ErrNotFound) || errors.Is(err, flights.ErrDeparted) ||
-		errors.Is(err, holds.ErrNotEnoughSeats) || errors.Is(err, idempotency.ErrKeyTaken)
+		errors.Is(err, holds.ErrNotEnoughSeats) || errors.Is(err, idempotency.ErrKeyTaken) || errors.As(err, new(*holds.LimitError))
 }
 
 // grantHold is CreateHold's transaction body, run in tx: it grants h's
@@ -98,6 +98,18 @@ func grantHold(ctx context.Context, tx *sql.Tx, h store.HoldCreateParams, done *
 	granted, err := pickSeats(h, found, layout)
 	if err != nil {
 		return holds.Hold{}, err
+	}
+	if h.Limits != (holds.Limits{}) {
+		// SQLite has one writer: counted inside this write transaction, the
+		// customer's live holds cannot change before it commits, and a
+		// batch's earlier winners are already written under their savepoints.
+		var active, seats int
+		if err := tx.QueryRowContext(ctx, liveHeld, h.KeyID, h.FlightID, now).Scan(&active, &seats); err != nil {
+			return holds.Hold{}, fmt.Errorf("count live holds: %w", err)
+		}
+		if err := h.Limits.Check(len(granted), seats, active); err != nil {
+			return holds.Hold{}, err
+		}
 	}
 	labels := make([]string, len(granted))
 	var total int64

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Reservations", func(t *testing.T) { t.Parallel(); runReservations(t, newStore) })
 	t.Run("HoldBatch", func(t *testing.T) { t.Parallel(); runHoldBatch(t, newStore) })
 	t.Run("BestAvailable", func(t *testing.T) { t.Parallel(); runBestAvailable(t, newStore) })
+	t.Run("HoldLimits", func(t *testing.T) { t.Parallel(); runHoldLimits(t, newStore) })
 	t.Run("Trips", func(t *testing.T) { t.Parallel(); testTrips(t, newStore) })
 	t.Run("Departed", func(t *testing.T) { t.Parallel(); testDeparted(t, newStore) })
 	t.Run("Sales", func(t *testing.T) { t.Parallel(); runSales(t, newStore) })
