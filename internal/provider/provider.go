@@ -65,6 +65,25 @@ type Provider interface {
 	// the lookup proves that the provider has none (see ErrNotFound), and
 	// ErrOrderPending for a booking not finished yet. Safe to retry.
 	FindOrder(ctx context.Context, reference string) (Order, error)
+	// Cancel cancels the order orderID (Order.ID) and returns the refund as
+	// the provider reported it. Errors: ErrNotCancelable when the provider
+	// refuses; any other error leaves the outcome unknown: the caller asks
+	// CancelStatus before it ever calls Cancel again, so that one order is
+	// never canceled twice. NOT safe to retry blindly.
+	Cancel(ctx context.Context, orderID string) (Cancellation, error)
+	// CancelStatus looks the order orderID up: Canceled reports whether it
+	// has been canceled (with the refund, when the provider states it).
+	// Safe to retry.
+	CancelStatus(ctx context.Context, orderID string) (Cancellation, error)
+}
+
+// Cancellation is an order's cancellation as the provider reported it.
+type Cancellation struct {
+	// Canceled is true once the provider has canceled the order.
+	Canceled bool
+	// Refund is what the provider refunds, in its own currency; nil when
+	// the provider does not state an amount (Amadeus' order deletion).
+	Refund *money.Money
 }
 
 // SearchRequest is a one-way search.
@@ -160,6 +179,9 @@ var (
 	// that is not an order yet (Kiwi: a booking saved and not paid), so it
 	// is neither found nor absent.
 	ErrOrderPending = errors.New("the provider holds an unfinished booking under the reference")
+	// ErrNotCancelable: the provider refuses to cancel the order (its fare
+	// rules, the flight has left, the order is unknown to it).
+	ErrNotCancelable = errors.New("the provider refuses to cancel the order")
 	// ErrRejected: the provider refused the request as invalid (4xx); retrying will not help.
 	ErrRejected = errors.New("request rejected by provider")
 )
