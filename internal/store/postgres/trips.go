@@ -97,3 +97,22 @@ func (s *Store) TripSave(ctx context.Context, t trips.Trip, lease time.Duration)
 	}
 	return nil
 }
+
+// TripUpdate implements store.Trips.
+func (s *Store) TripUpdate(ctx context.Context, t trips.Trip, from trips.Status) (trips.Trip, error) {
+	state, err := t.MarshalState()
+	if err != nil {
+		return trips.Trip{}, err
+	}
+	out, err := scanTrip(s.pool.QueryRow(ctx, `
+		UPDATE trips SET status = $2, state = $3, claims = claims + 1, updated_at = now()
+		WHERE id = $1 AND status = $4 AND claims = $5
+		RETURNING `+tripColumns, t.ID, string(t.Status), state, string(from), t.Claim))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return trips.Trip{}, fmt.Errorf("update trip %s: %w", t.ID, store.ErrLeaseLost)
+	}
+	if err != nil {
+		return trips.Trip{}, fmt.Errorf("update trip: %w", err)
+	}
+	return out, nil
+}

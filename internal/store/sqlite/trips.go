@@ -128,3 +128,30 @@ func (s *Store) TripSave(ctx context.Context, t trips.Trip, lease time.Duration)
 	}
 	return nil
 }
+
+// TripUpdate implements store.Trips.
+func (s *Store) TripUpdate(ctx context.Context, t trips.Trip, from trips.Status) (trips.Trip, error) {
+	state, err := t.MarshalState()
+	if err != nil {
+		return trips.Trip{}, err
+	}
+	var out trips.Trip
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		now, _, _, err := readClock(ctx, tx, 0, 0)
+		if err != nil {
+			return err
+		}
+		out, err = scanTrip(tx.QueryRowContext(ctx, `
+			UPDATE trips SET status = ?2, state = ?3, claims = claims + 1, updated_at = ?4
+			WHERE id = ?1 AND status = ?5 AND claims = ?6
+			RETURNING `+tripColumns, t.ID, string(t.Status), string(state), now, string(from), t.Claim))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("trip %s: %w", t.ID, store.ErrLeaseLost)
+		}
+		return err
+	})
+	if err != nil {
+		return trips.Trip{}, fmt.Errorf("update trip: %w", err)
+	}
+	return out, nil
+}
