@@ -24,7 +24,10 @@ type TripService struct {
 	Lease time.Duration
 	// GiveUp fails a trip that could not move for this long since it was created.
 	GiveUp time.Duration
-	now    func() time.Time
+	// OnCanceled is called with each trip this service cancels (nil: nothing
+	// beyond the trip itself records it yet).
+	OnCanceled OnCanceled
+	now        func() time.Time
 }
 
 // NewTripService returns a trip service over st and agg.
