@@ -113,4 +113,3 @@ func notCancelable(err error) error {
 	}
 	return err
 }
-

@@ -61,9 +61,9 @@ type Sim struct {
 
 	mu       sync.Mutex
 	seq      uint64
-	orders   map[string]*orderRecord // by order id
-	booked   map[string]string       // offer request id -> the order that booked it
-	repriced map[string]int64        // offer id -> total after a price move at booking
+	orders   map[string]*orderRecord  // by order id
+	booked   map[string]string        // offer request id -> the order that booked it
+	repriced map[string]int64         // offer id -> total after a price move at booking
 	cancels  map[string]*cancellation // by order cancellation id, under cancelMu
 }
 
