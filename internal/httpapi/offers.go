@@ -156,10 +156,12 @@ type tripView struct {
 	Provider                 *string       `json:"provider"`
 	ProviderBookingReference *string       `json:"provider_booking_reference"`
 	Attempts                 []attemptView `json:"attempts"`
-	// Refund is set once the trip is canceled (null when the provider, as
-	// Amadeus, states no amount).
-	Refund    *money.Money `json:"refund,omitempty"`
-	CreatedAt time.Time    `json:"created_at"`
+	// Refund is present once the trip is canceled, and only then: a
+	// *money.Money, null when the provider (Amadeus) states no amount. An
+	// interface, so that omitempty drops it while unset but a nil
+	// *money.Money in it is still written out as null.
+	Refund    any       `json:"refund,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func viewTrip(t trips.Trip) tripView {
