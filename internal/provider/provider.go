@@ -24,8 +24,8 @@
 //  3. A TestConformance in the new package calling providertest.Run with a
 //     Harness around the simulator: the shared scenarios (happy path, price
 //     changes, sold out, errors mapped, bad credentials, no retries of its
-//     own, an ambiguous order found by its reference, and the same through
-//     the aggregator). The package's other tests cover only its wire format.
+//     own, an ambiguous order found by its reference, cancellation, and the
+//     same through the aggregator). The package's other tests cover only its wire format.
 //  4. An entry in registry's list: the name, the settings (environment
 //     variables, which are secrets and required, their defaults), and the
 //     constructors of the adapter (from its settings, or pointed at a
