@@ -6,15 +6,26 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/aggregator"
+	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/app"
+	"github.com/reservd/reservd/internal/provider"
 	"github.com/reservd/reservd/internal/provider/simkit"
 	"github.com/reservd/reservd/internal/provider/simset"
+	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/trips"
 )
 
 // newSoloTripAPI is a server on the given engine whose aggregator talks
 // real HTTP to one provider's simulator only, so every trip is booked, and
 // canceled, there.
 func newSoloTripAPI(t *testing.T, engine, name string) (*api, *aggregator.TripService, *simkit.Sim) {
+	a, svc, kit, _ := newSoloTripAPIWith(t, engine, name)
+	return a, svc, kit
+}
+
+// newSoloTripAPIWith is newSoloTripAPI, with a separate adapter of the same
+// simulator (another process's, as it were).
+func newSoloTripAPIWith(t *testing.T, engine, name string) (*api, *aggregator.TripService, *simkit.Sim, provider.Provider) {
 	t.Helper()
 	sims, err := simset.Start()
 	if err != nil {
@@ -42,7 +53,13 @@ func newSoloTripAPI(t *testing.T, engine, name string) (*api, *aggregator.TripSe
 	if kit == nil {
 		t.Fatalf("no simulator named %s", name)
 	}
-	return a, a.app.Trips, kit
+	var other provider.Provider
+	for _, p := range sims.Providers(&http.Client{Timeout: 5 * time.Second}) {
+		if p.Name() == name {
+			other = p
+		}
+	}
+	return a, a.app.Trips, kit, other
 }
 
 // confirmedTrip creates a trip and works it until it is no longer pending;
@@ -185,4 +202,69 @@ func equalJSON(a, b any) bool {
 		return a == nil && b == nil
 	}
 	return am["amount"] == bm["amount"] && am["currency"] == bm["currency"]
+}
+
+// TestTripCancelResumes: a cancellation written down by a process that
+// died (before its call, or after its call took effect) is settled by the
+// next cancel request with a lookup first: the order is canceled exactly
+// once either way, on both engines.
+func TestTripCancelResumes(t *testing.T) {
+	t.Parallel()
+	for engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			a, svc, kit, dead := newSoloTripAPIWith(t, engine, "duffel")
+			key, digest := apikey.Generate()
+			keyID, err := a.store.APIKeyCreate(t.Context(), store.APIKeyCreateParams{Name: "carol", Digest: digest})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.client = key
+			for _, c := range []struct {
+				name       string
+				tookEffect bool          // the dead process's cancel call reached the provider
+				age        time.Duration // since the cancellation was written down
+				wantCalls  int           // cancel calls this request makes (Duffel: quote + confirm)
+			}{
+				{"died before its call", false, time.Minute, 2},
+				{"died after its call took effect", true, time.Minute, 0},
+				{"call took effect moments ago", true, 0, 0},
+			} {
+				id := confirmedTrip(t, a, svc, nil)
+				tr, err := a.store.TripGet(t.Context(), keyID, id)
+				if err != nil || tr.OrderID == "" {
+					t.Fatalf("%s: stored trip = %+v, %v", c.name, tr, err)
+				}
+				tr.Cancel = &trips.Cancellation{StartedAt: time.Now().UTC().Add(-c.age)}
+				if _, err := a.store.TripUpdate(t.Context(), tr, trips.Confirmed); err != nil {
+					t.Fatal(err)
+				}
+				if c.tookEffect {
+					// The dead process's call, through an adapter of its own.
+					if _, err := dead.Cancel(t.Context(), tr.OrderID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				before := kit.Stats()
+				got := data(t, a.post("/trips/"+id+"/cancel", a.client, "", ""), 200)
+				after := kit.Stats()
+				if got["status"] != "canceled" || got["refund"] == nil {
+					t.Errorf("%s: trip = %v", c.name, got)
+				}
+				if calls := after.CancelCalls - before.CancelCalls; calls != c.wantCalls {
+					t.Errorf("%s: %d cancel calls, want %d", c.name, calls, c.wantCalls)
+				}
+				if o, _ := kit.OrderByID(tr.OrderID); !o.Canceled {
+					t.Errorf("%s: the order is not canceled at the provider", c.name)
+				}
+				want := before.Cancels
+				if !c.tookEffect {
+					want++
+				}
+				if after.Cancels != want {
+					t.Errorf("%s: %d cancellations took effect, want %d", c.name, after.Cancels, want)
+				}
+			}
+		})
+	}
 }
