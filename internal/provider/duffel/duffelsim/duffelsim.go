@@ -109,6 +109,9 @@ func (s *Sim) AdminHandler() http.Handler {
 			s.booked = make(map[string]string)
 			s.repriced = make(map[string]int64)
 			s.mu.Unlock()
+			cancelMu.Lock()
+			s.cancels = nil
+			cancelMu.Unlock()
 		}
 		kit.ServeHTTP(w, r)
 	})
