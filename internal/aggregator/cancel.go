@@ -172,3 +172,39 @@ func (s *TripService) finishCancel(ctx context.Context, t trips.Trip, res provid
 	}
 	return out, nil
 }
+
+// ResumeCancels settles the cancellations a crash left written down, as the
+// next cancel request would: each one older than the cancellation lease is
+// looked up first, recorded canceled when it took effect, and otherwise
+// made (once: of two replicas resuming it, TripUpdate lets one through).
+// It returns how many trips it canceled.
+func (s *TripService) ResumeCancels(ctx context.Context) (int, error) {
+	written, err := s.store.TripCancelsWritten(ctx, 10)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range written {
+		if s.now().Sub(t.Cancel.StartedAt) < s.cancelLease() {
+			continue // its owner may still be calling the provider
+		}
+		done, _, err := s.settleCancel(ctx, t)
+		if err == nil && !done {
+			next := t
+			next.Cancel = &trips.Cancellation{StartedAt: s.now().UTC()}
+			var owned trips.Trip
+			if owned, err = s.store.TripUpdate(ctx, next, trips.Confirmed); err == nil {
+				var out trips.Trip
+				out, err = s.cancelAt(ctx, owned)
+				done = err == nil && out.Status == trips.Canceled
+			}
+		}
+		if done {
+			n++
+		}
+		if err != nil && !errors.Is(err, store.ErrLeaseLost) {
+			s.agg.log.WarnContext(ctx, "cancellation will be resumed later", "trip_id", t.ID, "error", err.Error())
+		}
+	}
+	return n, nil
+}

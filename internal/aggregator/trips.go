@@ -58,7 +58,11 @@ func (s *TripService) Work(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	// Cancellations a crash left written down resume here too.
+	n, err := s.ResumeCancels(ctx)
+	if err != nil {
+		return n, err
+	}
 	for _, t := range claimed {
 		save := func(ctx context.Context, t trips.Trip) error {
 			return s.store.TripSave(context.WithoutCancel(ctx), t, s.Lease)

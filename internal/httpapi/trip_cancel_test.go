@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,6 +230,7 @@ func TestTripCancelResumes(t *testing.T) {
 				{"died before its call", false, time.Minute, 2},
 				{"died after its call took effect", true, time.Minute, 0},
 				{"call took effect moments ago", true, 0, 0},
+				{"resumed by the worker, not a request", false, time.Minute, 2},
 			} {
 				id := confirmedTrip(t, a, svc, nil)
 				tr, err := a.store.TripGet(t.Context(), keyID, id)
@@ -246,7 +248,15 @@ func TestTripCancelResumes(t *testing.T) {
 					}
 				}
 				before := kit.Stats()
-				got := data(t, a.post("/trips/"+id+"/cancel", a.client, "", ""), 200)
+				var got map[string]any
+				if strings.HasPrefix(c.name, "resumed") {
+					if n, err := svc.Work(t.Context()); err != nil || n != 1 {
+						t.Errorf("%s: Work = %d, %v; want the one cancellation", c.name, n, err)
+					}
+					got = data(t, a.do("GET", "/trips/"+id, a.client, nil), 200)
+				} else {
+					got = data(t, a.post("/trips/"+id+"/cancel", a.client, "", ""), 200)
+				}
 				after := kit.Stats()
 				if got["status"] != "canceled" || got["refund"] == nil {
 					t.Errorf("%s: trip = %v", c.name, got)

@@ -28,6 +28,10 @@ type Trips interface {
 	// ErrLeaseLost), bumping the claim so that of two racing updates one
 	// loses; it returns the trip as stored.
 	TripUpdate(ctx context.Context, t trips.Trip, from trips.Status) (trips.Trip, error)
+	// TripCancelsWritten returns up to limit confirmed trips with a
+	// cancellation written down (trips.Trip.Cancel), oldest first: work a
+	// crash may have left.
+	TripCancelsWritten(ctx context.Context, limit int) ([]trips.Trip, error)
 }
 
 // ErrLeaseLost reports a save by a worker whose claim on the work was taken over.

@@ -116,3 +116,19 @@ func (s *Store) TripUpdate(ctx context.Context, t trips.Trip, from trips.Status)
 	}
 	return out, nil
 }
+
+// TripCancelsWritten implements store.Trips.
+func (s *Store) TripCancelsWritten(ctx context.Context, limit int) ([]trips.Trip, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+tripColumns+` FROM trips
+		WHERE status = 'confirmed' AND state ? 'cancel'
+		ORDER BY updated_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("written cancellations: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (trips.Trip, error) { return scanTrip(r) })
+	if err != nil {
+		return nil, fmt.Errorf("written cancellations: %w", err)
+	}
+	return out, nil
+}

@@ -155,3 +155,27 @@ func (s *Store) TripUpdate(ctx context.Context, t trips.Trip, from trips.Status)
 	}
 	return out, nil
 }
+
+// TripCancelsWritten implements store.Trips.
+func (s *Store) TripCancelsWritten(ctx context.Context, limit int) ([]trips.Trip, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT `+tripColumns+` FROM trips
+		WHERE status = 'confirmed' AND json_extract(state, '$.cancel') IS NOT NULL
+		ORDER BY updated_at LIMIT ?1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("written cancellations: %w", err)
+	}
+	defer rows.Close()
+	var out []trips.Trip
+	for rows.Next() {
+		t, err := scanTrip(rows)
+		if err != nil {
+			return nil, fmt.Errorf("written cancellations: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("written cancellations: %w", err)
+	}
+	return out, nil
+}

@@ -107,6 +107,9 @@ func testTrips(t *testing.T, newStore NewStore) {
 	if _, err := s.TripUpdate(ctx, started, trips.Confirmed); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("a second update with the same claim: %v, want ErrLeaseLost", err)
 	}
+	if w, err := s.TripCancelsWritten(ctx, 10); err != nil || len(w) != 1 || w[0].ID != tr.ID || w[0].Cancel == nil {
+		t.Errorf("TripCancelsWritten with one written down = %+v, %v", w, err)
+	}
 	canceled := owned
 	canceled.Status, canceled.Cancel, canceled.Refund = trips.Canceled, nil, &money.Money{Amount: 150, Currency: "GBP"}
 	if _, err := s.TripUpdate(ctx, canceled, trips.Pending); !errors.Is(err, store.ErrLeaseLost) {
@@ -122,5 +125,8 @@ func testTrips(t *testing.T, newStore NewStore) {
 	}
 	if none, _ := s.TripClaim(ctx, time.Minute, 10); len(none) != 0 {
 		t.Errorf("a canceled trip was claimed")
+	}
+	if w, err := s.TripCancelsWritten(ctx, 10); err != nil || len(w) != 0 {
+		t.Errorf("TripCancelsWritten once canceled = %+v, %v", w, err)
 	}
 }
