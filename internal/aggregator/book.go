@@ -185,6 +185,7 @@ func (a *Aggregator) confirm(ctx context.Context, t *trips.Trip, at trips.Attemp
 	t.Attempts = append(t.Attempts, at)
 	t.InFlight = nil
 	t.Status, t.Provider, t.ProviderBookingReference = trips.Confirmed, at.Provider, order.BookingReference
+	t.OrderID = order.ID
 	price := at.Price
 	t.Price = &price
 	return save(ctx, *t)

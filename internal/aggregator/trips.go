@@ -24,7 +24,10 @@ type TripService struct {
 	Lease time.Duration
 	// GiveUp fails a trip that could not move for this long since it was created.
 	GiveUp time.Duration
-	now    func() time.Time
+	// OnCanceled is called with each trip this service cancels (nil: nothing
+	// beyond the trip itself records it yet).
+	OnCanceled OnCanceled
+	now        func() time.Time
 }
 
 // NewTripService returns a trip service over st and agg.
@@ -55,7 +58,11 @@ func (s *TripService) Work(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	// Cancellations a crash left written down resume here too.
+	n, err := s.ResumeCancels(ctx)
+	if err != nil {
+		return n, err
+	}
 	for _, t := range claimed {
 		save := func(ctx context.Context, t trips.Trip) error {
 			return s.store.TripSave(context.WithoutCancel(ctx), t, s.Lease)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
@@ -96,6 +97,10 @@ func publicError(err error) *Error {
 		return &Error{Status: http.StatusConflict, Code: "hold_not_active", Message: "The hold is not active (released, or booked through another request)"}
 	case errors.Is(err, bookings.ErrPaymentDeclined):
 		return &Error{Status: http.StatusPaymentRequired, Code: "payment_declined", Message: "The payment was declined; the hold stays active until it expires"}
+	case errors.Is(err, trips.ErrNotCancelable):
+		return &Error{Status: http.StatusConflict, Code: "trip_not_cancelable", Message: "The trip cannot be canceled: it is not confirmed, or its provider refused", cause: err}
+	case errors.Is(err, aggregator.ErrCancelInProgress):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "cancel_in_progress", Message: "The cancellation's outcome is not known yet; retry shortly", RetryAfter: 2, cause: err}
 	case errors.Is(err, reserve.ErrPaymentUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "payment_unavailable", Message: "The payment gateway did not answer; retry with the same Idempotency-Key", RetryAfter: 2}
 	}

@@ -297,3 +297,11 @@ func (p *stubProvider) Book(context.Context, provider.OrderRequest) (provider.Or
 func (p *stubProvider) FindOrder(context.Context, string) (provider.Order, error) {
 	return provider.Order{}, errStub
 }
+
+func (p *stubProvider) Cancel(context.Context, string) (provider.Cancellation, error) {
+	return provider.Cancellation{}, errStub
+}
+
+func (p *stubProvider) CancelStatus(context.Context, string) (provider.Cancellation, error) {
+	return provider.Cancellation{}, errStub
+}

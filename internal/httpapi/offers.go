@@ -156,13 +156,21 @@ type tripView struct {
 	Provider                 *string       `json:"provider"`
 	ProviderBookingReference *string       `json:"provider_booking_reference"`
 	Attempts                 []attemptView `json:"attempts"`
-	CreatedAt                time.Time     `json:"created_at"`
+	// Refund is present once the trip is canceled, and only then: a
+	// *money.Money, null when the provider (Amadeus) states no amount. An
+	// interface, so that omitempty drops it while unset but a nil
+	// *money.Money in it is still written out as null.
+	Refund    any       `json:"refund,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func viewTrip(t trips.Trip) tripView {
 	v := tripView{ID: t.ID, Status: string(t.Status), Price: t.Price, Attempts: make([]attemptView, len(t.Attempts)), CreatedAt: t.CreatedAt.UTC()}
 	if t.Provider != "" {
 		v.Provider, v.ProviderBookingReference = &t.Provider, &t.ProviderBookingReference
+	}
+	if t.Status == trips.Canceled {
+		v.Refund = t.Refund
 	}
 	for i, a := range t.Attempts {
 		v.Attempts[i] = attemptView{Provider: a.Provider, OfferID: a.OfferID, Price: a.Price, Outcome: a.Outcome, Detail: a.Detail}
@@ -185,6 +193,18 @@ func (s *Server) createTrip(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getTrip(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.trips.Get(r.Context(), principal(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeData(w, http.StatusOK, viewTrip(t))
+	return nil
+}
+
+func (s *Server) cancelTrip(w http.ResponseWriter, r *http.Request) error {
+	if err := decodeOptionalEmpty(w, r); err != nil {
+		return err
+	}
+	t, err := s.trips.Cancel(r.Context(), principal(r.Context()), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

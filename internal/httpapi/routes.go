@@ -57,6 +57,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/offers", customer, s.listOffers, idemNone, false},
 		{http.MethodPost, "/trips", customer, s.createTrip, idemRequired, false},
 		{http.MethodGet, "/trips/{id}", customer, s.getTrip, idemNone, false},
+		{http.MethodPost, "/trips/{id}/cancel", customer, s.cancelTrip, idemOptional, false},
 
 		// Operations.
 		{http.MethodGet, "/healthz", public, s.healthz, idemNone, false},

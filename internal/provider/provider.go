@@ -24,8 +24,8 @@
 //  3. A TestConformance in the new package calling providertest.Run with a
 //     Harness around the simulator: the shared scenarios (happy path, price
 //     changes, sold out, errors mapped, bad credentials, no retries of its
-//     own, an ambiguous order found by its reference, and the same through
-//     the aggregator). The package's other tests cover only its wire format.
+//     own, an ambiguous order found by its reference, cancellation, and the
+//     same through the aggregator). The package's other tests cover only its wire format.
 //  4. An entry in registry's list: the name, the settings (environment
 //     variables, which are secrets and required, their defaults), and the
 //     constructors of the adapter (from its settings, or pointed at a
@@ -65,6 +65,25 @@ type Provider interface {
 	// the lookup proves that the provider has none (see ErrNotFound), and
 	// ErrOrderPending for a booking not finished yet. Safe to retry.
 	FindOrder(ctx context.Context, reference string) (Order, error)
+	// Cancel cancels the order orderID (Order.ID) and returns the refund as
+	// the provider reported it. Errors: ErrNotCancelable when the provider
+	// refuses; any other error leaves the outcome unknown: the caller asks
+	// CancelStatus before it ever calls Cancel again, so that one order is
+	// never canceled twice. NOT safe to retry blindly.
+	Cancel(ctx context.Context, orderID string) (Cancellation, error)
+	// CancelStatus looks the order orderID up: Canceled reports whether it
+	// has been canceled (with the refund, when the provider states it).
+	// Safe to retry.
+	CancelStatus(ctx context.Context, orderID string) (Cancellation, error)
+}
+
+// Cancellation is an order's cancellation as the provider reported it.
+type Cancellation struct {
+	// Canceled is true once the provider has canceled the order.
+	Canceled bool
+	// Refund is what the provider refunds, in its own currency; nil when
+	// the provider does not state an amount (Amadeus' order deletion).
+	Refund *money.Money
 }
 
 // SearchRequest is a one-way search.
@@ -160,6 +179,9 @@ var (
 	// that is not an order yet (Kiwi: a booking saved and not paid), so it
 	// is neither found nor absent.
 	ErrOrderPending = errors.New("the provider holds an unfinished booking under the reference")
+	// ErrNotCancelable: the provider refuses to cancel the order (its fare
+	// rules, the flight has left, the order is unknown to it).
+	ErrNotCancelable = errors.New("the provider refuses to cancel the order")
 	// ErrRejected: the provider refused the request as invalid (4xx); retrying will not help.
 	ErrRejected = errors.New("request rejected by provider")
 )

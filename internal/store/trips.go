@@ -23,6 +23,15 @@ type Trips interface {
 	// t.Claim is still the trip's latest claim (else ErrLeaseLost); a trip
 	// that is no longer pending is never changed again.
 	TripSave(ctx context.Context, t trips.Trip, lease time.Duration) error
+	// TripUpdate stores a settled trip's change (a cancellation) as long as
+	// the trip is still in status from with claim t.Claim (else
+	// ErrLeaseLost), bumping the claim so that of two racing updates one
+	// loses; it returns the trip as stored.
+	TripUpdate(ctx context.Context, t trips.Trip, from trips.Status) (trips.Trip, error)
+	// TripCancelsWritten returns up to limit confirmed trips with a
+	// cancellation written down (trips.Trip.Cancel), oldest first: work a
+	// crash may have left.
+	TripCancelsWritten(ctx context.Context, limit int) ([]trips.Trip, error)
 }
 
 // ErrLeaseLost reports a save by a worker whose claim on the work was taken over.

@@ -27,7 +27,22 @@ const (
 	Pending   Status = "pending"
 	Confirmed Status = "confirmed"
 	Failed    Status = "failed"
+	// Canceled: a confirmed trip whose order the provider canceled.
+	Canceled Status = "canceled"
 )
+
+// ErrNotCancelable reports a trip that cannot be canceled: it is not
+// confirmed, or its provider refused.
+var ErrNotCancelable = errors.New("trip not cancelable")
+
+// Cancellation is a cancellation of a confirmed trip's order, written down
+// before the provider is asked, so that a crash or a lost answer is settled
+// by looking the order up, never by canceling again.
+type Cancellation struct {
+	// StartedAt is when the cancel call was (about to be) made; whoever finds
+	// it older than the cancellation lease settles it.
+	StartedAt time.Time `json:"started_at"`
+}
 
 // Attempt outcomes, as the API reports them.
 const (
@@ -94,6 +109,13 @@ type Trip struct {
 	// InFlight is an order call whose outcome is not known yet; it is
 	// resolved by looking the order up before anything else is tried.
 	InFlight *Attempt
+	// OrderID is the provider's id of the confirmed order (what cancels it).
+	OrderID string
+	// Cancel is a cancellation under way (its outcome not recorded yet).
+	Cancel *Cancellation
+	// Refund is what the provider refunded, as it reported it, once the
+	// trip is canceled; nil when the provider states no amount.
+	Refund *money.Money
 	// Claim is the fencing token of the worker that holds the trip: a save
 	// with an older claim is refused, so a worker whose lease ran out can
 	// never overwrite its successor's progress.
@@ -229,19 +251,23 @@ func validEmail(s string) bool {
 
 // state is the part of a trip stores keep as one JSON document.
 type state struct {
-	Request                  Request      `json:"request"`
-	Price                    *money.Money `json:"price,omitempty"`
-	Provider                 string       `json:"provider,omitempty"`
-	ProviderBookingReference string       `json:"provider_booking_reference,omitempty"`
-	Attempts                 []Attempt    `json:"attempts"`
-	InFlight                 *Attempt     `json:"in_flight,omitempty"`
-	TraceParent              string       `json:"traceparent,omitempty"`
+	Request                  Request       `json:"request"`
+	Price                    *money.Money  `json:"price,omitempty"`
+	Provider                 string        `json:"provider,omitempty"`
+	ProviderBookingReference string        `json:"provider_booking_reference,omitempty"`
+	Attempts                 []Attempt     `json:"attempts"`
+	InFlight                 *Attempt      `json:"in_flight,omitempty"`
+	TraceParent              string        `json:"traceparent,omitempty"`
+	OrderID                  string        `json:"order_id,omitempty"`
+	Cancel                   *Cancellation `json:"cancel,omitempty"`
+	Refund                   *money.Money  `json:"refund,omitempty"`
 }
 
 // MarshalState encodes what a store keeps of t besides its id, owner,
 // status and times.
 func (t Trip) MarshalState() ([]byte, error) {
-	return json.Marshal(state{t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight, t.TraceParent})
+	return json.Marshal(state{t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight, t.TraceParent,
+		t.OrderID, t.Cancel, t.Refund})
 }
 
 // UnmarshalState fills t from a document MarshalState wrote.
@@ -252,5 +278,15 @@ func (t *Trip) UnmarshalState(b []byte) error {
 	}
 	t.Request, t.Price, t.Provider, t.ProviderBookingReference, t.Attempts, t.InFlight, t.TraceParent =
 		s.Request, s.Price, s.Provider, s.ProviderBookingReference, s.Attempts, s.InFlight, s.TraceParent
+	t.OrderID, t.Cancel, t.Refund = s.OrderID, s.Cancel, s.Refund
+	if t.OrderID == "" && t.Status != Pending {
+		// Trips confirmed before the order id was kept name it in the
+		// confirmed attempt's detail ("order <id>").
+		for _, a := range t.Attempts {
+			if id, ok := strings.CutPrefix(a.Detail, "order "); ok && a.Outcome == OutcomeConfirmed {
+				t.OrderID = id
+			}
+		}
+	}
 	return nil
 }

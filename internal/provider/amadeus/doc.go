@@ -58,6 +58,9 @@
 //     is gone.
 //     https://developers.amadeus.com/self-service/category/air/api-doc/flight-order-management
 //     (spec/yaml/FlightOrderManagement_v1_swagger_specification.yaml)
+//   - Cancel (Flight Order Management v1): DELETE
+//     /v1/booking/flight-orders/{id}, 204 without a body (so no refund
+//     amount); CancelStatus reads the order by id, 404 meaning deleted.
 //   - Errors: {"errors": [{"status", "code", "title", "detail", "source"}]};
 //     code and status are numbers in the specifications but strings in some
 //     documented answers, so both are read.

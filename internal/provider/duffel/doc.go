@@ -47,6 +47,12 @@
 //     reference it remembers the offer id and lists only that offer's orders
 //     (?offer_id=); otherwise it pages through every order of the account.
 //     https://duffel.com/docs/api/orders (list orders)
+//   - Cancel: POST /air/order_cancellations {"order_id"} creates a quote
+//     (refund_amount, refund_currency, confirmed_at null), then POST
+//     /air/order_cancellations/{id}/actions/confirm confirms it; CancelStatus
+//     lists GET /air/order_cancellations?order_id= for a confirmed one.
+//     https://duffel.com/docs/api/order-cancellations,
+//     https://duffel.com/docs/guides/cancelling-an-order
 //   - Errors: 429 (rate_limit_exceeded) becomes *provider.RateLimitedError
 //     from Retry-After, or from the ratelimit-reset HTTP date Duffel sends
 //     on every answer; offer_no_longer_available, offer_expired and

@@ -2,7 +2,8 @@
 // adapter against its simulator through the scenarios every provider must
 // pass (happy path, price changes, sold out, errors mapped, bad
 // credentials, no retries of its own, an ambiguous order found again by
-// its reference), directly and through the aggregator. Each adapter's tests
+// its reference, cancellation with its refund, refused, and with its answer
+// lost then settled by a lookup), directly and through the aggregator. Each adapter's tests
 // call Run with a Harness around its simulator; what stays in an adapter's
 // own tests is what is specific to its wire format. WantMappedError is the
 // error-mapping check its fuzz targets share.
@@ -42,6 +43,9 @@ type Env struct {
 	// Carriers are the carriers of the simulator's inventory
 	// (simkit.Inventory).
 	Carriers []string
+	// NoRefundAmount: the provider states no refund amount when it cancels
+	// an order (Amadeus' deletion answers 204 without a body).
+	NoRefundAmount bool
 }
 
 // WantMappedError checks what an adapter made of a non-2xx answer: a 429 is
@@ -108,6 +112,9 @@ func Run(t *testing.T, h Harness) {
 		{"AggregatorRetriesSafeCallsOnly", aggregatorRetries},
 		{"AggregatorMapsRefusals", aggregatorRefusals},
 		{"AggregatorSettlesAmbiguousOrder", aggregatorAmbiguousOrder},
+		{"CancelWithRefund", cancelOK},
+		{"CancelRefused", cancelRefused},
+		{"AmbiguousCancelThenLookup", ambiguousCancel},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()

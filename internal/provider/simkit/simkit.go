@@ -53,6 +53,14 @@ type Knobs struct {
 	// NoLookupRoute answers the order lookup 404, as a server answers a
 	// route it does not have.
 	NoLookupRoute bool `json:"no_lookup_route,omitempty"`
+	// RefuseCancel answers every cancellation with the provider's refusal.
+	RefuseCancel bool `json:"refuse_cancel,omitempty"`
+	// LoseCancelResponse cancels the order and then never answers (the
+	// caller times out): the cancellation took effect.
+	LoseCancelResponse bool `json:"lose_cancel_response,omitempty"`
+	// CutAfterCancel cancels the order and then closes the connection
+	// without an answer.
+	CutAfterCancel bool `json:"cut_after_cancel,omitempty"`
 }
 
 // Stats counts what a simulator did.
@@ -65,6 +73,10 @@ type Stats struct {
 	// OrderCalls counts the calls that create an order (Kiwi: save_booking),
 	// whatever became of them: one trip must make exactly one.
 	OrderCalls int `json:"order_calls"`
+	// CancelCalls counts the calls that asked to cancel an order (refused
+	// or not); Cancels counts the cancellations that took effect.
+	CancelCalls int `json:"cancel_calls"`
+	Cancels     int `json:"cancels"`
 }
 
 // Order is an order a simulator created.
@@ -77,6 +89,10 @@ type Order struct {
 	Currency         string
 	Passengers       int
 	CreatedAt        time.Time
+	// Canceled is set once the order is canceled; Refund is then what the
+	// provider refunds, in Currency.
+	Canceled bool
+	Refund   int64
 }
 
 // ErrorWriter writes an error in the provider's own envelope.
@@ -238,6 +254,41 @@ func (s *Sim) FindOrder(reference string) (Order, bool) {
 }
 
 // OrderByID returns an order by the simulator's own id.
+// CancelOrder cancels the order id once (a second cancellation changes
+// nothing) and counts it; the refund is the order's full amount. ok is false
+// for an unknown order.
+func (s *Sim) CancelOrder(id string) (o Order, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.orders {
+		if s.orders[i].ID == id {
+			if !s.orders[i].Canceled {
+				s.orders[i].Canceled, s.orders[i].Refund = true, s.orders[i].Amount
+				s.stats.Cancels++
+			}
+			return s.orders[i], true
+		}
+	}
+	return Order{}, false
+}
+
+// CancelFault applies the cancellation knobs after a cancellation took
+// effect: it reports true when it has dealt with the answer (held it until
+// the client gives up, or cut the connection), and the handler writes
+// nothing more.
+func (s *Sim) CancelFault(w http.ResponseWriter, r *http.Request) bool {
+	k := s.Knobs()
+	switch {
+	case k.LoseCancelResponse:
+		s.Hang(r)
+		return true
+	case k.CutAfterCancel:
+		cut(w)
+		return true
+	}
+	return false
+}
+
 func (s *Sim) OrderByID(id string) (Order, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

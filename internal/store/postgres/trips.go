@@ -97,3 +97,38 @@ func (s *Store) TripSave(ctx context.Context, t trips.Trip, lease time.Duration)
 	}
 	return nil
 }
+
+// TripUpdate implements store.Trips.
+func (s *Store) TripUpdate(ctx context.Context, t trips.Trip, from trips.Status) (trips.Trip, error) {
+	state, err := t.MarshalState()
+	if err != nil {
+		return trips.Trip{}, err
+	}
+	out, err := scanTrip(s.pool.QueryRow(ctx, `
+		UPDATE trips SET status = $2, state = $3, claims = claims + 1, updated_at = now()
+		WHERE id = $1 AND status = $4 AND claims = $5
+		RETURNING `+tripColumns, t.ID, string(t.Status), state, string(from), t.Claim))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return trips.Trip{}, fmt.Errorf("update trip %s: %w", t.ID, store.ErrLeaseLost)
+	}
+	if err != nil {
+		return trips.Trip{}, fmt.Errorf("update trip: %w", err)
+	}
+	return out, nil
+}
+
+// TripCancelsWritten implements store.Trips.
+func (s *Store) TripCancelsWritten(ctx context.Context, limit int) ([]trips.Trip, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+tripColumns+` FROM trips
+		WHERE status = 'confirmed' AND state ? 'cancel'
+		ORDER BY updated_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("written cancellations: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (trips.Trip, error) { return scanTrip(r) })
+	if err != nil {
+		return nil, fmt.Errorf("written cancellations: %w", err)
+	}
+	return out, nil
+}

@@ -128,3 +128,54 @@ func (s *Store) TripSave(ctx context.Context, t trips.Trip, lease time.Duration)
 	}
 	return nil
 }
+
+// TripUpdate implements store.Trips.
+func (s *Store) TripUpdate(ctx context.Context, t trips.Trip, from trips.Status) (trips.Trip, error) {
+	state, err := t.MarshalState()
+	if err != nil {
+		return trips.Trip{}, err
+	}
+	var out trips.Trip
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		now, _, _, err := readClock(ctx, tx, 0, 0)
+		if err != nil {
+			return err
+		}
+		out, err = scanTrip(tx.QueryRowContext(ctx, `
+			UPDATE trips SET status = ?2, state = ?3, claims = claims + 1, updated_at = ?4
+			WHERE id = ?1 AND status = ?5 AND claims = ?6
+			RETURNING `+tripColumns, t.ID, string(t.Status), string(state), now, string(from), t.Claim))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("trip %s: %w", t.ID, store.ErrLeaseLost)
+		}
+		return err
+	})
+	if err != nil {
+		return trips.Trip{}, fmt.Errorf("update trip: %w", err)
+	}
+	return out, nil
+}
+
+// TripCancelsWritten implements store.Trips.
+func (s *Store) TripCancelsWritten(ctx context.Context, limit int) ([]trips.Trip, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT `+tripColumns+` FROM trips
+		WHERE status = 'confirmed' AND json_extract(state, '$.cancel') IS NOT NULL
+		ORDER BY updated_at LIMIT ?1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("written cancellations: %w", err)
+	}
+	defer rows.Close()
+	var out []trips.Trip
+	for rows.Next() {
+		t, err := scanTrip(rows)
+		if err != nil {
+			return nil, fmt.Errorf("written cancellations: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("written cancellations: %w", err)
+	}
+	return out, nil
+}

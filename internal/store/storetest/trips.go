@@ -94,4 +94,39 @@ func testTrips(t *testing.T, newStore NewStore) {
 	if d, err := s.WorkDepth(ctx); err != nil || d[store.QueueTrips] != 0 {
 		t.Errorf("WorkDepth once the trip is confirmed = %v, %v", d, err)
 	}
+
+	// Canceling: the cancellation is written down first (compare-and-set on
+	// status and claim: of two racing updates one loses), then the outcome.
+	got.OrderID = "ord_1"
+	started := got
+	started.Cancel = &trips.Cancellation{StartedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	owned, err := s.TripUpdate(ctx, started, trips.Confirmed)
+	if err != nil || owned.Cancel == nil || !owned.Cancel.StartedAt.Equal(started.Cancel.StartedAt) || owned.Claim <= got.Claim || owned.OrderID != "ord_1" {
+		t.Fatalf("TripUpdate writing a cancellation = %+v, %v", owned, err)
+	}
+	if _, err := s.TripUpdate(ctx, started, trips.Confirmed); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("a second update with the same claim: %v, want ErrLeaseLost", err)
+	}
+	if w, err := s.TripCancelsWritten(ctx, 10); err != nil || len(w) != 1 || w[0].ID != tr.ID || w[0].Cancel == nil {
+		t.Errorf("TripCancelsWritten with one written down = %+v, %v", w, err)
+	}
+	canceled := owned
+	canceled.Status, canceled.Cancel, canceled.Refund = trips.Canceled, nil, &money.Money{Amount: 150, Currency: "GBP"}
+	if _, err := s.TripUpdate(ctx, canceled, trips.Pending); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("update from a status the trip is not in: %v, want ErrLeaseLost", err)
+	}
+	if _, err := s.TripUpdate(ctx, canceled, trips.Confirmed); err != nil {
+		t.Fatalf("TripUpdate to canceled: %v", err)
+	}
+	got, err = s.TripGet(ctx, alice, tr.ID)
+	if err != nil || got.Status != trips.Canceled || got.Refund == nil || *got.Refund != (money.Money{Amount: 150, Currency: "GBP"}) ||
+		got.Cancel != nil || got.OrderID != "ord_1" || got.ProviderBookingReference != "PNR123" {
+		t.Errorf("canceled trip = %+v, %v", got, err)
+	}
+	if none, _ := s.TripClaim(ctx, time.Minute, 10); len(none) != 0 {
+		t.Errorf("a canceled trip was claimed")
+	}
+	if w, err := s.TripCancelsWritten(ctx, 10); err != nil || len(w) != 0 {
+		t.Errorf("TripCancelsWritten once canceled = %+v, %v", w, err)
+	}
 }

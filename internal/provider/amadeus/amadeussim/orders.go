@@ -164,14 +164,38 @@ func (s *Sim) searchOrders(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"meta": map[string]any{"count": len(data)}, "data": data})
 }
 
-// liveOrders are the stored orders Kit still knows (a /_sim/reset forgets them).
+// deleteOrder is Flight Order Management's cancellation
+// (DELETE /v1/booking/flight-orders/{id}): 204 without a body, after which
+// the order reads 404. The refusal's code and title are the simulator's own
+// choice: Amadeus documents a 4xx error object here, not which code.
+func (s *Sim) deleteOrder(w http.ResponseWriter, r *http.Request) {
+	s.Kit.Count(func(st *simkit.Stats) { st.CancelCalls++ })
+	id := r.PathValue("id")
+	live := slices.ContainsFunc(s.liveOrders(), func(o storedOrder) bool { return o.id == id })
+	if !live {
+		writeErrors(w, http.StatusNotFound, issue{Code: 1797, Title: "NOT FOUND", Detail: "no response found for this query parameter", Source: &source{Parameter: "flight-orderId"}})
+		return
+	}
+	if s.Kit.Knobs().RefuseCancel {
+		writeErrors(w, http.StatusBadRequest, issue{Code: 4926, Title: "INVALID DATA RECEIVED", Detail: "order cannot be cancelled: ticketed and non-refundable"})
+		return
+	}
+	s.Kit.CancelOrder(id)
+	if s.Kit.CancelFault(w, r) {
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// liveOrders are the stored orders Kit still knows and that are not
+// deleted (a /_sim/reset forgets them).
 func (s *Sim) liveOrders() []storedOrder {
 	s.mu.Lock()
 	all := slices.Clone(s.orders)
 	s.mu.Unlock()
 	live := all[:0]
 	for _, o := range all {
-		if _, ok := s.Kit.OrderByID(o.id); ok {
+		if ko, ok := s.Kit.OrderByID(o.id); ok && !ko.Canceled {
 			live = append(live, o)
 		}
 	}

@@ -131,6 +131,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.Handle("POST /v1/booking/flight-orders", s.authed(s.book))
 	mux.Handle("GET /v1/booking/flight-orders", s.authed(s.searchOrders))
 	mux.Handle("GET /v1/booking/flight-orders/{id}", s.authed(s.getOrder))
+	mux.Handle("DELETE /v1/booking/flight-orders/{id}", s.authed(s.deleteOrder))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, issue{Code: 38196, Title: "Resource not found", Detail: "The targeted resource doesn't exist"})
 	})

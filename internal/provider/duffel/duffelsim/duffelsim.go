@@ -61,9 +61,10 @@ type Sim struct {
 
 	mu       sync.Mutex
 	seq      uint64
-	orders   map[string]*orderRecord // by order id
-	booked   map[string]string       // offer request id -> the order that booked it
-	repriced map[string]int64        // offer id -> total after a price move at booking
+	orders   map[string]*orderRecord  // by order id
+	booked   map[string]string        // offer request id -> the order that booked it
+	repriced map[string]int64         // offer id -> total after a price move at booking
+	cancels  map[string]*cancellation // by order cancellation id, under cancelMu
 }
 
 type orderRecord struct {
@@ -108,6 +109,9 @@ func (s *Sim) AdminHandler() http.Handler {
 			s.booked = make(map[string]string)
 			s.repriced = make(map[string]int64)
 			s.mu.Unlock()
+			cancelMu.Lock()
+			s.cancels = nil
+			cancelMu.Unlock()
 		}
 		kit.ServeHTTP(w, r)
 	})
@@ -121,6 +125,9 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /air/orders", s.createOrder)
 	mux.HandleFunc("GET /air/orders", s.listOrders)
 	mux.HandleFunc("GET /air/orders/{id}", s.getOrder)
+	mux.HandleFunc("POST /air/order_cancellations", s.createCancellation)
+	mux.HandleFunc("GET /air/order_cancellations", s.listCancellations)
+	mux.HandleFunc("POST /air/order_cancellations/{id}/actions/confirm", s.confirmCancellation)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "Not found",
 			"The resource you are trying to access does not exist.", nil)

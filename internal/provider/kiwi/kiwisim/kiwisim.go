@@ -86,6 +86,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /v2/booking/save_booking", s.saveBooking)
 	mux.HandleFunc("POST /v2/booking/confirm_payment", s.confirmPayment)
 	mux.HandleFunc("GET /v2/booking/bookings", s.lookup)
+	mux.HandleFunc("POST /v2/booking/cancel_booking", s.cancelBooking)
 	return s.Kit.Wrap(s.Kit.OrderFaults(s.auth(mux), orderRoutes), writeFault)
 }
 
@@ -510,6 +511,10 @@ func (s *Sim) confirmPayment(w http.ResponseWriter, r *http.Request) {
 
 // lookup lists the paid bookings made under a visitor_uniqid.
 func (s *Sim) lookup(w http.ResponseWriter, r *http.Request) {
+	if id := r.URL.Query().Get("booking_id"); id != "" {
+		s.lookupByID(w, id)
+		return
+	}
 	ref := r.URL.Query().Get("visitor_uniqid")
 	if ref == "" {
 		badRequest(w, "visitor_uniqid: Missing data for required field.")
@@ -560,3 +565,44 @@ func (s *Sim) unpaid(visitor string) *booking {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// cancelBooking cancels a paid booking (the adapter's unverified
+// cancellation call: see kiwi.cancelPath) and states the refund.
+func (s *Sim) cancelBooking(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		BookingID json.Number `json:"booking_id"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
+		badRequest(w, "Invalid JSON body")
+		return
+	}
+	s.Kit.Count(func(st *simkit.Stats) { st.CancelCalls++ })
+	o, ok := s.Kit.OrderByID(body.BookingID.String())
+	if !ok || o.Canceled || s.Kit.Knobs().RefuseCancel {
+		writeJSON(w, http.StatusOK, map[string]any{"status": -1, "msg": "booking cannot be cancelled"})
+		return
+	}
+	o, _ = s.Kit.CancelOrder(o.ID)
+	if s.Kit.CancelFault(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": 0,
+		"refund": map[string]any{"amount": amount(o.Refund, o.Currency), "currency": o.Currency}})
+}
+
+// lookupByID lists the booking with that booking_id, with its status.
+func (s *Sim) lookupByID(w http.ResponseWriter, id string) {
+	s.Kit.Count(func(st *simkit.Stats) { st.Lookups++ })
+	o, ok := s.Kit.OrderByID(id)
+	if !ok {
+		writeJSON(w, http.StatusOK, []any{})
+		return
+	}
+	b := map[string]any{"bid": json.Number(o.ID), "status": "confirmed",
+		"price": amount(o.Amount, o.Currency), "currency": o.Currency}
+	if o.Canceled {
+		b["status"] = "refunded"
+		b["refund"] = map[string]any{"amount": amount(o.Refund, o.Currency), "currency": o.Currency}
+	}
+	writeJSON(w, http.StatusOK, []any{b})
+}
