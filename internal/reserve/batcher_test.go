@@ -102,6 +102,53 @@ func TestBatchGroupsConcurrentHolds(t *testing.T) {
 	}
 }
 
+// TestBatchFastPathKeysOfUndecidedRequests: a fast-path key set by an
+// earlier request of the same batch does not refuse a later request, for
+// the database may still refuse the earlier one; the batch then answers as
+// serial transactions would. Here 10E is held with no key on this replica
+// (another replica's hold), so the request for 10D+10E loses in the
+// database, and the later request for 10D alone must get 10D.
+func TestBatchFastPathKeysOfUndecidedRequests(t *testing.T) {
+	for name, newStore := range storetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, newStore, nil, func(c *reserve.Config) {
+				c.Batch = reserve.BatchConfig{Enabled: true, Window: time.Minute, MaxSize: 2}
+			})
+			cfg := e.cfg
+			cfg.Batch.Enabled = false
+			other := reserve.New(e.st, seatlock.NewMemory(nil), cache.NewMemory(nil), e.gw, nil, nil, cfg)
+			if _, err := other.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{"10E"}}, nil); err != nil {
+				t.Fatalf("hold 10E on the other replica: %v", err)
+			}
+			var errPair error
+			pairDone := make(chan struct{})
+			go func() {
+				defer close(pairDone)
+				_, errPair = e.svc.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{"10D", "10E"}}, nil)
+			}()
+			// The pair arrives first: the second request starts the batch.
+			for deadline := time.Now().Add(10 * time.Second); reserve.QueuedHolds(e.svc) == 0; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the first hold never reached the batch queue")
+				}
+			}
+			h, err := e.svc.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{"10D"}}, nil)
+			<-pairDone
+			var unavailable *holds.SeatsUnavailableError
+			if !errors.As(errPair, &unavailable) || !slices.Equal(unavailable.Seats, []string{"10E"}) {
+				t.Errorf("hold of 10D+10E: err = %v, want seats unavailable: 10E", errPair)
+			}
+			if err != nil || !slices.Equal(h.Seats, []string{"10D"}) {
+				t.Fatalf("hold of 10D after a refused 10D+10E in its batch = %+v, %v; want 10D granted", h, err)
+			}
+			if got, err := e.svc.GetHold(t.Context(), e.alice, h.ID); err != nil || !slices.Equal(got.Seats, []string{"10D"}) {
+				t.Errorf("hold %s reads %+v, %v; want seats [10D]", h.ID, got, err)
+			}
+		})
+	}
+}
+
 // failingBatches is a store whose batch transactions fail; with commit, the
 // batch commits first and only its answer is lost.
 type failingBatches struct {
