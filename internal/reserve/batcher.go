@@ -165,17 +165,28 @@ func (b *batcher) run(q []*pendingHold) {
 	if err != nil {
 		s.fallback(ctx, "acquire", err) // once for the batch: one call failed
 	}
+	// A key that an earlier request of this batch set in this very call
+	// proves nothing yet: the database may still refuse that request (to a
+	// best-available request before it, or to a seat held without a key),
+	// and in serial order the later request would then get the seat. Such a
+	// refusal is left to the database, which decides in arrival order.
 	refused := map[*pendingHold]bool{}
+	setHere := map[batchSeat]bool{}
 	for i, p := range opOf {
 		switch {
 		case err != nil:
-		case len(taken[i]) > 0:
+		case len(taken[i]) > 0 && !anySet(setHere, p.nh.FlightID, taken[i]):
 			s.m.fastPath.WithLabelValues("hit").Inc()
 			p.out.Err = &holds.SeatsUnavailableError{Seats: taken[i]}
 			refused[p] = true
+		case len(taken[i]) > 0:
+			s.m.fastPath.WithLabelValues("miss").Inc() // acquired nothing: not fast
 		default:
 			s.m.fastPath.WithLabelValues("miss").Inc()
 			p.fast = true
+			for _, l := range p.nh.Seats {
+				setHere[batchSeat{p.nh.FlightID, l}] = true
+			}
 		}
 	}
 
@@ -250,6 +261,22 @@ func (b *batcher) run(q []*pendingHold) {
 		}
 		p.result <- p.out
 	}
+}
+
+// batchSeat names a seat across flights.
+type batchSeat struct {
+	flight int64
+	label  string
+}
+
+// anySet reports whether any of flight's labels is in set.
+func anySet(set map[batchSeat]bool, flight int64, labels []string) bool {
+	for _, l := range labels {
+		if set[batchSeat{flight, l}] {
+			return true
+		}
+	}
+	return false
 }
 
 // alone runs the requests of a failed batch one by one, as without

@@ -61,8 +61,14 @@ func TestBatchGroupsConcurrentHolds(t *testing.T) {
 			reqs := []holds.Request{
 				{FlightID: e.flight, Seats: []string{"10A"}}, {FlightID: e.flight, Seats: []string{"10B"}},
 				{FlightID: e.flight, Seats: []string{"10C"}}, {FlightID: e.flight, Seats: []string{"10D", "10E"}},
-				{FlightID: e.flight, Seats: []string{"10E", "10F"}}, {FlightID: e.flight, Cabin: flights.Economy, Quantity: 2},
+				{FlightID: e.flight, Seats: []string{"10E", "10F"}}, {FlightID: e.flight, Cabin: flights.Business, Quantity: 2},
 			}
+			// The best-available request asks for business seats, none of
+			// which is named: arrival order among the goroutines is random,
+			// and an economy pick arriving before a named request may
+			// rightly take its seats (a batch decides in arrival order, as
+			// serial transactions would), so the answers below would
+			// depend on that order.
 			// A window of a minute: only the sixth request can start the batch.
 			hs, errs := holdAll(t, e.svc, e, reqs)
 			if n, sum := histogram(t, e.reg, "reservd_hold_batch_size"); n != 1 || sum != 6 {
@@ -90,6 +96,9 @@ func TestBatchGroupsConcurrentHolds(t *testing.T) {
 			if won != 5 || lost != 1 {
 				t.Errorf("%d granted and %d refused, want 5 and 1 (10E was asked for twice)", won, lost)
 			}
+			if errs[5] == nil && (len(hs[5].Seats) != 2 || hs[5].Seats[0][0] > '2') {
+				t.Errorf("best 2 business seats = %v, want two in rows 1-2", hs[5].Seats)
+			}
 			for i, h := range hs {
 				if errs[i] != nil {
 					continue
@@ -97,6 +106,53 @@ func TestBatchGroupsConcurrentHolds(t *testing.T) {
 				if got, err := e.svc.GetHold(t.Context(), e.alice, h.ID); err != nil || !slices.Equal(got.Seats, h.Seats) {
 					t.Errorf("hold %s reads %+v, %v; want seats %v", h.ID, got, err, h.Seats)
 				}
+			}
+		})
+	}
+}
+
+// TestBatchFastPathKeysOfUndecidedRequests: a fast-path key set by an
+// earlier request of the same batch does not refuse a later request, for
+// the database may still refuse the earlier one; the batch then answers as
+// serial transactions would. Here 10E is held with no key on this replica
+// (another replica's hold), so the request for 10D+10E loses in the
+// database, and the later request for 10D alone must get 10D.
+func TestBatchFastPathKeysOfUndecidedRequests(t *testing.T) {
+	for name, newStore := range storetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, newStore, nil, func(c *reserve.Config) {
+				c.Batch = reserve.BatchConfig{Enabled: true, Window: time.Minute, MaxSize: 2}
+			})
+			cfg := e.cfg
+			cfg.Batch.Enabled = false
+			other := reserve.New(e.st, seatlock.NewMemory(nil), cache.NewMemory(nil), e.gw, nil, nil, cfg)
+			if _, err := other.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{"10E"}}, nil); err != nil {
+				t.Fatalf("hold 10E on the other replica: %v", err)
+			}
+			var errPair error
+			pairDone := make(chan struct{})
+			go func() {
+				defer close(pairDone)
+				_, errPair = e.svc.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{"10D", "10E"}}, nil)
+			}()
+			// The pair arrives first: the second request starts the batch.
+			for deadline := time.Now().Add(10 * time.Second); reserve.QueuedHolds(e.svc) == 0; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the first hold never reached the batch queue")
+				}
+			}
+			h, err := e.svc.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{"10D"}}, nil)
+			<-pairDone
+			var unavailable *holds.SeatsUnavailableError
+			if !errors.As(errPair, &unavailable) || !slices.Equal(unavailable.Seats, []string{"10E"}) {
+				t.Errorf("hold of 10D+10E: err = %v, want seats unavailable: 10E", errPair)
+			}
+			if err != nil || !slices.Equal(h.Seats, []string{"10D"}) {
+				t.Fatalf("hold of 10D after a refused 10D+10E in its batch = %+v, %v; want 10D granted", h, err)
+			}
+			if got, err := e.svc.GetHold(t.Context(), e.alice, h.ID); err != nil || !slices.Equal(got.Seats, []string{"10D"}) {
+				t.Errorf("hold %s reads %+v, %v; want seats [10D]", h.ID, got, err)
 			}
 		})
 	}
