@@ -29,6 +29,9 @@
 #   REDIS_ADDR Redis server (default 127.0.0.1:6379); REDIS_DB, the logical
 #              database used (default 12), must be empty, and is flushed at the end
 # shellcheck source=bench/lib.sh
+# The load generator sends many customers' holds with few API keys, so the
+# per-customer caps (HOLD_MAX_SEATS_PER_FLIGHT, HOLD_MAX_ACTIVE) and the
+# per-key in-flight cap (MAX_IN_FLIGHT_PER_KEY) are off, as RATE_LIMIT is.
 . "$(dirname "$0")/lib.sh"
 
 DURATION=${DURATION:-15s}
@@ -76,7 +79,7 @@ start_reservd() {
 		redis=(REDIS_URL="redis://$REDIS_ADDR/$REDIS_DB")
 		REDIS_USED=1
 	fi
-	start_bg reservd env -u REDIS_URL ADDR="127.0.0.1:$port" DATABASE_URL="$DB_URL" RATE_LIMIT=0 "${redis[@]}" \
+	start_bg reservd env -u REDIS_URL ADDR="127.0.0.1:$port" DATABASE_URL="$DB_URL" RATE_LIMIT=0 HOLD_MAX_SEATS_PER_FLIGHT=0 HOLD_MAX_ACTIVE=0 MAX_IN_FLIGHT_PER_KEY=0 "${redis[@]}" \
 		"$WORK/reservd" serve
 	STARTED="http://127.0.0.1:$port"
 	wait_up "$STARTED/healthz"

@@ -37,6 +37,9 @@
 # peak RSS <= 200 MB). "other CPU" is the share of the machine's CPU used by
 # processes other than the benchmark's own during the run (noise).
 # shellcheck source=bench/lib.sh
+# The load generator sends many customers' holds with few API keys, so the
+# per-customer caps (HOLD_MAX_SEATS_PER_FLIGHT, HOLD_MAX_ACTIVE) and the
+# per-key in-flight cap (MAX_IN_FLIGHT_PER_KEY) are off, as RATE_LIMIT is.
 . "$(dirname "$0")/lib.sh"
 
 DURATION=${DURATION:-15s}
@@ -63,7 +66,7 @@ if [[ -n ${BENCH_REDIS_URL:-} ]]; then
 	REDIS_ENV=(REDIS_URL="$BENCH_REDIS_URL" REDIS_PREFIX="bench-holds-$$")
 fi
 say "starting reservd on $BASE (PostgreSQL, Redis ${BENCH_REDIS_URL:-off}, HOLD_BATCH=${HOLD_BATCH:-on}, RATE_LIMIT=0, LOG_LEVEL=$LOG_LEVEL)"
-start_bg reservd env "${REDIS_ENV[@]}" ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 "$WORK/reservd" serve
+start_bg reservd env "${REDIS_ENV[@]}" ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 HOLD_MAX_SEATS_PER_FLIGHT=0 HOLD_MAX_ACTIVE=0 MAX_IN_FLIGHT_PER_KEY=0 "$WORK/reservd" serve
 wait_up "$BASE/healthz"
 
 say "creating $FLIGHTS flights of 1000 seats through POST /flights"
