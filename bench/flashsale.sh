@@ -24,7 +24,8 @@
 # shellcheck source=bench/lib.sh
 # The load generator sends many customers' holds with few API keys, so the
 # per-customer caps (HOLD_MAX_SEATS_PER_FLIGHT, HOLD_MAX_ACTIVE) and the
-# per-key in-flight cap (MAX_IN_FLIGHT_PER_KEY) are off, as RATE_LIMIT is.
+# in-flight and connection caps (MAX_IN_FLIGHT_PER_KEY, MAX_IN_FLIGHT,
+# MAX_CONNECTIONS: 2,000 clients at once) are off, as RATE_LIMIT is.
 . "$(dirname "$0")/lib.sh"
 
 CLIENTS=${CLIENTS:-2000}
@@ -51,7 +52,7 @@ for i in $(seq "$CUSTOMERS"); do KEYS+="${KEYS:+,}$(newkey --name "bench-$i")"; 
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 say "starting reservd on $BASE (PostgreSQL, no Redis, RATE_LIMIT=0, LOG_LEVEL=$LOG_LEVEL, open files $(ulimit -n))"
-start_bg reservd env -u REDIS_URL ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 HOLD_MAX_SEATS_PER_FLIGHT=0 HOLD_MAX_ACTIVE=0 MAX_IN_FLIGHT_PER_KEY=0 "$WORK/reservd" serve
+start_bg reservd env -u REDIS_URL ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 HOLD_MAX_SEATS_PER_FLIGHT=0 HOLD_MAX_ACTIVE=0 MAX_IN_FLIGHT_PER_KEY=0 MAX_IN_FLIGHT=0 MAX_CONNECTIONS=0 "$WORK/reservd" serve
 wait_up "$BASE/healthz"
 
 FAILED=0
