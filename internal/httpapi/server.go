@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -136,7 +137,8 @@ func NewServer(deps Deps) (http.Handler, error) {
 		inflight:     newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
 		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
 		keyUsage:     deps.KeyUsage,
-		queue:        &queueTokens{secret: deps.QueueTokenSecret, store: deps.Store},
+		queue: &queueTokens{secret: deps.QueueTokenSecret, store: deps.Store,
+			sales: expirable.NewLRU[int64, saleLookup](4096, nil, saleCacheTTL)},
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/reservd/reservd/internal/id"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/validate"
@@ -38,6 +39,40 @@ type queueTokens struct {
 	store  store.Store
 	mu     sync.Mutex
 	signer *waitroom.Signer
+	// sales remembers, per flight, the sale (or its absence) for
+	// saleCacheTTL, so that a hold costs no database read to learn whether
+	// its flight is behind a queue. This replica's own PUT and DELETE
+	// forget the flight at once; another replica's take effect here within
+	// saleCacheTTL.
+	sales *expirable.LRU[int64, saleLookup]
+}
+
+// saleCacheTTL bounds how long a sale put or removed on another replica
+// goes unseen here (the read cache of flights is as stale).
+const saleCacheTTL = time.Second
+
+// saleLookup is a cached SaleGet: the sale, or none.
+type saleLookup struct {
+	sale waitroom.Sale
+	none bool
+}
+
+// sale returns flightID's sale, or waitroom.ErrNoSale, through the cache.
+func (q *queueTokens) sale(ctx context.Context, flightID int64) (waitroom.Sale, error) {
+	if l, ok := q.sales.Get(flightID); ok {
+		if l.none {
+			return waitroom.Sale{}, waitroom.ErrNoSale
+		}
+		return l.sale, nil
+	}
+	sale, err := q.store.SaleGet(ctx, flightID)
+	switch {
+	case errors.Is(err, waitroom.ErrNoSale):
+		q.sales.Add(flightID, saleLookup{none: true})
+	case err == nil:
+		q.sales.Add(flightID, saleLookup{sale: sale})
+	}
+	return sale, err
 }
 
 func (q *queueTokens) get(ctx context.Context) (*waitroom.Signer, error) {
@@ -103,6 +138,7 @@ func (s *Server) putSale(w http.ResponseWriter, r *http.Request) error {
 	if len(errs) > 0 {
 		return invalidRequest(errs)
 	}
+	defer s.queue.sales.Remove(sale.FlightID)
 	if err := s.store.SalePut(r.Context(), sale); err != nil {
 		return err
 	}
@@ -118,6 +154,7 @@ func (s *Server) deleteSale(w http.ResponseWriter, r *http.Request) error {
 	sale, err := s.store.SaleGet(r.Context(), fid)
 	if err == nil {
 		err = s.store.SaleDelete(r.Context(), fid)
+		s.queue.sales.Remove(fid)
 	}
 	if errors.Is(err, waitroom.ErrNoSale) {
 		return errNoSale
@@ -221,10 +258,10 @@ func (s *Server) getQueueTicket(w http.ResponseWriter, r *http.Request) error {
 
 // checkQueueToken refuses a hold on a flight on sale behind a queue unless
 // the request carries a valid Queue-Token of this customer. Whether a sale
-// exists is one primary-key read; the token itself is checked with the
-// secret in memory and this replica's clock.
+// exists comes from a cache of a second (queueTokens.sale); the token itself
+// is checked with the secret in memory and this replica's clock.
 func (s *Server) checkQueueToken(r *http.Request, flightID int64) error {
-	sale, err := s.store.SaleGet(r.Context(), flightID)
+	sale, err := s.queue.sale(r.Context(), flightID)
 	if errors.Is(err, waitroom.ErrNoSale) {
 		return nil
 	} else if err != nil {
