@@ -280,7 +280,7 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 		)
 		b.Queue(`
 			SELECT s.flight_id, s.label, s.price_amount, (`+freeSeat+`), coalesce(s.hold_id, ''),
-				s.hold_id IS NOT NULL AND s.held_until <= now(), now()
+				`+seatLapsed+`, now()
 			FROM seats s JOIN unnest($1::bigint[], $2::text[]) AS x(flight_id, label)
 				ON s.flight_id = x.flight_id AND s.label = x.label
 			ORDER BY s.flight_id, s.label
