@@ -131,3 +131,14 @@ bench-fastpath: ## conflict refusals with the seat fast path in Redis, in proces
 
 bench-offers: ## GET /offers latency with a black-holed provider; cache hits vs bare net/http
 	bench/offers.sh
+
+# Security scanners, both pinned as tools in go.mod (docs/SECURITY.md). Not
+# part of make test: govulncheck downloads the Go vulnerability database
+# from vuln.go.dev on every run and fails where it cannot reach it. gosec
+# works offline; its exceptions are #nosec comments with a reason, in place.
+.PHONY: audit
+audit: ## govulncheck (needs vuln.go.dev) and gosec over ./... (docs/SECURITY.md)
+	@# Both run even when the first fails; the recipe fails if either did.
+	@rc=0; $(GO) tool gosec -quiet ./... || rc=$$?; \
+	$(GO) tool govulncheck ./... || rc=$$?; \
+	exit $$rc

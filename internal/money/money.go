@@ -107,7 +107,7 @@ func (m Money) Decimal() string {
 		return strconv.FormatInt(m.Amount, 10)
 	}
 	// The magnitude as unsigned, so that the most negative amount has one.
-	sign, n := "", uint64(m.Amount)
+	sign, n := "", uint64(m.Amount) // #nosec G115 -- two's complement: negated below, so MinInt64 has its magnitude
 	if m.Amount < 0 {
 		sign, n = "-", -n
 	}
