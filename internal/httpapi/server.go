@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -138,7 +137,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
 		keyUsage:     deps.KeyUsage,
 		queue: &queueTokens{secret: deps.QueueTokenSecret, store: deps.Store,
-			sales: expirable.NewLRU[int64, saleLookup](4096, nil, saleCacheTTL)},
+			sales: newSaleCache()},
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.

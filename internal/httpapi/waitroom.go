@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/reservd/reservd/internal/id"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/validate"
@@ -44,22 +44,33 @@ type queueTokens struct {
 	// its flight is behind a queue. This replica's own PUT and DELETE
 	// forget the flight at once; another replica's take effect here within
 	// saleCacheTTL.
-	sales *expirable.LRU[int64, saleLookup]
+	sales *lru.Cache[int64, saleLookup]
 }
 
 // saleCacheTTL bounds how long a sale put or removed on another replica
 // goes unseen here (the read cache of flights is as stale).
 const saleCacheTTL = time.Second
 
-// saleLookup is a cached SaleGet: the sale, or none.
+// saleLookup is a cached SaleGet: the sale, or none, as of at.
 type saleLookup struct {
 	sale waitroom.Sale
 	none bool
+	at   time.Time
+}
+
+// newSaleCache holds the sale lookups of up to 4,096 flights. (Not
+// golang-lru's expirable LRU: each of those runs a goroutine for good.)
+func newSaleCache() *lru.Cache[int64, saleLookup] {
+	c, err := lru.New[int64, saleLookup](4096)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return c
 }
 
 // sale returns flightID's sale, or waitroom.ErrNoSale, through the cache.
 func (q *queueTokens) sale(ctx context.Context, flightID int64) (waitroom.Sale, error) {
-	if l, ok := q.sales.Get(flightID); ok {
+	if l, ok := q.sales.Get(flightID); ok && time.Since(l.at) < saleCacheTTL {
 		if l.none {
 			return waitroom.Sale{}, waitroom.ErrNoSale
 		}
@@ -68,9 +79,9 @@ func (q *queueTokens) sale(ctx context.Context, flightID int64) (waitroom.Sale, 
 	sale, err := q.store.SaleGet(ctx, flightID)
 	switch {
 	case errors.Is(err, waitroom.ErrNoSale):
-		q.sales.Add(flightID, saleLookup{none: true})
+		q.sales.Add(flightID, saleLookup{none: true, at: time.Now()})
 	case err == nil:
-		q.sales.Add(flightID, saleLookup{sale: sale})
+		q.sales.Add(flightID, saleLookup{sale: sale, at: time.Now()})
 	}
 	return sale, err
 }
