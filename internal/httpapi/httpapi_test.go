@@ -51,7 +51,8 @@ func newAPI(t testing.TB, newStore func(testing.TB) store.Store, opts ...func(*c
 }
 
 // testConfig is production's default configuration (an empty
-// environment) less what would get in the tests' way: no rate limit, and
+// environment) less what would get in the tests' way: no rate limit, no
+// limit on invalid keys per address (the fuzz targets send thousands), and
 // API keys looked up on every request.
 func testConfig(t testing.TB) config.Config {
 	t.Helper()
@@ -59,7 +60,7 @@ func testConfig(t testing.TB) config.Config {
 	if err != nil {
 		t.Fatalf("default configuration: %v", err)
 	}
-	cfg.RateLimit, cfg.APIKeyCacheTTL = 0, 0
+	cfg.RateLimit, cfg.APIKeyCacheTTL, cfg.AuthFailureLimit = 0, 0, 0
 	return cfg
 }
 
