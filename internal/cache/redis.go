@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/reservd/reservd/internal/redisclient"
 )
 
 // DefaultTimeout bounds every Redis call unless WithTimeout says otherwise.
@@ -66,23 +67,11 @@ func NewRedis(client redis.UniversalClient, opts ...RedisOption) (*Redis, error)
 	if r.prefix == "" {
 		return nil, errors.New("cache: empty key prefix")
 	}
-	if enabled, known := contextTimeoutEnabled(client); known && !enabled {
+	if enabled, known := redisclient.ContextTimeoutEnabled(client); known && !enabled {
 		return nil, errors.New("cache: redis client must be created with ContextTimeoutEnabled: true, " +
 			"otherwise the per-call timeout does not bound socket I/O and a slow Redis stalls requests")
 	}
 	return r, nil
-}
-
-func contextTimeoutEnabled(c redis.UniversalClient) (enabled, known bool) {
-	switch c := c.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled, true
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled, true
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled, true
-	}
-	return false, false
 }
 
 // Key returns the Redis key of a cache entry.

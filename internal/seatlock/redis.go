@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/reservd/reservd/internal/redisclient"
 )
 
 // DefaultTimeout bounds every Redis call unless WithTimeout says otherwise.
@@ -74,7 +75,7 @@ func NewRedis(client redis.UniversalClient, opts ...RedisOption) (*Redis, error)
 	if r.prefix == "" || strings.ContainsAny(r.prefix, "{}") {
 		return nil, fmt.Errorf("seatlock: invalid key prefix %q (must be non-empty, without '{' or '}')", r.prefix)
 	}
-	if enabled, known := contextTimeoutEnabled(client); known && !enabled {
+	if enabled, known := redisclient.ContextTimeoutEnabled(client); known && !enabled {
 		return nil, errors.New("seatlock: redis client must be created with ContextTimeoutEnabled: true, " +
 			"otherwise the per-call timeout does not bound socket I/O and a slow Redis stalls requests")
 	}
@@ -133,18 +134,6 @@ func backstops(dial, read, write time.Duration) (time.Duration, time.Duration, t
 		write = time.Second
 	}
 	return dial, read, write
-}
-
-func contextTimeoutEnabled(c redis.UniversalClient) (enabled, known bool) {
-	switch c := c.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled, true
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled, true
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled, true
-	}
-	return false, false
 }
 
 // SeatKey returns the Redis key of a seat.
