@@ -48,13 +48,21 @@ build_ref() {
 	mkdir -p "$WORK/src-$name" "$WORK/$name"
 	say "building $name = $(git -C "$ROOT" rev-parse --short "$ref") ($(git -C "$ROOT" log -1 --format=%s "$ref"))"
 	git -C "$ROOT" archive "$ref" | tar -x -C "$WORK/src-$name"
-	(cd "$WORK/src-$name" && go build -o "$WORK/$name/reservd" ./cmd/reservd && go build -o "$WORK/$name/loadgen" ./cmd/loadgen)
+	(cd "$WORK/src-$name" && go build -trimpath -o "$WORK/$name/reservd" ./cmd/reservd && go build -trimpath -o "$WORK/$name/loadgen" ./cmd/loadgen)
 }
 build_ref base "$BASE_REF"
 build_ref head "$HEAD_REF"
 
+# db_jiffies: CPU ticks of the bench database's live backends (reservd's pool).
+db_jiffies() {
+	local pids
+	pids=$(pgq "SELECT pid FROM pg_stat_activity WHERE datname = '$BENCH_DB'" | tr '\n' ' ')
+	# shellcheck disable=SC2086 # one PID a word
+	cpu_jiffies $pids
+}
+
 # run NAME: one hold run of build NAME on a fresh database; appends
-# "NAME holds/s p50 p99 other-CPU events" to $WORK/results.
+# "NAME holds/s p50 p99 other-CPU events CPU-ms-per-hold" to $WORK/results.
 run() {
 	local name=$1 bin=$WORK/$1 admin keys port base flights events
 	pg_create_db
@@ -70,11 +78,18 @@ run() {
 	wait_up "$base/healthz"
 	flights=$("$bin/loadgen" mkflights -url "$base" -admin-key "$admin" -n "$FLIGHTS" -seats 1000 | paste -sd, -)
 	psql "$DB_URL" -XAtqc "CHECKPOINT" >/dev/null
+	# CPU of reservd and of its database backends over the whole loadgen
+	# run (warm-up included), per hold made: less sensitive than holds/s to
+	# the other work of a shared machine.
+	local before after holds ms
+	before=$(($(cpu_jiffies "$SERVER_PID") + $(db_jiffies)))
 	measured --settle "$bin/loadgen" holds -url "$base" -keys "$keys" -flights "$flights" -c "$CONNECTIONS" -warmup "$WARMUP" -d "$DURATION" -json
+	after=$(($(cpu_jiffies "$SERVER_PID") + $(db_jiffies)))
 	stop_servers
-	events=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM events")
-	jq -r --arg n "$name" --arg o "$OTHER_CPU" --arg e "$events" \
-		'.summaries[0] as $s | "\($n) \(.extra.holds_per_sec) \($s.p50_ms) \($s.p99_ms) \($o) \($e)"' "$WORK/out" >>"$WORK/results"
+	read -r holds events < <(psql "$DB_URL" -XAtqF' ' -c "SELECT (SELECT count(*) FROM holds), (SELECT count(*) FROM events)")
+	ms=$(awk -v j=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$holds" 'BEGIN { printf "%.3f", n > 0 ? 1000 * j / hz / n : 0 }')
+	jq -r --arg n "$name" --arg o "$OTHER_CPU" --arg e "$events" --arg ms "$ms" \
+		'.summaries[0] as $s | "\($n) \(.extra.holds_per_sec) \($s.p50_ms) \($s.p99_ms) \($o) \($e) \($ms)"' "$WORK/out" >>"$WORK/results"
 	if [[ $(jq -r .extra.seats_ran_out "$WORK/out") == true ]]; then
 		say "WARNING: the run used every seat before its end; raise FLIGHTS"
 	fi
@@ -88,17 +103,19 @@ done
 
 say "done: $(nproc) CPUs, $(go env GOVERSION), $(pgq 'SHOW server_version'), HOLD_BATCH=${HOLD_BATCH:-on}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| build | run | holds/s | p50 (ms) | p99 (ms) | other CPU | events written |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-awk '{ n[$1]++; printf "| %s | %d | %s | %s | %s | %s%% | %s |\n", $1, n[$1], $2, $3, $4, $5, $6 }' "$WORK/results"
+echo "| build | run | holds/s | p50 (ms) | p99 (ms) | CPU per hold (ms, reservd + its backends) | other CPU | events written |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+awk '{ n[$1]++; printf "| %s | %d | %s | %s | %s | %s | %s%% | %s |\n", $1, n[$1], $2, $3, $4, $7, $5, $6 }' "$WORK/results"
 echo
-awk '{ s[$1] += $2; c[$1]++; v[$1, c[$1]] = $2 }
-function median(k, i, j, t, a) {
-	for (i = 1; i <= c[k]; i++) a[i] = v[k, i]
-	for (i = 1; i <= c[k]; i++) for (j = i + 1; j <= c[k]; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return c[k] % 2 ? a[(c[k] + 1) / 2] : (a[c[k] / 2] + a[c[k] / 2 + 1]) / 2
+awk '{ c[$1]++; v[$1, c[$1]] = $2; w[$1, c[$1]] = $7 }
+function median(a, k, i, j, t, x) {
+	for (i = 1; i <= c[k]; i++) x[i] = a[k, i]
+	for (i = 1; i <= c[k]; i++) for (j = i + 1; j <= c[k]; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+	return c[k] % 2 ? x[(c[k] + 1) / 2] : (x[c[k] / 2] + x[c[k] / 2 + 1]) / 2
 }
 END {
-	mb = median("base"); mh = median("head")
-	printf "median holds/s: without events %.0f, with events %.0f: the outbox costs %.1f%% (target <= 10%%)\n", mb, mh, 100 * (1 - mh / mb)
+	mb = median(v, "base"); mh = median(v, "head")
+	printf "median holds/s: without events %.0f, with events %.0f: %+.1f%%\n", mb, mh, 100 * (mh / mb - 1)
+	cb = median(w, "base"); ch = median(w, "head")
+	printf "median CPU per hold: without events %.3f ms, with events %.3f ms: the outbox costs %+.1f%% (target <= 10%%)\n", cb, ch, 100 * (ch / cb - 1)
 }' "$WORK/results"
