@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -98,6 +99,9 @@ type App struct {
 	keyUsage *apikey.Usage
 	runner   *jobs.Runner
 	closers  []func()
+
+	sequencedMu sync.Mutex
+	sequenced   []func(store.Sequenced)
 }
 
 // New builds the service cfg describes. Close releases what it opened,
@@ -241,6 +245,8 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
 		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
 		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},
+		jobs.EventsSequence(st, cfg.EventSequenceInterval, a.notifySequenced),
+		jobs.EventsPrune(st, cfg.EventRetention),
 	)
 	return a, nil
 }
@@ -260,6 +266,31 @@ func (a *App) Drain() { a.draining.Store(true) }
 // flush; serve calls it once more after its last request.
 func (a *App) FlushKeyUsage(ctx context.Context) (int, error) {
 	return a.keyUsage.Flush(ctx, a.Store.APIKeyTouch)
+}
+
+// OnSequenced is the seam through which whatever serves events live (the
+// event and seat streams, the webhook fan-out) learns of new ones: f is
+// called after every pass of this replica's sequencer (the events_sequence
+// job) that gave events their positions, with what the pass did. It is
+// only a wake-up: readers page the feed from their own cursor
+// (store.Events.EventList), so a call missed or coalesced costs latency,
+// never an event; and a pass that ran on another replica calls nothing
+// here. f runs in the sequencer's loop: it must return at once (signal,
+// don't work). Add hooks before RunJobs.
+func (a *App) OnSequenced(f func(store.Sequenced)) {
+	a.sequencedMu.Lock()
+	defer a.sequencedMu.Unlock()
+	a.sequenced = append(a.sequenced, f)
+}
+
+// notifySequenced calls the OnSequenced hooks.
+func (a *App) notifySequenced(sq store.Sequenced) {
+	a.sequencedMu.Lock()
+	hooks := a.sequenced
+	a.sequencedMu.Unlock()
+	for _, f := range hooks {
+		f(sq)
+	}
 }
 
 // RunJobs runs the background jobs until ctx is done and every pass in

@@ -50,6 +50,11 @@ type Config struct {
 	SweepInterval time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
 	TripLease     time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
 	PaymentLease  time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
+	// EventSequenceInterval is how often the sequencer puts committed
+	// events in order (EVENT_SEQUENCE_INTERVAL); EventRetention how long
+	// events are kept (EVENT_RETENTION, at least MinEventRetention).
+	EventSequenceInterval time.Duration
+	EventRetention        time.Duration
 
 	// APIKeyCacheTTL is how long a replica trusts an API key it has looked
 	// up (API_KEY_CACHE_TTL; 0 looks every request up).
@@ -129,24 +134,26 @@ func Load(getenv func(string) string) (Config, error) {
 		return n
 	}
 	c := Config{
-		Addr:              env("ADDR", DefaultAddr),
-		DebugAddr:         env("DEBUG_ADDR", ""),
-		DatabaseURL:       env("DATABASE_URL", ""),
-		DatabaseDirectURL: env("DATABASE_DIRECT_URL", ""),
-		DataDir:           env("DATA_DIR", "./data"),
-		RedisURL:          env("REDIS_URL", ""),
-		RedisPrefix:       env("REDIS_PREFIX", "reservd"),
-		HoldTTL:           duration("HOLD_TTL", "10m"),
-		HoldMaxLifetime:   duration("HOLD_MAX_LIFETIME", "30m"),
-		LogFormat:         strings.ToLower(env("LOG_FORMAT", "text")),
-		ShutdownTimeout:   duration("SHUTDOWN_TIMEOUT", "20s"),
-		SweepInterval:     duration("SWEEP_INTERVAL", "5s"),
-		TripLease:         duration("TRIP_LEASE", "30s"),
-		PaymentLease:      duration("PAYMENT_LEASE", "30s"),
-		ProviderTimeout:   duration("PROVIDER_TIMEOUT", "2s"),
-		SearchBudget:      duration("SEARCH_BUDGET", "3s"),
-		FXRatesFile:       env("FX_RATES_FILE", ""),
-		Providers:         map[string]registry.Values{},
+		Addr:                  env("ADDR", DefaultAddr),
+		DebugAddr:             env("DEBUG_ADDR", ""),
+		DatabaseURL:           env("DATABASE_URL", ""),
+		DatabaseDirectURL:     env("DATABASE_DIRECT_URL", ""),
+		DataDir:               env("DATA_DIR", "./data"),
+		RedisURL:              env("REDIS_URL", ""),
+		RedisPrefix:           env("REDIS_PREFIX", "reservd"),
+		HoldTTL:               duration("HOLD_TTL", "10m"),
+		HoldMaxLifetime:       duration("HOLD_MAX_LIFETIME", "30m"),
+		LogFormat:             strings.ToLower(env("LOG_FORMAT", "text")),
+		ShutdownTimeout:       duration("SHUTDOWN_TIMEOUT", "20s"),
+		SweepInterval:         duration("SWEEP_INTERVAL", "5s"),
+		TripLease:             duration("TRIP_LEASE", "30s"),
+		PaymentLease:          duration("PAYMENT_LEASE", "30s"),
+		EventSequenceInterval: duration("EVENT_SEQUENCE_INTERVAL", "100ms"),
+		EventRetention:        duration("EVENT_RETENTION", "720h"),
+		ProviderTimeout:       duration("PROVIDER_TIMEOUT", "2s"),
+		SearchBudget:          duration("SEARCH_BUDGET", "3s"),
+		FXRatesFile:           env("FX_RATES_FILE", ""),
+		Providers:             map[string]registry.Values{},
 	}
 	for _, p := range registry.All() {
 		c.Providers[p.Name] = p.Load(getenv)
@@ -218,6 +225,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.QueueTokenSecret = getenv("QUEUE_TOKEN_SECRET"); c.QueueTokenSecret != "" && len(c.QueueTokenSecret) < 32 {
 		errs = append(errs, fmt.Errorf("QUEUE_TOKEN_SECRET: want at least 32 bytes (or leave it unset to keep one in the database)"))
 	}
+	if c.EventRetention > 0 && c.EventRetention < MinEventRetention {
+		errs = append(errs, fmt.Errorf("EVENT_RETENTION=%q: events are kept at least 30 days, want %s or more", getenv("EVENT_RETENTION"), MinEventRetention))
+	}
 	if c.HoldMaxLifetime < c.HoldTTL {
 		errs = append(errs, fmt.Errorf("HOLD_MAX_LIFETIME (%s) must be at least HOLD_TTL (%s)", c.HoldMaxLifetime, c.HoldTTL))
 	}
@@ -226,6 +236,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	return c, errors.Join(errs...)
 }
+
+// MinEventRetention is the least EVENT_RETENTION: the API promises that
+// events are kept at least 30 days.
+const MinEventRetention = 30 * 24 * time.Hour
 
 // DefaultAddr is where reservd listens with DATABASE_URL set and ADDR
 // unset: every interface, as a service in a container must.
@@ -263,6 +277,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("sweep_interval", c.SweepInterval),
 		slog.Duration("trip_lease", c.TripLease),
 		slog.Duration("payment_lease", c.PaymentLease),
+		slog.Duration("event_sequence_interval", c.EventSequenceInterval),
+		slog.Duration("event_retention", c.EventRetention),
 		slog.Duration("api_key_cache_ttl", c.APIKeyCacheTTL),
 		slog.Float64("rate_limit", c.RateLimit),
 		slog.Int("rate_burst", c.RateBurst),

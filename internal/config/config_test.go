@@ -244,3 +244,32 @@ func TestLoadRedisCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadEvents: the sequencer's interval and the retention default to
+// 100ms and 30 days; a retention under the promised 30 days is refused.
+func TestLoadEvents(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil || c.EventSequenceInterval != 100*time.Millisecond || c.EventRetention != 720*time.Hour {
+		t.Fatalf("defaults: %v, %v, %v", c.EventSequenceInterval, c.EventRetention, err)
+	}
+	c, err = Load(env(map[string]string{"EVENT_SEQUENCE_INTERVAL": "250ms", "EVENT_RETENTION": "2160h"}))
+	if err != nil || c.EventSequenceInterval != 250*time.Millisecond || c.EventRetention != 2160*time.Hour {
+		t.Fatalf("set: %v, %v, %v", c.EventSequenceInterval, c.EventRetention, err)
+	}
+	for _, bad := range []map[string]string{{"EVENT_RETENTION": "719h"}, {"EVENT_RETENTION": "24h"}, {"EVENT_RETENTION": "0"}, {"EVENT_SEQUENCE_INTERVAL": "0"}} {
+		if _, err := Load(env(bad)); err == nil {
+			t.Errorf("Load accepted %v", bad)
+		} else if name := func() string {
+			for k := range bad {
+				return k
+			}
+			return ""
+		}(); !strings.Contains(err.Error(), name) {
+			t.Errorf("error for %v does not name it: %v", bad, err)
+		}
+	}
+	if _, err := Load(env(map[string]string{"EVENT_RETENTION": "24h"})); err == nil || !strings.Contains(err.Error(), "30 days") {
+		t.Errorf("a short retention's error does not say why: %v", err)
+	}
+}

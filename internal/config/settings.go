@@ -37,6 +37,8 @@ var Settings = []Setting{
 	{"SWEEP_INTERVAL", "5s", "how often expired holds are tidied and interrupted payments recovered"},
 	{"PAYMENT_LEASE", "30s", "how long a booking request owns its payment before recovery may finish it"},
 	{"TRIP_LEASE", "30s", "how long a worker owns a trip before another replica may take it over"},
+	{"EVENT_SEQUENCE_INTERVAL", "100ms", "how often committed events are put in order for the feed, streams and webhooks (an event shows about this long after its commit)"},
+	{"EVENT_RETENTION", "720h", "how long events are kept (at least 720h: 30 days are promised)"},
 	{"RATE_LIMIT", "50", "requests per second per API key; 0 turns limits off"},
 	{"RATE_BURST", "100", "burst of requests per API key above RATE_LIMIT"},
 	{"MAX_IN_FLIGHT", "512", "requests served at once; past it 503 overloaded (0: no cap)"},

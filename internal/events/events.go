@@ -106,6 +106,21 @@ func OfTrip(t Type, tr trips.Trip) Event {
 	return Event{ID: NewID(), KeyID: tr.KeyID, Type: t, Data: mustJSON(views.OfTrip(tr))}
 }
 
+// OfTripStatus is the event type of a trip reaching status s, and false for
+// a status that has none (pending). The store writes it in the transaction
+// in which the trip first reaches s.
+func OfTripStatus(s trips.Status) (Type, bool) {
+	switch s {
+	case trips.Confirmed:
+		return TripConfirmed, true
+	case trips.Failed:
+		return TripFailed, true
+	case trips.Canceled:
+		return TripCanceled, true
+	}
+	return "", false
+}
+
 // mustJSON encodes a view. Views are plain structs of strings, numbers,
 // times and slices, which always encode; an error is a programming error.
 func mustJSON(v any) json.RawMessage {

@@ -59,6 +59,9 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/trips/{id}", customer, s.getTrip, idemNone, false},
 		{http.MethodPost, "/trips/{id}/cancel", customer, s.cancelTrip, idemOptional, false},
 
+		// Events.
+		{http.MethodGet, "/events", customer, s.listEvents, idemNone, false},
+
 		// Operations.
 		{http.MethodGet, "/healthz", public, s.healthz, idemNone, false},
 		{http.MethodGet, "/readyz", public, s.readyz, idemNone, false},

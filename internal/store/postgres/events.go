@@ -16,10 +16,18 @@ import (
 // insertEvents is the outbox write, in the transaction of the change it
 // reports. The database stamps created_at, the transaction (tx) and the
 // write order (seq); pos stays NULL until the sequencer gives it.
-const insertEvents = `
+var insertEvents = insertEventsFrom(1)
+
+// insertEventsFrom is insertEvents with its five array parameters numbered
+// from $first, for statements that write events in a CTE of their own
+// (eventArgs gives the arguments).
+func insertEventsFrom(first int) string {
+	return fmt.Sprintf(`
 	INSERT INTO events (id, api_key_id, type, flight_id, data)
 	SELECT id, key, type, nullif(flight, 0), data::json
-	FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[]) AS e(id, key, type, flight, data)`
+	FROM unnest($%d::text[], $%d::bigint[], $%d::text[], $%d::bigint[], $%d::text[]) AS e(id, key, type, flight, data)`,
+		first, first+1, first+2, first+3, first+4)
+}
 
 // eventArgs are insertEvents' arguments for evs.
 func eventArgs(evs []events.Event) []any {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
@@ -113,6 +114,9 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 			Total: row.Total, Status: bookings.Confirmed,
 		}
 		if out.CreatedAt, err = parseTime(now); err != nil {
+			return err
+		}
+		if err := writeEvents(ctx, tx, now, events.OfBooking(events.BookingConfirmed, out)); err != nil {
 			return err
 		}
 		return complete(ctx, tx, done, out)
@@ -262,6 +266,9 @@ func (s *Store) BookingCancel(ctx context.Context, p store.BookingCancelParams) 
 		out = b
 		out.Status = bookings.Canceled
 		if out.CanceledAt, err = parseTime(now); err != nil {
+			return err
+		}
+		if err := writeEvents(ctx, tx, now, events.OfBooking(events.BookingCanceled, out)); err != nil {
 			return err
 		}
 		return complete(ctx, tx, done, out)

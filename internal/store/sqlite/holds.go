@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/idempotency"
@@ -173,8 +174,10 @@ func (s *Store) HoldCreate(ctx context.Context, h store.HoldCreateParams, done *
 	var out holds.Hold
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = grantHold(ctx, tx, h, done)
-		return err
+		if out, err = grantHold(ctx, tx, h, done); err != nil {
+			return err
+		}
+		return writeEvents(ctx, tx, out.CreatedAt.Format(timeFormat), events.OfHold(events.HoldCreated, out))
 	})
 	if err != nil {
 		return holds.Hold{}, fmt.Errorf("create hold: %w", err)
@@ -226,6 +229,9 @@ func (s *Store) HoldExtend(ctx context.Context, p store.HoldExtendParams) (holds
 		if out.ExpiresAt, err = parseTime(expiresAt); err != nil {
 			return err
 		}
+		if err := writeEvents(ctx, tx, now, events.OfHold(events.HoldExtended, out)); err != nil {
+			return err
+		}
 		return complete(ctx, tx, done, out)
 	})
 	if err != nil {
@@ -269,6 +275,9 @@ func (s *Store) HoldRelease(ctx context.Context, p store.HoldReleaseParams) (hol
 		}
 		out = row.Hold
 		out.Status = holds.Released
+		if err := writeEvents(ctx, tx, now, events.OfHold(events.HoldReleased, out)); err != nil {
+			return err
+		}
 		return complete(ctx, tx, done, out)
 	})
 	if err != nil {
@@ -315,6 +324,13 @@ func (s *Store) HoldExpire(ctx context.Context, limit int) ([]holds.Hold, error)
 			return err
 		}
 		rows.Close()
+		evs := make([]events.Event, len(out))
+		for i, h := range out {
+			evs[i] = events.OfHold(events.HoldExpired, h)
+		}
+		if err := writeEvents(ctx, tx, now, evs...); err != nil {
+			return err
+		}
 		for _, h := range out {
 			if err := holdEvents(ctx, tx, "expired", h.ID, "", now); err != nil {
 				return err

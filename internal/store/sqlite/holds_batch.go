@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/idempotency"
@@ -27,6 +28,11 @@ var _ store.HoldBatcher = (*Store)(nil)
 func (s *Store) HoldCreateBatch(ctx context.Context, reqs []store.BatchHold) ([]store.BatchResult, error) {
 	out := make([]store.BatchResult, len(reqs))
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		// The winners' events, written with one statement at the end.
+		var (
+			outbox []events.Event
+			now    string
+		)
 		for i, r := range reqs {
 			out[i] = store.BatchResult{}
 			if err := r.Ctx.Err(); err != nil {
@@ -50,8 +56,12 @@ func (s *Store) HoldCreateBatch(ctx context.Context, reqs []store.BatchHold) ([]
 				return err
 			}
 			out[i].Hold = h
+			if err == nil {
+				outbox = append(outbox, events.OfHold(events.HoldCreated, h))
+				now = h.CreatedAt.Format(timeFormat)
+			}
 		}
-		return nil
+		return writeEvents(ctx, tx, now, outbox...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create holds: %w", err)
