@@ -131,7 +131,11 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		if st, fresh, err = OpenStore(ctx, cfg); err != nil {
 			return nil, err
 		}
-		a.onClose(func() { st.Close() })
+		a.onClose(func() {
+			if err := st.Close(); err != nil {
+				log.Error("close the database", "error", err.Error())
+			}
+		})
 		if _, err := Migrate(ctx, cfg, st); err != nil {
 			return nil, err
 		}
@@ -163,7 +167,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
-		a.onClose(func() { rdb.Close() })
+		a.onClose(func() { rdb.Close() }) // #nosec G104 -- closing the Redis client at shutdown; it holds nothing to flush
 		redis.SetLogger(redisLogger{log})
 		// Command names only: values (cache entries, owners) stay out of spans.
 		if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
@@ -376,7 +380,7 @@ func newAggregator(cfg config.Config, o Overrides, cache cache.Cache, log *slog.
 		if err != nil {
 			return nil, nil, fmt.Errorf("start provider simulators: %w", err)
 		}
-		closeAll = func() { hc.CloseIdleConnections(); sims.Close() }
+		closeAll = func() { hc.CloseIdleConnections(); sims.Close() } // #nosec G104 -- stopping the in-process simulators at shutdown; nothing to flush
 		for _, p := range sims.Providers(hc) {
 			sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
 		}

@@ -25,6 +25,7 @@ const insertBookingSeats = `
 	INSERT INTO booking_seats (booking_id, flight_id, seat, live)
 	SELECT ?1, flight_id, label, 1 FROM seats WHERE hold_id = ?2 AND booking_id IS NULL`
 
+// #nosec G202 -- joins constant SQL fragments (holds.go's seatHeld, freeSeat, … of constant arguments); every value is a ? parameter
 var bookSeats = `
 	UPDATE seats SET booking_id = ?1, hold_id = NULL, held_until = NULL
 	WHERE hold_id = ?2 AND booking_id IS NULL AND ` + seatHeld("", "?3")

@@ -179,7 +179,7 @@ func (s *Store) claimPayments(ctx context.Context, state store.PaymentState, lea
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows.Close()
+		rows.Close() // #nosec G104 -- read to the end and rows.Err checked; closing early frees the transaction's one connection for the next statement
 		for _, p := range out {
 			if _, err := tx.ExecContext(ctx, `UPDATE payments SET lease_until = ?1, updated_at = ?2 WHERE hold_id = ?3`,
 				leaseUntil, now, p.HoldID); err != nil {
