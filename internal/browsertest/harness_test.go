@@ -101,8 +101,9 @@ type server struct {
 
 // startServer builds the service from the default configuration on a fresh
 // embedded database, with env's settings on top, runs its background jobs
-// (the hold sweeper, the trip worker) and serves it.
-func startServer(t *testing.T, env map[string]string) *server {
+// (the hold sweeper, the trip worker) and serves it, through wrap when
+// given.
+func startServer(t *testing.T, env map[string]string, wrap ...func(http.Handler) http.Handler) *server {
 	t.Helper()
 	vars := map[string]string{"DATA_DIR": t.TempDir(), "SEED_DEMO": "false", "RATE_LIMIT": "0", "API_KEY_CACHE_TTL": "0"}
 	for k, v := range env {
@@ -121,7 +122,11 @@ func startServer(t *testing.T, env map[string]string) *server {
 	jobsDone := make(chan struct{})
 	go func() { defer close(jobsDone); a.RunJobs(jobsCtx) }()
 	t.Cleanup(func() { stopJobs(); <-jobsDone })
-	srv := httptest.NewServer(a.Handler())
+	h := a.Handler()
+	for _, w := range wrap {
+		h = w(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s := &server{t: t, url: srv.URL, app: a}
 	s.key, s.admin = s.newKey("browser", false), s.newKey("ops", true)
@@ -338,8 +343,10 @@ func (tb *tab) open(s *server, path, key string) {
 	if key == "" {
 		return
 	}
+	// SetValue, not SendKeys: typing a 40-character key key by key costs
+	// seconds on a loaded machine, and the form is what is tested.
 	tb.do("save the key",
-		chromedp.SendKeys(chromedp.ID("apiKey"), key),
+		chromedp.SetValue(chromedp.ID("apiKey"), key),
 		chromedp.Click(chromedp.ID("saveKey")))
 	tb.waitFor("the key is saved", `document.getElementById('banner').classList.contains('ok')`, 5*time.Second)
 }
@@ -364,11 +371,12 @@ func artifacts(t *testing.T) string {
 	}
 }
 
-// screenshot saves the whole page as <test>-<tab>-<label>.png.
+// screenshot saves the whole page as <test>-<tab>-<label>.jpg (JPEG: a
+// fraction of PNG's encoding time).
 func (tb *tab) screenshot(label string) {
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(85))
 	if err != nil {
 		tb.t.Logf("%s: screenshot %s: %v", tb.name, label, err)
 		return
@@ -378,8 +386,8 @@ func (tb *tab) screenshot(label string) {
 		tb.t.Logf("screenshot: %v", err)
 		return
 	}
-	name := strings.NewReplacer("/", "_", " ", "_").Replace(tb.t.Name()) + "-" + tb.name + "-" + label + ".png"
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(tb.t.Name()) + "-" + tb.name + "-" + label + ".jpg"
+	if err := os.WriteFile(filepath.Join(dir, name), img, 0o644); err != nil {
 		tb.t.Logf("screenshot: %v", err)
 		return
 	}

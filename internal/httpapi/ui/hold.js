@@ -83,11 +83,13 @@ function setHold(h) {
   syncButtons();
   tick();
 }
-// tick counts the active hold down to its expires_at, once a second. At
-// zero the hold is expired (the API says so at that instant too): the page
-// shows it at once, then asks the API, which has the last word (a clock
-// behind the server's may have flipped it early).
+// tick counts the active hold down to its expires_at, on the second
+// boundaries of the time left, so that the count and the flip to expired at
+// zero are on time (the API expires the hold at that instant too). The page
+// shows the expiry at once, then asks the API, which has the last word.
+let tickTimer;
 function tick() {
+  clearTimeout(tickTimer);
   const h = state.hold;
   if (!h) return;
   if (h.status !== 'active') { $('hCountdown').textContent = h.status === 'expired' ? 'expired' : '—'; return; }
@@ -95,6 +97,7 @@ function tick() {
   if (ms > 0) {
     const s = Math.ceil(ms / 1000);
     $('hCountdown').textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')} left`;
+    tickTimer = setTimeout(tick, (ms % 1000 || 1000) + 5);
     return;
   }
   setHold(Object.assign({}, h, { status: 'expired' }));
@@ -112,7 +115,6 @@ async function confirmExpiry(h) {
   }
   await seatsTouched(h.flight_id);
 }
-setInterval(tick, 1000);
 async function restoreHold() {
   let id = null;
   try { id = sessionStorage.getItem(HOLD_STORE); } catch (_) {}
@@ -123,6 +125,7 @@ async function restoreHold() {
 // syncButtons disables what the current selection and hold do not allow.
 function syncButtons() {
   $('holdSelected').disabled = $('clearSel').disabled = state.selected.size === 0;
+  $('bestBtn').disabled = !state.seats.some((s) => s.status === 'available');
   const active = !!state.hold && state.hold.status === 'active';
   for (const id of ['extendHold', 'releaseHold', 'bookBtn', 'token']) $(id).disabled = !active;
 }

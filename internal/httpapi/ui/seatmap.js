@@ -69,15 +69,19 @@ function renderTiers(tiers) {
     el('span', { class: 'muted', text: ` (${t.free} free)` }))));
 }
 // renderCabins offers best available in the cabins this flight has, each
-// with its free seats; a cabin with none cannot be chosen.
+// with its free seats; a cabin with none cannot be chosen. The choice stays
+// while its cabin has seats, else it is the cabin of the cheapest free seat.
 function renderCabins() {
   const sel = $('bestCabin'), was = sel.value;
   const cabins = new Map();
-  for (const s of state.seats) cabins.set(s.cabin, (cabins.get(s.cabin) || 0) + (s.status === 'available' ? 1 : 0));
+  let cheapest = null;
+  for (const s of state.seats) {
+    const free = s.status === 'available';
+    cabins.set(s.cabin, (cabins.get(s.cabin) || 0) + (free ? 1 : 0));
+    if (free && (!cheapest || s.price.amount < cheapest.price.amount)) cheapest = s;
+  }
   sel.replaceChildren(...[...cabins].map(([c, n]) => el('option', { value: c, disabled: n === 0, text: `${cabinName(c)[0].toUpperCase()}${cabinName(c).slice(1)} (${n} free)` })));
-  const firstFree = [...cabins].find(([, n]) => n > 0);
-  sel.value = cabins.get(was) ? was : firstFree ? firstFree[0] : '';
-  $('bestBtn').disabled = !firstFree;
+  sel.value = cabins.get(was) ? was : cheapest ? cheapest.cabin : '';
 }
 function renderSeats() {
   const map = $('seatMap');
