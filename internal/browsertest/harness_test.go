@@ -19,9 +19,11 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/apikey"
 	"github.com/reservd/reservd/internal/app"
 	"github.com/reservd/reservd/internal/config"
+	"github.com/reservd/reservd/internal/provider/simset"
 	"github.com/reservd/reservd/internal/store"
 )
 
@@ -97,10 +99,11 @@ type server struct {
 	admin  string
 	flight int64
 	app    *app.App
+	sims   *simset.Set // the provider simulators the service searches
 }
 
 // startServer builds the service from the default configuration on a fresh
-// embedded database, with env's settings on top, runs its background jobs
+// embedded database and the provider simulators, with env's settings on top, runs its background jobs
 // (the hold sweeper, the trip worker) and serves it, through wrap when
 // given.
 func startServer(t *testing.T, env map[string]string, wrap ...func(http.Handler) http.Handler) *server {
@@ -113,7 +116,20 @@ func startServer(t *testing.T, env map[string]string, wrap ...func(http.Handler)
 	if err != nil {
 		t.Fatalf("configuration: %v", err)
 	}
-	a, err := app.New(context.Background(), cfg, app.Env{}, app.Overrides{})
+	// The built-in provider simulators, as the embedded default runs them,
+	// but started here so that a test can turn their knobs.
+	sims, err := simset.Start()
+	if err != nil {
+		t.Fatalf("start the provider simulators: %v", err)
+	}
+	t.Cleanup(func() { sims.Close() })
+	a, err := app.New(context.Background(), cfg, app.Env{}, app.Overrides{Providers: func(hc *http.Client) []aggregator.Source {
+		var sources []aggregator.Source
+		for _, p := range sims.Providers(hc) {
+			sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
+		}
+		return sources
+	}})
 	if err != nil {
 		t.Fatalf("build the service: %v", err)
 	}
@@ -128,7 +144,7 @@ func startServer(t *testing.T, env map[string]string, wrap ...func(http.Handler)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s := &server{t: t, url: srv.URL, app: a}
+	s := &server{t: t, url: srv.URL, app: a, sims: sims}
 	s.key, s.admin = s.newKey("browser", false), s.newKey("ops", true)
 	s.flight = s.createFlight()
 	return s

@@ -1,9 +1,12 @@
 // Views (#flights, #trips, #flight=ID) and start-up.
 function showView() {
-  const trip = location.hash.startsWith('#trips');
+  const trip = location.hash.startsWith('#trips'), wasTrip = !$('tripsView').hidden;
   $('flightsView').hidden = trip;
   $('tripsView').hidden = !trip;
   for (const [id, on] of [['navFlights', !trip], ['navTrips', trip]]) on ? $(id).setAttribute('aria-current', 'page') : $(id).removeAttribute('aria-current');
+  // The seat map is followed only while it is in view.
+  if (trip) unwatchSeats();
+  else if (wasTrip && state.flight) { watchSeats(state.flight.id); background(loadSeats); }
   return trip;
 }
 window.addEventListener('hashchange', () => { if (!showView()) background(openFromHash); });
