@@ -85,6 +85,9 @@ function renderCabins() {
 }
 function renderSeats() {
   const map = $('seatMap');
+  // The map is rebuilt on every change (live ones included): keep the
+  // keyboard focus on the seat that had it.
+  const focused = map.contains(document.activeElement) ? document.activeElement.dataset.seat : null;
   const { tierOf, tiers } = priceTiers(state.seats);
   renderTiers(tiers);
   renderCabins();
@@ -114,6 +117,7 @@ function renderSeats() {
       }, s.seat));
     }
   }
+  if (focused) { const b = map.querySelector(`[data-seat="${CSS.escape(focused)}"]`); if (b) b.focus(); }
   renderSelection();
 }
 function toggleSeat(label) {
