@@ -116,13 +116,13 @@ async function api(method, path, body, { idem = false, quiet = false, extra = {}
 }
 // run wraps a UI action: disables the button while it runs and swallows API
 // errors (already shown), so that no action ends in an uncaught rejection. A
-// user's action that succeeds takes down an earlier error banner; background
-// work (user false) leaves the banner alone.
+// user's action takes down an earlier error banner as it starts (its own
+// errors show anew); background work (user false) leaves the banner alone.
 async function run(button, fn, user = true) {
   if (button) button.disabled = true;
+  if (user) clearError();
   try {
     await fn();
-    if (user) clearError();
   } catch (e) { if (!(e instanceof ApiError)) { showError({ message: String(e.message || e), code: 'client_error' }); console.error(e); } }
   finally { if (button) button.disabled = false; syncButtons(); }
 }

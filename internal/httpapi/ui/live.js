@@ -7,7 +7,9 @@
 // retry) or while it is down, the seat map is polled every POLL_MS instead,
 // and the stream is tried again every STREAM_RETRY_MS.
 const POLL_MS = 3000, STREAM_RETRY_MS = 30000;
-const live = { flightId: null, source: null, on: false, poll: null, retry: null };
+// seq counts the stream's events, so that a seat map fetched meanwhile is
+// known to be older than them (loadSeats).
+const live = { flightId: null, source: null, on: false, poll: null, retry: null, seq: 0 };
 
 function watchSeats(flightId) {
   if (live.flightId === flightId && (live.source || live.poll)) return;
@@ -19,7 +21,7 @@ function unwatchSeats() {
   if (live.source) live.source.close();
   clearInterval(live.poll);
   clearTimeout(live.retry);
-  Object.assign(live, { flightId: null, source: null, on: false, poll: null, retry: null });
+  Object.assign(live, { flightId: null, source: null, on: false, poll: null, retry: null, seq: live.seq + 1 });
 }
 function openStream() {
   const id = live.flightId;
@@ -31,13 +33,16 @@ function openStream() {
     if (!mine()) return;
     const seats = parseEvent(e);
     if (!seats) return;
+    live.seq++;
     setSeats(Array.isArray(seats) ? seats : seats.data || []);
     setLive(true);
   });
   es.addEventListener('seats', (e) => {
     if (!mine() || !live.on) return; // changes count only on top of a snapshot
     const changes = parseEvent(e);
-    if (Array.isArray(changes)) patchSeats(changes);
+    if (!Array.isArray(changes)) return;
+    live.seq++;
+    patchSeats(changes);
   });
   es.addEventListener('error', () => {
     if (live.source !== es) return;

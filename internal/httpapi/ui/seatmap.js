@@ -19,9 +19,12 @@ async function selectFlight(f) {
 }
 async function loadSeats() {
   if (!state.flight) return;
-  const id = state.flight.id;
+  const id = state.flight.id, seq = live.seq;
   const res = await api('GET', '/flights/' + encodeURIComponent(id) + '/seats');
-  if (state.flight && state.flight.id === id) setSeats(res.data || []);
+  if (!state.flight || state.flight.id !== id) return;
+  // A stream event that came while this answer was on its way is newer than it.
+  if (live.on && live.flightId === id && live.seq !== seq) return;
+  setSeats(res.data || []);
 }
 // setSeats shows a whole seat map; patchSeats changes the status of some seats.
 function setSeats(seats) {

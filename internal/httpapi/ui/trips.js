@@ -76,7 +76,7 @@ async function bookTrip() {
 }
 // followTrip shows a trip and polls it until it is final.
 async function followTrip(t) {
-  const id = t.id;
+  const id = t.id, pending = !FINAL_TRIP.has(t.status);
   trips.trip = t;
   showTrip(t);
   if (trips.polling === id) return;
@@ -89,8 +89,9 @@ async function followTrip(t) {
       catch (err) { if (err.status === 404 || err.status === 401) { showError(err); break; } /* else asked again */ }
     }
   } finally { if (trips.polling === id) trips.polling = null; }
-  if (trips.trip && trips.trip.id === id && trips.trip.status === 'confirmed') showOK(`Trip confirmed with ${trips.trip.provider}: reference ${trips.trip.provider_booking_reference}.`);
-  if (trips.trip && trips.trip.id === id && trips.trip.status === 'failed') showError({ message: 'The trip could not be booked with any provider; see its attempts.', code: 'trip_failed' });
+  if (!pending || !trips.trip || trips.trip.id !== id) return; // announce only what happened while followed
+  if (trips.trip.status === 'confirmed') showOK(`Trip confirmed with ${trips.trip.provider}: reference ${trips.trip.provider_booking_reference}.`);
+  if (trips.trip.status === 'failed') showError({ message: 'The trip could not be booked with any provider; see its attempts.', code: 'trip_failed' });
 }
 function showTrip(t) {
   $('noTrip').hidden = true;
