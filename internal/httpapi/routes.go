@@ -70,5 +70,6 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/docs", public, s.apiReference, idemNone, false},
 		{http.MethodGet, "/docs/redoc.standalone.js", public, s.apiReferenceRenderer, idemNone, false},
 		{http.MethodGet, "/{$}", public, s.webUI, idemNone, false},
+		{http.MethodGet, "/favicon.ico", public, s.favicon, idemNone, false},
 	}
 }
