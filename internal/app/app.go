@@ -43,6 +43,7 @@ import (
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/sqlite"
+	"github.com/reservd/reservd/internal/stream"
 )
 
 // Env is what the process gives the service: where it logs and prints, and
@@ -98,6 +99,9 @@ type App struct {
 	keyUsage *apikey.Usage
 	runner   *jobs.Runner
 	closers  []func()
+	log      *slog.Logger
+	// streams fans changes out to this replica's stream clients.
+	streams *stream.Hub
 }
 
 // New builds the service cfg describes. Close releases what it opened,
@@ -115,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	if clock == nil {
 		clock = time.Now
 	}
-	a := &App{Registry: prometheus.NewRegistry()}
+	a := &App{Registry: prometheus.NewRegistry(), log: log}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -223,7 +227,9 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	// Keys' last use is kept in memory and written at most once a minute
 	// per key (keys list): no write per request.
 	a.keyUsage = apikey.NewUsage(time.Now)
-	a.handler, err = httpapi.NewServer(httpapi.Deps{KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
+	hub := a.startStreams(cfg, log)
+	a.handler, err = httpapi.NewServer(httpapi.Deps{Streams: hub, StreamMaxPerKey: cfg.Streams.MaxPerKey,
+		StreamMaxTotal: cfg.Streams.MaxTotal, StreamHeartbeat: cfg.Streams.Heartbeat, KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
 		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL,
 		QueueTokenSecret: []byte(cfg.QueueTokenSecret),
 		MaxInFlight:      cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
@@ -241,6 +247,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
 		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
 		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},
+		a.sequenceEventsJob(),
 	)
 	return a, nil
 }
