@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -225,6 +226,7 @@ func (s *Server) seatStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	snapshot = bytes.TrimRight(snapshot, "\n") // one data line
 	out, err := s.startSSE(w, "seats")
 	if err != nil || out.event("", "snapshot", snapshot) != nil {
 		return nil
