@@ -29,7 +29,7 @@ func (a *App) startStreams(cfg config.Config, log *slog.Logger) *stream.Hub {
 			if url == "" { // a test's own store: its pool's configuration
 				url = pg.Pool().Config().ConnString()
 			}
-			go stream.Listen(ctx, url, hub, log)
+			go stream.Listen(ctx, url, hub)
 		}
 		hub.Run(ctx)
 	}()

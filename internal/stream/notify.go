@@ -3,7 +3,6 @@ package stream
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,7 +54,7 @@ func Notify(ctx context.Context, db Execer, w Wakeup) error {
 // until ctx ends. It reconnects with backoff when the connection fails,
 // and wakes every reader after each (re)connection, for what it may have
 // missed.
-func Listen(ctx context.Context, url string, h *Hub, log *slog.Logger) {
+func Listen(ctx context.Context, url string, h *Hub) {
 	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
 	backoff := minBackoff
 	for ctx.Err() == nil {
@@ -63,7 +62,7 @@ func Listen(ctx context.Context, url string, h *Hub, log *slog.Logger) {
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("stream: LISTEN connection lost; reconnecting", "error", err.Error(), "backoff", backoff)
+		h.log.Warn("stream: LISTEN connection lost; reconnecting", "error", err.Error(), "backoff", backoff)
 		select {
 		case <-ctx.Done():
 			return
