@@ -132,6 +132,10 @@ bench-fastpath: ## conflict refusals with the seat fast path in Redis, in proces
 bench-offers: ## GET /offers latency with a black-holed provider; cache hits vs bare net/http
 	bench/offers.sh
 
+.PHONY: bench-streams
+bench-streams: ## 1,000 seat-map streams on one replica: memory per stream, commit-to-client fan-out latency
+	bench/streams.sh
+
 # Security scanners, both pinned as tools in go.mod (docs/SECURITY.md). Not
 # part of make test: govulncheck downloads the Go vulnerability database
 # from vuln.go.dev on every run and fails where it cannot reach it. gosec
