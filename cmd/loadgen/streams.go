@@ -92,7 +92,9 @@ func seatStreamCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 					event = line[7:]
 				case strings.HasPrefix(line, "data: ") && event == "snapshot":
 					labelOnce.Do(func() {
-						var snap struct{ Data []struct{ Seat, Status string } }
+						var snap struct {
+							Data []struct{ Seat, Status string }
+						}
 						json.Unmarshal([]byte(line[6:]), &snap)
 						for _, s := range snap.Data {
 							if s.Status == "available" {
