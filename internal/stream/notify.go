@@ -72,9 +72,18 @@ func Listen(ctx context.Context, url string, h *Hub) {
 	}
 }
 
+// ListenAppName is the application_name of the LISTEN connection, so that
+// operators (and pg_stat_activity) can tell it from the pool's.
+const ListenAppName = "reservd_listen"
+
 func listenOnce(ctx context.Context, url string, h *Hub, connected func()) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return err
+	}
+	cfg.RuntimeParams["application_name"] = ListenAppName
 	cctx, cancel := context.WithTimeout(ctx, readTimeout)
-	conn, err := pgx.Connect(cctx, url)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()
 	if err != nil {
 		return err
