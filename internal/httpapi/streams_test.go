@@ -223,13 +223,22 @@ func TestStreamCaps(t *testing.T) {
 	if r := a.do("GET", "/bookings", a.client, nil); r.status != 200 {
 		t.Fatalf("GET /bookings with the key's streams open = %d %s", r.status, r.body)
 	}
-	if s, r := a.openStream(seats, ""); s == nil {
+	ss, r := a.openStream(seats, "")
+	if ss == nil {
 		t.Fatalf("seat stream = %d %s", r.status, r.body)
 	}
+	ss.next(5 * time.Second) // the snapshot, counted as sent
 	r = a.get(seats)
 	wantError(t, r, 503, "overloaded")
 	if r.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
+	}
+	metrics := string(a.get("/metrics").body)
+	for _, want := range []string{`reservd_streams_open{kind="events"} 2`, `reservd_streams_open{kind="seats"} 1`,
+		`reservd_stream_events_sent_total{kind="seats"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 
