@@ -54,7 +54,7 @@ func (a *App) onSequenced(ctx context.Context, s store.Sequenced) {
 	w := stream.WakeupOf(s)
 	a.streams.Wake(w)
 	if pg, ok := a.Store.(*postgres.Store); ok {
-		if err := stream.Notify(ctx, pg.Pool(), w); err != nil {
+		if err := stream.Notify(ctx, pg.Pool(), w); err != nil && ctx.Err() == nil {
 			a.log.WarnContext(ctx, "stream: NOTIFY failed; other replicas' streams will poll", "error", err.Error())
 		}
 	}
