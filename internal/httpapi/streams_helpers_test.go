@@ -124,6 +124,17 @@ func (a *api) keyWithID(name string) (string, int64) {
 // the changes that write events (the outbox branch).
 func insertEvents(t testing.TB, st store.Store, keyID int64, n int) []string {
 	t.Helper()
+	return insertFlightEvents(t, st, keyID, 0, n)
+}
+
+// insertFlightEvents is insertEvents for events about flight's seats (0:
+// none).
+func insertFlightEvents(t testing.TB, st store.Store, keyID, flight int64, n int) []string {
+	t.Helper()
+	var flightArg any
+	if flight != 0 {
+		flightArg = flight
+	}
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("evt_t%d_%d_%06d", time.Now().UnixNano(), keyID, i)
@@ -131,8 +142,8 @@ func insertEvents(t testing.TB, st store.Store, keyID int64, n int) []string {
 	data := `{"id":"hld_test","status":"active"}`
 	switch s := st.(type) {
 	case *postgres.Store:
-		_, err := s.Pool().Exec(t.Context(), `INSERT INTO events (id, api_key_id, type, data)
-			SELECT id, $2, 'hold.created', $3::json FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n`, ids, keyID, data)
+		_, err := s.Pool().Exec(t.Context(), `INSERT INTO events (id, api_key_id, type, data, flight_id)
+			SELECT id, $2, 'hold.created', $3::json, $4::bigint FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n`, ids, keyID, data, flightArg)
 		if err != nil {
 			t.Fatalf("insert events: %v", err)
 		}
@@ -149,7 +160,7 @@ func insertEvents(t testing.TB, st store.Store, keyID int64, n int) []string {
 			t.Fatal(err)
 		}
 		for _, id := range ids {
-			if _, err := tx.Exec(`INSERT INTO events (id, api_key_id, type, data) VALUES (?, ?, 'hold.created', ?)`, id, keyID, data); err != nil {
+			if _, err := tx.Exec(`INSERT INTO events (id, api_key_id, type, data, flight_id) VALUES (?, ?, 'hold.created', ?, ?)`, id, keyID, data, flightArg); err != nil {
 				t.Fatalf("insert events: %v", err)
 			}
 		}

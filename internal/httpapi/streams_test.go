@@ -336,3 +336,52 @@ func TestSeatStreamAcrossReplicas(t *testing.T) {
 		t.Logf("hold on B seen on A after %s, release after %s", took, freed)
 	}
 }
+
+// Replica B's sequencer pass wakes replica A's streams through NOTIFY: A
+// polls only once an hour and runs no sequencer, so whatever A's clients
+// get within a second came by the wake-up.
+func TestStreamsWokenAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	url := testdb.PostgresURL(t)
+	replica := func(poll time.Duration, jobs bool) *api {
+		st, err := postgres.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		cfg := testConfig(t)
+		cfg.Streams.Poll = poll
+		r := start(t, cfg, app.Overrides{Store: st, Gateway: payment.NewTestGateway(), Providers: noProviders}, nil)
+		if jobs {
+			r.runJobs(t)
+		}
+		return r
+	}
+	a, b := replica(time.Hour, false), replica(500*time.Millisecond, true)
+	a.admin = a.key("ops", true)
+	key, keyID := a.keyWithID("erin")
+	b.client = key
+	fl := a.flight(t)
+	seats, r := a.openStream(fmt.Sprintf("/flights/%d/seats/stream", fl), "")
+	if seats == nil {
+		t.Fatalf("seat stream = %d %s", r.status, r.body)
+	}
+	seats.next(5 * time.Second)
+	feed, r := a.openStream("/events/stream", key)
+	if feed == nil {
+		t.Fatalf("event stream = %d %s", r.status, r.body)
+	}
+	time.Sleep(200 * time.Millisecond) // A's LISTEN connection is up
+
+	// The hold's event, as the outbox will write it, names the flight.
+	data(t, b.post("/holds", key, idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["11A"]}`, fl)), 201)
+	ids := insertFlightEvents(t, b.store, keyID, fl, 1)
+	took := changeWithin(t, seats, "11A", "held", time.Second)
+	if ev := feed.next(time.Second); ev.id != ids[0] {
+		t.Fatalf("event stream on A got %+v, want %s", ev, ids[0])
+	}
+	t.Logf("B's change seen on A's seat stream after %s", took)
+}
