@@ -133,6 +133,10 @@ bench-fastpath: ## conflict refusals with the seat fast path in Redis, in proces
 bench-offers: ## GET /offers latency with a black-holed provider; cache hits vs bare net/http
 	bench/offers.sh
 
+.PHONY: bench-streams
+bench-streams: ## 1,000 seat-map streams on one replica: memory per stream, commit-to-client fan-out latency
+	bench/streams.sh
+
 # Security scanners, both pinned as tools in go.mod (docs/SECURITY.md).
 # gosec works offline (about 30 s), so make lint, and through it make test,
 # runs it too: it fails on any finding that is not justified in place, and

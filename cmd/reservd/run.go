@@ -85,6 +85,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Streams never go idle: Shutdown ends them as it begins, rather than
+	// wait SHUTDOWN_TIMEOUT for them (their clients reconnect elsewhere).
+	srv.RegisterOnShutdown(a.CloseStreams)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if cfg.DebugAddr != "" {

@@ -44,6 +44,7 @@ import (
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/sqlite"
+	"github.com/reservd/reservd/internal/stream"
 )
 
 // Env is what the process gives the service: where it logs and prints, and
@@ -99,9 +100,12 @@ type App struct {
 	keyUsage *apikey.Usage
 	runner   *jobs.Runner
 	closers  []func()
+	log      *slog.Logger
+	// streams fans changes out to this replica's stream clients.
+	streams *stream.Hub
 
 	sequencedMu sync.Mutex
-	sequenced   []func(store.Sequenced)
+	sequenced   []func(context.Context, store.Sequenced)
 }
 
 // New builds the service cfg describes. Close releases what it opened,
@@ -119,7 +123,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	if clock == nil {
 		clock = time.Now
 	}
-	a := &App{Registry: prometheus.NewRegistry()}
+	a := &App{Registry: prometheus.NewRegistry(), log: log}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -231,7 +235,9 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	// Keys' last use is kept in memory and written at most once a minute
 	// per key (keys list): no write per request.
 	a.keyUsage = apikey.NewUsage(time.Now)
-	a.handler, err = httpapi.NewServer(httpapi.Deps{KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
+	hub := a.startStreams(cfg, log)
+	a.handler, err = httpapi.NewServer(httpapi.Deps{Streams: hub, StreamMaxPerKey: cfg.Streams.MaxPerKey,
+		StreamMaxTotal: cfg.Streams.MaxTotal, StreamHeartbeat: cfg.Streams.Heartbeat, KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
 		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL,
 		QueueTokenSecret: []byte(cfg.QueueTokenSecret),
 		MaxInFlight:      cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
@@ -279,21 +285,21 @@ func (a *App) FlushKeyUsage(ctx context.Context) (int, error) {
 // only a wake-up: readers page the feed from their own cursor
 // (store.Events.EventList), so a call missed or coalesced costs latency,
 // never an event; and a pass that ran on another replica calls nothing
-// here. f runs in the sequencer's loop: it must return at once (signal,
-// don't work). Add hooks before RunJobs.
-func (a *App) OnSequenced(f func(store.Sequenced)) {
+// here. f runs in the sequencer's loop: it must be quick (signal, or one
+// NOTIFY; don't work). Add hooks before RunJobs.
+func (a *App) OnSequenced(f func(context.Context, store.Sequenced)) {
 	a.sequencedMu.Lock()
 	defer a.sequencedMu.Unlock()
 	a.sequenced = append(a.sequenced, f)
 }
 
 // notifySequenced calls the OnSequenced hooks.
-func (a *App) notifySequenced(sq store.Sequenced) {
+func (a *App) notifySequenced(ctx context.Context, sq store.Sequenced) {
 	a.sequencedMu.Lock()
 	hooks := a.sequenced
 	a.sequencedMu.Unlock()
 	for _, f := range hooks {
-		f(sq)
+		f(ctx, sq)
 	}
 }
 

@@ -30,7 +30,7 @@ func TestOnSequenced(t *testing.T) {
 		mu   sync.Mutex
 		told []store.Sequenced
 	)
-	a.OnSequenced(func(sq store.Sequenced) {
+	a.OnSequenced(func(_ context.Context, sq store.Sequenced) {
 		mu.Lock()
 		told = append(told, sq)
 		mu.Unlock()

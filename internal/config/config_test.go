@@ -272,4 +272,29 @@ func TestLoadEvents(t *testing.T) {
 	if _, err := Load(env(map[string]string{"EVENT_RETENTION": "24h"})); err == nil || !strings.Contains(err.Error(), "30 days") {
 		t.Errorf("a short retention's error does not say why: %v", err)
 	}
+func TestStreamSettings(t *testing.T) {
+	c, err := Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Streams{MaxPerKey: 5, MaxTotal: 2000, Heartbeat: 15 * time.Second, Poll: 500 * time.Millisecond}
+	if c.Streams != want {
+		t.Errorf("defaults = %+v, want %+v", c.Streams, want)
+	}
+	env := map[string]string{"STREAM_MAX_PER_KEY": "0", "STREAM_MAX_TOTAL": "10", "STREAM_HEARTBEAT": "2s", "STREAM_POLL_INTERVAL": "1s"}
+	c, err = Load(func(k string) string { return env[k] })
+	if err != nil || c.Streams != (Streams{MaxPerKey: 0, MaxTotal: 10, Heartbeat: 2 * time.Second, Poll: time.Second}) {
+		t.Errorf("set: %+v %v", c.Streams, err)
+	}
+	for k, v := range map[string]string{"STREAM_MAX_PER_KEY": "-1", "STREAM_MAX_TOTAL": "x", "STREAM_HEARTBEAT": "16s",
+		"STREAM_POLL_INTERVAL": "2s"} {
+		if _, err := Load(func(n string) string {
+			if n == k {
+				return v
+			}
+			return ""
+		}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: error %v, want one naming it", k, v, err)
+		}
+	}
 }

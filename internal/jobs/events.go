@@ -25,7 +25,7 @@ const (
 // calls onSequenced (if not nil) with what the pass did, so that whatever
 // serves the feed live (streams, webhook fan-out) can read on from its
 // cursor; onSequenced runs in the job's loop and must not block.
-func EventsSequence(ev store.Events, every time.Duration, onSequenced func(store.Sequenced)) Job {
+func EventsSequence(ev store.Events, every time.Duration, onSequenced func(context.Context, store.Sequenced)) Job {
 	return Job{Name: "events_sequence", Every: every, Run: func(ctx context.Context) (int, error) {
 		total := 0
 		for range sequenceRounds {
@@ -35,7 +35,7 @@ func EventsSequence(ev store.Events, every time.Duration, onSequenced func(store
 			}
 			total += sq.N
 			if sq.N > 0 && onSequenced != nil {
-				onSequenced(sq)
+				onSequenced(ctx, sq)
 			}
 			if sq.N < sequenceBatch {
 				break

@@ -51,7 +51,7 @@ func TestEventsSequence(t *testing.T) {
 		{N: 9, LastPos: 2000}, // the next pass's
 	}}
 	var told []store.Sequenced
-	j := EventsSequence(ev, 100*time.Millisecond, func(sq store.Sequenced) { told = append(told, sq) })
+	j := EventsSequence(ev, 100*time.Millisecond, func(_ context.Context, sq store.Sequenced) { told = append(told, sq) })
 	if j.Name != "events_sequence" || j.Every != 100*time.Millisecond {
 		t.Fatalf("job = %+v", j)
 	}

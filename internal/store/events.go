@@ -23,6 +23,9 @@ type Events interface {
 	EventSequence(ctx context.Context, limit int) (Sequenced, error)
 	// EventPrune deletes up to limit sequenced events older than age.
 	EventPrune(ctx context.Context, age time.Duration, limit int) (int, error)
+	// EventHead returns the highest position given so far (0 for none):
+	// where a reader that wants only what happens from now on starts.
+	EventHead(ctx context.Context) (int64, error)
 }
 
 // EventListParams selects events to read.

@@ -174,3 +174,13 @@ func (s *Store) EventPrune(ctx context.Context, age time.Duration, limit int) (i
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// EventHead implements store.Events (an index-only read of pos's unique
+// index).
+func (s *Store) EventHead(ctx context.Context) (int64, error) {
+	var pos int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(pos), 0) FROM events`).Scan(&pos); err != nil {
+		return 0, fmt.Errorf("event head: %w", err)
+	}
+	return pos, nil
+}

@@ -156,3 +156,18 @@ func (s *Store) EventPrune(ctx context.Context, age time.Duration, limit int) (i
 	}
 	return int(n), nil
 }
+
+// EventHead implements store.Events. Positions are given in seq order
+// (pos = seq), so the newest sequenced row by seq holds the highest: a
+// walk back along the primary key past the few rows not sequenced yet.
+func (s *Store) EventHead(ctx context.Context) (int64, error) {
+	var pos int64
+	err := s.reader.QueryRowContext(ctx, `SELECT pos FROM events WHERE pos IS NOT NULL ORDER BY seq DESC LIMIT 1`).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("event head: %w", err)
+	}
+	return pos, nil
+}
