@@ -12,13 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// liveSeatStream says that GET /flights/{id}/seats/stream (issue 12) is
-// served. Until it is, TestLiveSeatMapTwoBrowsers only checks that the
-// endpoint is still missing (and fails once it exists, asking for this to be
-// set to true); the page meanwhile polls the seat map, which
-// TestSeatMapPollsWithoutStream proves.
-const liveSeatStream = false
-
 // pollEvery is the page's polling period without the stream (POLL_MS in
 // internal/httpapi/ui/live.js).
 const pollEvery = 3 * time.Second
@@ -51,10 +44,8 @@ func TestLiveSeatMapTwoBrowsers(t *testing.T) {
 	}
 }
 
-// requireSeatStream asks for the seat stream as a browser would. With
-// liveSeatStream false it skips the test while the endpoint answers 404,
-// and fails once it answers anything else; with true it fails unless the
-// endpoint answers 200 text/event-stream.
+// requireSeatStream fails unless the seat stream answers 200
+// text/event-stream, as a browser asks for it.
 func requireSeatStream(t *testing.T, s *server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -69,13 +60,7 @@ func requireSeatStream(t *testing.T, s *server) {
 		t.Fatalf("GET the seat stream: %v", err)
 	}
 	res.Body.Close()
-	ct := res.Header.Get("Content-Type")
-	switch {
-	case !liveSeatStream && res.StatusCode == http.StatusNotFound:
-		t.Skip("GET /flights/{id}/seats/stream is not served yet (issue 12); set liveSeatStream = true in internal/browsertest/live_test.go when it is")
-	case !liveSeatStream:
-		t.Fatalf("GET /flights/{id}/seats/stream answers %d %s now: set liveSeatStream = true in internal/browsertest/live_test.go so that this test runs", res.StatusCode, ct)
-	case res.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/event-stream"):
+	if ct := res.Header.Get("Content-Type"); res.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/event-stream") {
 		t.Fatalf("GET /flights/{id}/seats/stream = %d %q, want 200 text/event-stream", res.StatusCode, ct)
 	}
 }
