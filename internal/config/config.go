@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/provider/registry"
 )
 
@@ -50,6 +51,10 @@ type Config struct {
 	SweepInterval time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
 	TripLease     time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
 	PaymentLease  time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
+	// IdempotencyLease is how long a keyed change owns its Idempotency-Key
+	// before a repeat may take it over, its replica having died
+	// (IDEMPOTENCY_LEASE); a keyed change may run for half of it.
+	IdempotencyLease time.Duration
 
 	// APIKeyCacheTTL is how long a replica trusts an API key it has looked
 	// up (API_KEY_CACHE_TTL; 0 looks every request up).
@@ -143,6 +148,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SweepInterval:     duration("SWEEP_INTERVAL", "5s"),
 		TripLease:         duration("TRIP_LEASE", "30s"),
 		PaymentLease:      duration("PAYMENT_LEASE", "30s"),
+		IdempotencyLease:  duration("IDEMPOTENCY_LEASE", "1m"),
 		ProviderTimeout:   duration("PROVIDER_TIMEOUT", "2s"),
 		SearchBudget:      duration("SEARCH_BUDGET", "3s"),
 		FXRatesFile:       env("FX_RATES_FILE", ""),
@@ -218,6 +224,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.QueueTokenSecret = getenv("QUEUE_TOKEN_SECRET"); c.QueueTokenSecret != "" && len(c.QueueTokenSecret) < 32 {
 		errs = append(errs, fmt.Errorf("QUEUE_TOKEN_SECRET: want at least 32 bytes (or leave it unset to keep one in the database)"))
 	}
+	if c.IdempotencyLease > 0 && c.IdempotencyLease < idempotency.MinLease {
+		errs = append(errs, fmt.Errorf("IDEMPOTENCY_LEASE=%q: want at least %s (a keyed change may run for half of it)", getenv("IDEMPOTENCY_LEASE"), idempotency.MinLease))
+	}
 	if c.HoldMaxLifetime < c.HoldTTL {
 		errs = append(errs, fmt.Errorf("HOLD_MAX_LIFETIME (%s) must be at least HOLD_TTL (%s)", c.HoldMaxLifetime, c.HoldTTL))
 	}
@@ -263,6 +272,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("sweep_interval", c.SweepInterval),
 		slog.Duration("trip_lease", c.TripLease),
 		slog.Duration("payment_lease", c.PaymentLease),
+		slog.Duration("idempotency_lease", c.IdempotencyLease),
 		slog.Duration("api_key_cache_ttl", c.APIKeyCacheTTL),
 		slog.Float64("rate_limit", c.RateLimit),
 		slog.Int("rate_burst", c.RateBurst),
