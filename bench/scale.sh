@@ -34,7 +34,8 @@
 # a closed port and are DOWN before the run); create FLIGHTS flights through
 # HAProxy; run `loadgen holds` through HAProxy (each request holds one seat
 # nobody has held, with its own Idempotency-Key) while reading the CPU time
-# of every process involved; check that every 201 is a held seat in the
+# of every process involved, PostgreSQL's commits and the replicas' holds
+# per transaction (reservd_hold_batch_size); check that every 201 is a held seat in the
 # database and that nothing else was answered; stop everything. Prints a
 # Markdown table; exits 1 if any run answered anything but 201, held other
 # seats than it was told, or ran out of seats.
@@ -123,6 +124,9 @@ INI
 	die "pgbouncer did not answer on $PGB_ADDR"
 }
 
+# commits: transactions committed in the bench database so far.
+commits() { pgq "SELECT xact_commit FROM pg_stat_database WHERE datname = '$BENCH_DB'"; }
+
 # lb_status SERVER: HAProxy's status of SERVER (UP, DOWN, …) from its CSV stats.
 lb_status() {
 	curl -fsS "$STATS/stats;csv" | awk -F, -v s="$1" '$1 == "reservd" && $2 == s { print $18 }'
@@ -174,12 +178,20 @@ run() {
 	# CPU ticks of each part before and after the run.
 	local pg0 pg1 rs0 rs1 lb0 lb1 pb0 pb1 t0 t1
 	pg0=$(pg_jiffies) rs0=$(cpu_jiffies "${RESERVD_PIDS[@]}") lb0=$(cpu_jiffies "$lb_pid") pb0=$(cpu_jiffies "$PGB_PID")
+	local xact0 xact1
+	xact0=$(commits)
 	t0=$(date +%s%N)
 	children_jiffies >"$WORK/gen0"
 	measured "$WORK/loadgen" holds -url "http://$bind" -keys "$KEYS" -flights "$flight_ids" -c "$CONNECTIONS" -warmup "$WARMUP" -d "$DURATION" -json
 	children_jiffies >"$WORK/gen1"
 	t1=$(date +%s%N)
 	pg1=$(pg_jiffies) rs1=$(cpu_jiffies "${RESERVD_PIDS[@]}") lb1=$(cpu_jiffies "$lb_pid") pb1=$(cpu_jiffies "$PGB_PID")
+	xact1=$(commits)
+	# Holds per hold transaction (group commit, HOLD_BATCH) over every
+	# replica, from their reservd_hold_batch_size histograms.
+	local batch
+	batch=$(for ((i = 0; i < n; i++)); do curl -fsS "http://${servers[i]}/metrics"; done |
+		awk '/^reservd_hold_batch_size_sum / { s += $2 } /^reservd_hold_batch_size_count / { c += $2 } END { printf "%.1f", (c > 0 ? s / c : 0) }')
 	local gen0 gen1
 	read -r gen0 <"$WORK/gen0"
 	read -r gen1 <"$WORK/gen1"
@@ -196,7 +208,9 @@ run() {
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 	cores() { awk -v j="$1" -v hz="$HZ" -v s="$secs" 'BEGIN { printf "%.2f", j / hz / s }'; }
 	local line
-	line="$mode|$n|$(jq -r '.summaries[0] as $s | "\(.extra.holds_per_sec)|\($s.p50_ms)|\($s.p99_ms)"' "$WORK/out")|$(cores $((rs1 - rs0)))|$(cores $((pg1 - pg0)))|$(cores $((lb1 - lb0)))|$(
+	local commits_per_sec
+	commits_per_sec=$(awk -v x=$((xact1 - xact0)) -v s="$secs" 'BEGIN { printf "%.0f", x / s }')
+	line="$mode|$n|$(jq -r '.summaries[0] as $s | "\(.extra.holds_per_sec)|\($s.p50_ms)|\($s.p99_ms)"' "$WORK/out")|$batch|$commits_per_sec|$(cores $((rs1 - rs0)))|$(cores $((pg1 - pg0)))|$(cores $((lb1 - lb0)))|$(
 		if [[ -n $PGB_PID ]]; then cores $((pb1 - pb0)); else echo –; fi
 	)|$(cores $((gen1 - gen0)))|$OTHER_CPU|$status|$held"
 	echo "$line" >>"$WORK/results"
@@ -214,10 +228,10 @@ done
 
 say "done: $(nproc) CPUs, $(go env GOVERSION), $(pgq 'SHOW server_version'), $("$HAPROXY" -v | head -n 1), $("$PGBOUNCER" -V | head -n 1); POOL=$POOL PGB_POOL=$PGB_POOL CONNECTIONS=$CONNECTIONS DURATION=$DURATION"
 echo
-echo "| database path | replicas | holds/s | p50 (ms) | p99 (ms) | reservd CPU (cores) | PostgreSQL CPU | HAProxy CPU | PgBouncer CPU | loadgen CPU | other CPU | answers (measured) | seats held (warm-up too) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
-while IFS='|' read -r mode n hps p50 p99 rs pg lb pb gen other status held; do
-	echo "| $mode | $n | $hps | $p50 | $p99 | $rs | $pg | $lb | $pb | $gen | ${other}% | $status | $held |"
+echo "| database path | replicas | holds/s | p50 (ms) | p99 (ms) | holds per transaction | PostgreSQL commits/s | reservd CPU (cores) | PostgreSQL CPU | HAProxy CPU | PgBouncer CPU | loadgen CPU | other CPU | answers (measured) | seats held (warm-up too) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+while IFS='|' read -r mode n hps p50 p99 batch cps rs pg lb pb gen other status held; do
+	echo "| $mode | $n | $hps | $p50 | $p99 | $batch | $cps | $rs | $pg | $lb | $pb | $gen | ${other}% | $status | $held |"
 done <"$WORK/results"
 echo
 if ((${#FAILED[@]} > 0)); then
