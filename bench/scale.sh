@@ -200,7 +200,7 @@ run() {
 	# Every 201 is a held seat of this run's flights, and nothing else was answered.
 	# (The warm-up's holds are held too: compare with every request sent.)
 	local ok status sent held ran_out
-	read -r ok status sent ran_out < <(jq -r '.summaries[0] as $s | "\($s.status["201"] // 0) \($s.status | to_entries | map("\(.key):\(.value)") | join(",")) \(.extra.seats_requested) \(.extra.seats_ran_out)"' "$WORK/out")
+	IFS='|' read -r ok status sent ran_out < <(jq -r '.summaries[0] as $s | "\($s.status["201"] // 0)|\($s.status // {} | to_entries | map("\(.key):\(.value)") | join(","))|\(.extra.seats_requested)|\(.extra.seats_ran_out)"' "$WORK/out")
 	held=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM seats WHERE flight_id IN ($flight_ids) AND hold_id IS NOT NULL")
 	stop_servers
 	# CPU in cores (ticks / (HZ × seconds)) over the whole loadgen run.
