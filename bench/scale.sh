@@ -5,7 +5,8 @@
 # PgBouncer in transaction pooling mode (DATABASE_URL through PgBouncer with
 # default_query_exec_mode=exec, DATABASE_DIRECT_URL for the migrations, as
 # docs/OPERATIONS.md says). Where the CPU goes is read from /proc for each
-# part: the replicas, PostgreSQL, HAProxy, PgBouncer and the load generator.
+# part: the replicas, the PostgreSQL backends serving the bench database,
+# HAProxy, PgBouncer and the load generator.
 # Documented in docs/PERFORMANCE.md ("Replicas behind HAProxy").
 #
 #   bench/scale.sh                 # or: make bench-scale
@@ -61,9 +62,6 @@ pg_check
 bench_start scale
 build reservd loadgen
 HZ=$(getconf CLK_TCK)
-# The postmaster, whose reaped backends pg_jiffies counts (measured sets it
-# on first use; the CPU readings here come before).
-PM_PID=$(awk '{ print $4 }' "/proc/$(pgq "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")/stat")
 
 pg_create_db
 ADMIN=$(newkey --name bench-admin --admin) # migrates the database first
@@ -124,6 +122,23 @@ INI
 	die "pgbouncer did not answer on $PGB_ADDR"
 }
 
+# backend_ticks: "PID TICKS" of every PostgreSQL backend connected to the
+# bench database (reservd's pools, or PgBouncer's server connections). Only
+# these are counted as PostgreSQL's CPU: lib.sh's pg_jiffies also counts the
+# server's background processes and every backend the postmaster reaped,
+# which on a shared machine includes other people's test connections.
+backend_ticks() {
+	local p
+	for p in $(pgq "SELECT pid FROM pg_stat_activity WHERE datname = '$BENCH_DB' AND backend_type = 'client backend' AND pid <> pg_backend_pid()"); do
+		echo "$p $(cpu_jiffies "$p")"
+	done
+}
+# backend_delta BEFORE AFTER: the ticks the backends spent between the two
+# readings (a backend that appeared meanwhile counts from 0).
+backend_delta() {
+	awk 'NR == FNR { t0[$1] = $2; next } { d += $2 - ($1 in t0 ? t0[$1] : 0) } END { print d + 0 }' "$1" "$2"
+}
+
 # commits: transactions committed in the bench database so far.
 commits() { pgq "SELECT xact_commit FROM pg_stat_database WHERE datname = '$BENCH_DB'"; }
 
@@ -176,8 +191,9 @@ run() {
 	local flight_ids
 	flight_ids=$("$WORK/loadgen" mkflights -url "http://$bind" -admin-key "$ADMIN" -n "$FLIGHTS" -seats 1000 | paste -sd, -)
 	# CPU ticks of each part before and after the run.
-	local pg0 pg1 rs0 rs1 lb0 lb1 pb0 pb1 t0 t1
-	pg0=$(pg_jiffies) rs0=$(cpu_jiffies "${RESERVD_PIDS[@]}") lb0=$(cpu_jiffies "$lb_pid") pb0=$(cpu_jiffies "$PGB_PID")
+	local pg rs0 rs1 lb0 lb1 pb0 pb1 t0 t1
+	backend_ticks >"$WORK/pg0"
+	rs0=$(cpu_jiffies "${RESERVD_PIDS[@]}") lb0=$(cpu_jiffies "$lb_pid") pb0=$(cpu_jiffies "$PGB_PID")
 	local xact0 xact1
 	xact0=$(commits)
 	t0=$(date +%s%N)
@@ -185,8 +201,10 @@ run() {
 	measured "$WORK/loadgen" holds -url "http://$bind" -keys "$KEYS" -flights "$flight_ids" -c "$CONNECTIONS" -warmup "$WARMUP" -d "$DURATION" -json
 	children_jiffies >"$WORK/gen1"
 	t1=$(date +%s%N)
-	pg1=$(pg_jiffies) rs1=$(cpu_jiffies "${RESERVD_PIDS[@]}") lb1=$(cpu_jiffies "$lb_pid") pb1=$(cpu_jiffies "$PGB_PID")
+	backend_ticks >"$WORK/pg1"
+	rs1=$(cpu_jiffies "${RESERVD_PIDS[@]}") lb1=$(cpu_jiffies "$lb_pid") pb1=$(cpu_jiffies "$PGB_PID")
 	xact1=$(commits)
+	pg=$(backend_delta "$WORK/pg0" "$WORK/pg1")
 	# Holds per hold transaction (group commit, HOLD_BATCH) over every
 	# replica, from their reservd_hold_batch_size histograms.
 	local batch
@@ -213,7 +231,7 @@ run() {
 	local line
 	local commits_per_sec
 	commits_per_sec=$(awk -v x=$((xact1 - xact0)) -v s="$secs" 'BEGIN { printf "%.0f", x / s }')
-	line="$mode|$n|$(jq -r '.summaries[0] as $s | "\(.extra.holds_per_sec)|\($s.p50_ms)|\($s.p99_ms)"' "$WORK/out")|$batch|$commits_per_sec|$(per_hold $((rs1 - rs0)))|$(per_hold $((pg1 - pg0)))|$(cores $((rs1 - rs0)))|$(cores $((pg1 - pg0)))|$(cores $((lb1 - lb0)))|$(
+	line="$mode|$n|$(jq -r '.summaries[0] as $s | "\(.extra.holds_per_sec)|\($s.p50_ms)|\($s.p99_ms)"' "$WORK/out")|$batch|$commits_per_sec|$(per_hold $((rs1 - rs0)))|$(per_hold "$pg")|$(cores $((rs1 - rs0)))|$(cores "$pg")|$(cores $((lb1 - lb0)))|$(
 		if [[ -n $PGB_PID ]]; then cores $((pb1 - pb0)); else echo –; fi
 	)|$(cores $((gen1 - gen0)))|$OTHER_CPU|$status|$held"
 	echo "$line" >>"$WORK/results"
@@ -231,7 +249,7 @@ done
 
 say "done: $(nproc) CPUs, $(go env GOVERSION), $(pgq 'SHOW server_version'), $("$HAPROXY" -v | head -n 1), $("$PGBOUNCER" -V | head -n 1); POOL=$POOL PGB_POOL=$PGB_POOL CONNECTIONS=$CONNECTIONS DURATION=$DURATION"
 echo
-echo "| database path | replicas | holds/s | p50 (ms) | p99 (ms) | holds per transaction | PostgreSQL commits/s | reservd CPU ms/hold | PostgreSQL CPU ms/hold | reservd CPU (cores) | PostgreSQL CPU | HAProxy CPU | PgBouncer CPU | loadgen CPU | other CPU | answers (measured) | seats held (warm-up too) |"
+echo "| database path | replicas | holds/s | p50 (ms) | p99 (ms) | holds per transaction | PostgreSQL commits/s | reservd CPU ms/hold | PostgreSQL backends' CPU ms/hold | reservd CPU (cores) | PostgreSQL backends' CPU | HAProxy CPU | PgBouncer CPU | loadgen CPU | other CPU | answers (measured) | seats held (warm-up too) |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
 while IFS='|' read -r mode n hps p50 p99 batch cps rsh pgh rs pg lb pb gen other status held; do
 	echo "| $mode | $n | $hps | $p50 | $p99 | $batch | $cps | $rsh | $pgh | $rs | $pg | $lb | $pb | $gen | ${other}% | $status | $held |"
