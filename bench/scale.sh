@@ -119,7 +119,7 @@ INI
 	local i
 	for ((i = 0; i < 100; i++)); do
 		# (PgBouncer refuses lib.sh's PGOPTIONS: a startup parameter.)
-		PGOPTIONS= psql "$PGB_URL" -XAtqc 'SELECT 1' >/dev/null 2>&1 && return
+		PGOPTIONS='' psql "$PGB_URL" -XAtqc 'SELECT 1' >/dev/null 2>&1 && return
 		kill -0 "$PGB_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -163,7 +163,7 @@ run() {
 		db_url="$PGB_URL?default_query_exec_mode=exec&pool_max_conns=$POOL"
 		direct=(DATABASE_DIRECT_URL="$DB_URL")
 	else
-		db_url=$DB_URL?pool_max_conns=$POOL
+		db_url="$DB_URL?pool_max_conns=$POOL"
 	fi
 	local servers=()
 	for ((i = 1; i <= 3; i++)); do servers+=("127.0.0.1:$(free_port)"); done
@@ -183,7 +183,7 @@ run() {
 	# The servers it does not use point at closed ports: wait until HAProxy
 	# has them DOWN and the used ones UP, so that no request is redispatched.
 	for ((i = 0; i < 150; i++)); do
-		got= want=
+		got='' want=''
 		for ((r = 1; r <= 3; r++)); do
 			got+="$(lb_status "reservd-$r" 2>/dev/null || true) "
 			want+="$( ((r <= n)) && echo UP || echo DOWN) "
