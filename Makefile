@@ -55,12 +55,13 @@ test: ## THE full test run: ensure PostgreSQL + Redis, lint, then every Go test;
 		       printf "make test: %d packages, %d tests and %d fuzz targets passed in %ds\n", n, tests, fuzz, now - start; \
 		       printf "summary: %d passed, 0 failed\n", tests + fuzz }' $(TEST_JSON)
 
-lint: ## gofmt check, go vet, staticcheck (pinned in go.mod) and the import-direction test
+lint: ## gofmt check, go vet, staticcheck and gosec (pinned in go.mod) and the import-direction test
 	@files="$$( $(GO_FILES) )"; test -n "$$files" || { echo "lint: no Go files found"; exit 1; }; \
 	bad="$$(gofmt -l $$files)" || exit 1; \
 	test -z "$$bad" || { echo "gofmt: these files need formatting (run 'make fmt'):"; echo "$$bad"; exit 1; }
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	$(GOSEC)
 	$(GO) test -count=1 ./internal/deptest/
 
 fmt: ## gofmt -w every Go file
@@ -136,13 +137,25 @@ bench-fastpath: ## conflict refusals with the seat fast path in Redis, in proces
 bench-offers: ## GET /offers latency with a black-holed provider; cache hits vs bare net/http
 	bench/offers.sh
 
-# Security scanners, both pinned as tools in go.mod (docs/SECURITY.md). Not
-# part of make test: govulncheck downloads the Go vulnerability database
-# from vuln.go.dev on every run and fails where it cannot reach it. gosec
-# works offline; its exceptions are #nosec comments with a reason, in place.
-.PHONY: audit
+.PHONY: bench-streams
+bench-streams: ## 1,000 seat-map streams on one replica: memory per stream, commit-to-client fan-out latency
+	bench/streams.sh
+
+# Security scanners, both pinned as tools in go.mod (docs/SECURITY.md).
+# gosec works offline (about 30 s), so make lint, and through it make test,
+# runs it too: it fails on any finding that is not justified in place, and
+# on a #nosec annotation that names no rule or gives no reason
+# ("// #nosec G404 -- why", on the line or the statement). govulncheck is not
+# part of make test: it downloads the Go vulnerability database from
+# vuln.go.dev on every run and fails where it cannot reach it.
+GOSEC = $(GO) tool gosec -quiet -nosec-require-rules -nosec-require-justification ./...
+
+.PHONY: audit gosec
+gosec: ## gosec over ./... alone (offline; also run by make lint and make audit)
+	$(GOSEC)
+
 audit: ## govulncheck (needs vuln.go.dev) and gosec over ./... (docs/SECURITY.md)
 	@# Both run even when the first fails; the recipe fails if either did.
-	@rc=0; $(GO) tool gosec -quiet ./... || rc=$$?; \
+	@rc=0; $(GOSEC) || rc=$$?; \
 	$(GO) tool govulncheck ./... || rc=$$?; \
 	exit $$rc

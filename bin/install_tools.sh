@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Install the Debian packages that reservd's scale tests drive as real
-# processes: HAProxy (load balancer in front of the replicas) and PgBouncer
-# (transaction pooling in front of PostgreSQL). `make test` runs this before
-# `go test`; the tests that need these tools fail naming this script when they
-# are missing, never skip.
+# Install the Debian packages that reservd's tests drive as real processes:
+# HAProxy (load balancer in front of the replicas), PgBouncer (transaction
+# pooling in front of PostgreSQL) and Chromium (the web UI's browser tests in
+# internal/browsertest, headless). `make test` runs this before `go test`; the
+# tests that need these tools fail naming this script when they are missing,
+# never skip.
 #
 #   bin/install_tools.sh          # install what is missing (apt-get, as root or with sudo)
 #   bin/install_tools.sh --check  # only report what is missing; exit 1 if anything is
@@ -14,10 +15,16 @@ set -euo pipefail
 
 log() { printf 'install_tools: %s\n' "$*" >&2; }
 
-# Each tool's command and the Debian package that ships it.
-tools=(haproxy:haproxy pgbouncer:pgbouncer)
+# Each tool's command (or absolute path) and the Debian package that ships it.
+# The browser tests run /usr/bin/chromium itself, so it is checked by path.
+tools=(haproxy:haproxy pgbouncer:pgbouncer /usr/bin/chromium:chromium)
 
-find_tool() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
+find_tool() {
+	case "$1" in
+	/*) [ -x "$1" ] ;;
+	*) PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1 ;;
+	esac
+}
 
 missing=()
 for entry in "${tools[@]}"; do

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // haproxyPath finds Debian's haproxy (in /usr/sbin, often off a user's
@@ -40,5 +41,32 @@ func TestHAProxyConfigLoads(t *testing.T) {
 	}
 	if strings.Contains(string(out), "[WARNING]") {
 		t.Errorf("haproxy -c warns:\n%s", out)
+	}
+}
+
+// TestHAProxyKeepsStreamsOpen checks that the inactivity timeouts between
+// HAProxy and clients and replicas outlast the longest silence of a
+// server-sent event stream: its heartbeat, STREAM_HEARTBEAT, at most 15s.
+func TestHAProxyKeepsStreamsOpen(t *testing.T) {
+	const maxHeartbeat = 15 * time.Second
+	b, err := os.ReadFile("haproxy/haproxy.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]time.Duration{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[0] == "timeout" && (f[1] == "server" || f[1] == "client") {
+			d, err := time.ParseDuration(f[2])
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			found[f[1]] = d
+		}
+	}
+	for _, name := range []string{"server", "client"} {
+		if d, ok := found[name]; !ok || d < 2*maxHeartbeat {
+			t.Errorf("timeout %s = %v; want at least %v, twice a stream's longest silence", name, d, 2*maxHeartbeat)
+		}
 	}
 }

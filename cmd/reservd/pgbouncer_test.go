@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/reservd/reservd/internal/stream"
 	"github.com/reservd/reservd/internal/testdb"
 )
 
@@ -143,15 +144,21 @@ func TestStormThroughPgBouncer(t *testing.T) {
 	}
 
 	// Watch PostgreSQL's side while the storm runs.
-	var peak atomic.Int64
+	// Each replica's one LISTEN connection (application_name
+	// reservd_listen) goes straight to PostgreSQL over DATABASE_DIRECT_URL,
+	// as a transaction pooler cannot keep a LISTEN: counted apart. Only
+	// client backends count (not an autovacuum worker on the database).
+	var peak, listeners atomic.Int64
 	stop := make(chan struct{})
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
 		for {
-			var n int64
-			if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", dbName).Scan(&n); err == nil && n > peak.Load() {
-				peak.Store(n)
+			var n, l int64
+			if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE application_name <> $2), count(*) FILTER (WHERE application_name = $2)
+				FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`, dbName, stream.ListenAppName).Scan(&n, &l); err == nil {
+				peak.Store(max(peak.Load(), n))
+				listeners.Store(max(listeners.Load(), l))
 			}
 			select {
 			case <-stop:
@@ -169,5 +176,8 @@ func TestStormThroughPgBouncer(t *testing.T) {
 	t.Logf("pgbouncer: peak %d server connections to the test database", peak.Load())
 	if peak.Load() == 0 || peak.Load() > pgbouncerServerConns {
 		t.Errorf("PostgreSQL saw %d connections to the test database at most, want 1..%d (PgBouncer's pool)", peak.Load(), pgbouncerServerConns)
+	}
+	if listeners.Load() > replicas {
+		t.Errorf("PostgreSQL saw %d LISTEN connections, want at most one per replica (%d)", listeners.Load(), replicas)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,6 +85,9 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Streams never go idle: Shutdown ends them as it begins, rather than
+	// wait SHUTDOWN_TIMEOUT for them (their clients reconnect elsewhere).
+	srv.RegisterOnShutdown(a.CloseStreams)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if cfg.DebugAddr != "" {
@@ -139,7 +143,12 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }()
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof server stopped", "error", err.Error())
+		}
+	}()
 	log.Info("serving pprof", "addr", ln.Addr().String())
-	return func() { srv.Close(); <-done }, nil
+	return func() { srv.Close(); <-done }, nil // #nosec G104 -- stopping the pprof listener at shutdown; its Serve error is logged
 }

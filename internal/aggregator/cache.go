@@ -69,7 +69,7 @@ func (a *Aggregator) storeSearch(ctx context.Context, req provider.SearchRequest
 		a.log.WarnContext(ctx, "search not cached", "error", err.Error())
 		return
 	}
-	a.cache.Set(context.WithoutCancel(ctx), searchKey(req), b, a.cfg.CacheTTL)
+	a.cache.Set(context.WithoutCancel(ctx), searchKey(req), b, a.cfg.CacheTTL) // #nosec G104 -- a cache that cannot store costs a later provider search, never a wrong answer (package cache)
 }
 
 // An Encoding renders a search's result as the bytes of an answer. Its Name
@@ -120,7 +120,7 @@ func (a *Aggregator) Answer(ctx context.Context, req provider.SearchRequest, enc
 		return nil, fmt.Errorf("encode offers: %w", err)
 	}
 	if ttl := a.cfg.CacheTTL - timeNow().Sub(at); a.cache != nil && ttl > 0 {
-		a.cache.Set(context.WithoutCancel(ctx), key, b, ttl)
+		a.cache.Set(context.WithoutCancel(ctx), key, b, ttl) // #nosec G104 -- a cache that cannot store costs a later provider search, never a wrong answer (package cache)
 	}
 	return b, nil
 }

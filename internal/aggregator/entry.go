@@ -136,7 +136,7 @@ func appendTime(b []byte, t time.Time, err *error) []byte {
 		}
 		return b[:at]
 	}
-	b[at] = byte(len(b) - at - 1)
+	b[at] = byte(len(b) - at - 1) // #nosec G115 -- a time's MarshalBinary form is 15 or 16 bytes
 	return b
 }
 
@@ -191,7 +191,7 @@ func (r *entryReader) count() int {
 		r.fail()
 		return 0
 	}
-	return int(n)
+	return int(n) // #nosec G115 -- n <= len(r.b), checked just above, so it fits an int
 }
 
 func (r *entryReader) next(n uint64) []byte {

@@ -37,7 +37,7 @@ func newGuarded(p provider.Provider, simulated bool, cfg Config, onState func(st
 		Interval:    cfg.BreakerWindow,
 		Timeout:     cfg.BreakerOpenFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= uint32(cfg.BreakerFailures)
+			return int64(c.ConsecutiveFailures) >= int64(cfg.BreakerFailures)
 		},
 		// A provider that answers "sold out" or "price changed" is healthy.
 		IsSuccessful: func(err error) bool { return err == nil || !transient(err) },
@@ -96,7 +96,7 @@ func (g *guarded) call(ctx context.Context, f func(ctx context.Context) error) e
 // exponential backoff and jitter, waiting at least a 429's Retry-After, as
 // long as ctx allows. Only for calls that are safe to repeat.
 func (g *guarded) retrying(ctx context.Context, f func(ctx context.Context) error) error {
-	backoff := retry.WithMaxRetries(uint64(g.cfg.Retries), retry.WithJitterPercent(30, retry.NewExponential(g.cfg.RetryBase)))
+	backoff := retry.WithMaxRetries(uint64(max(g.cfg.Retries, 0)), retry.WithJitterPercent(30, retry.NewExponential(g.cfg.RetryBase)))
 	var called error // the last failure of a call that reached the provider
 	for {
 		err := g.call(ctx, f)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,7 @@ import (
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/sqlite"
+	"github.com/reservd/reservd/internal/stream"
 )
 
 // Env is what the process gives the service: where it logs and prints, and
@@ -98,6 +100,12 @@ type App struct {
 	keyUsage *apikey.Usage
 	runner   *jobs.Runner
 	closers  []func()
+	log      *slog.Logger
+	// streams fans changes out to this replica's stream clients.
+	streams *stream.Hub
+
+	sequencedMu sync.Mutex
+	sequenced   []func(context.Context, store.Sequenced)
 }
 
 // New builds the service cfg describes. Close releases what it opened,
@@ -115,7 +123,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	if clock == nil {
 		clock = time.Now
 	}
-	a := &App{Registry: prometheus.NewRegistry()}
+	a := &App{Registry: prometheus.NewRegistry(), log: log}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -127,7 +135,11 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		if st, fresh, err = OpenStore(ctx, cfg); err != nil {
 			return nil, err
 		}
-		a.onClose(func() { st.Close() })
+		a.onClose(func() {
+			if err := st.Close(); err != nil {
+				log.Error("close the database", "error", err.Error())
+			}
+		})
 		if _, err := Migrate(ctx, cfg, st); err != nil {
 			return nil, err
 		}
@@ -159,7 +171,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
-		a.onClose(func() { rdb.Close() })
+		a.onClose(func() { rdb.Close() }) // #nosec G104 -- closing the Redis client at shutdown; it holds nothing to flush
 		redis.SetLogger(redisLogger{log})
 		// Command names only: values (cache entries, owners) stay out of spans.
 		if err := redisotel.InstrumentTracing(rdb, redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
@@ -223,7 +235,9 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	// Keys' last use is kept in memory and written at most once a minute
 	// per key (keys list): no write per request.
 	a.keyUsage = apikey.NewUsage(time.Now)
-	a.handler, err = httpapi.NewServer(httpapi.Deps{KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
+	hub := a.startStreams(cfg, log)
+	a.handler, err = httpapi.NewServer(httpapi.Deps{Streams: hub, StreamMaxPerKey: cfg.Streams.MaxPerKey,
+		StreamMaxTotal: cfg.Streams.MaxTotal, StreamHeartbeat: cfg.Streams.Heartbeat, KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
 		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL, IdempotencyLease: cfg.IdempotencyLease,
 		QueueTokenSecret: []byte(cfg.QueueTokenSecret),
 		MaxInFlight:      cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
@@ -241,6 +255,8 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
 		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
 		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},
+		jobs.EventsSequence(st, cfg.EventSequenceInterval, a.notifySequenced),
+		jobs.EventsPrune(st, cfg.EventRetention),
 	)
 	return a, nil
 }
@@ -260,6 +276,31 @@ func (a *App) Drain() { a.draining.Store(true) }
 // flush; serve calls it once more after its last request.
 func (a *App) FlushKeyUsage(ctx context.Context) (int, error) {
 	return a.keyUsage.Flush(ctx, a.Store.APIKeyTouch)
+}
+
+// OnSequenced is the seam through which whatever serves events live (the
+// event and seat streams, the webhook fan-out) learns of new ones: f is
+// called after every pass of this replica's sequencer (the events_sequence
+// job) that gave events their positions, with what the pass did. It is
+// only a wake-up: readers page the feed from their own cursor
+// (store.Events.EventList), so a call missed or coalesced costs latency,
+// never an event; and a pass that ran on another replica calls nothing
+// here. f runs in the sequencer's loop: it must be quick (signal, or one
+// NOTIFY; don't work). Add hooks before RunJobs.
+func (a *App) OnSequenced(f func(context.Context, store.Sequenced)) {
+	a.sequencedMu.Lock()
+	defer a.sequencedMu.Unlock()
+	a.sequenced = append(a.sequenced, f)
+}
+
+// notifySequenced calls the OnSequenced hooks.
+func (a *App) notifySequenced(ctx context.Context, sq store.Sequenced) {
+	a.sequencedMu.Lock()
+	hooks := a.sequenced
+	a.sequencedMu.Unlock()
+	for _, f := range hooks {
+		f(ctx, sq)
+	}
 }
 
 // RunJobs runs the background jobs until ctx is done and every pass in
@@ -345,7 +386,7 @@ func newAggregator(cfg config.Config, o Overrides, cache cache.Cache, log *slog.
 		if err != nil {
 			return nil, nil, fmt.Errorf("start provider simulators: %w", err)
 		}
-		closeAll = func() { hc.CloseIdleConnections(); sims.Close() }
+		closeAll = func() { hc.CloseIdleConnections(); sims.Close() } // #nosec G104 -- stopping the in-process simulators at shutdown; nothing to flush
 		for _, p := range sims.Providers(hc) {
 			sources = append(sources, aggregator.Source{Provider: p, Simulated: true})
 		}

@@ -40,6 +40,7 @@ type Config struct {
 	HoldMaxSeatsPerFlight int           // HOLD_MAX_SEATS_PER_FLIGHT
 	HoldMaxActive         int           // HOLD_MAX_ACTIVE
 	HoldBatch             HoldBatch     // HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX
+	Streams               Streams       // STREAM_MAX_PER_KEY, STREAM_MAX_TOTAL, STREAM_HEARTBEAT, STREAM_POLL_INTERVAL
 	LogLevel              slog.Level    // LOG_LEVEL: debug, info, warn, error
 	LogFormat             string        // LOG_FORMAT: text or json
 	SeedDemo              bool          // SEED_DEMO
@@ -55,6 +56,11 @@ type Config struct {
 	// before a repeat may take it over, its replica having died
 	// (IDEMPOTENCY_LEASE); a keyed change may run for half of it.
 	IdempotencyLease time.Duration
+	// EventSequenceInterval is how often the sequencer puts committed
+	// events in order (EVENT_SEQUENCE_INTERVAL); EventRetention how long
+	// events are kept (EVENT_RETENTION, at least MinEventRetention).
+	EventSequenceInterval time.Duration
+	EventRetention        time.Duration
 
 	// APIKeyCacheTTL is how long a replica trusts an API key it has looked
 	// up (API_KEY_CACHE_TTL; 0 looks every request up).
@@ -134,25 +140,27 @@ func Load(getenv func(string) string) (Config, error) {
 		return n
 	}
 	c := Config{
-		Addr:              env("ADDR", DefaultAddr),
-		DebugAddr:         env("DEBUG_ADDR", ""),
-		DatabaseURL:       env("DATABASE_URL", ""),
-		DatabaseDirectURL: env("DATABASE_DIRECT_URL", ""),
-		DataDir:           env("DATA_DIR", "./data"),
-		RedisURL:          env("REDIS_URL", ""),
-		RedisPrefix:       env("REDIS_PREFIX", "reservd"),
-		HoldTTL:           duration("HOLD_TTL", "10m"),
-		HoldMaxLifetime:   duration("HOLD_MAX_LIFETIME", "30m"),
-		LogFormat:         strings.ToLower(env("LOG_FORMAT", "text")),
-		ShutdownTimeout:   duration("SHUTDOWN_TIMEOUT", "20s"),
-		SweepInterval:     duration("SWEEP_INTERVAL", "5s"),
-		TripLease:         duration("TRIP_LEASE", "30s"),
-		PaymentLease:      duration("PAYMENT_LEASE", "30s"),
-		IdempotencyLease:  duration("IDEMPOTENCY_LEASE", "1m"),
-		ProviderTimeout:   duration("PROVIDER_TIMEOUT", "2s"),
-		SearchBudget:      duration("SEARCH_BUDGET", "3s"),
-		FXRatesFile:       env("FX_RATES_FILE", ""),
-		Providers:         map[string]registry.Values{},
+		Addr:                  env("ADDR", DefaultAddr),
+		DebugAddr:             env("DEBUG_ADDR", ""),
+		DatabaseURL:           env("DATABASE_URL", ""),
+		DatabaseDirectURL:     env("DATABASE_DIRECT_URL", ""),
+		DataDir:               env("DATA_DIR", "./data"),
+		RedisURL:              env("REDIS_URL", ""),
+		RedisPrefix:           env("REDIS_PREFIX", "reservd"),
+		HoldTTL:               duration("HOLD_TTL", "10m"),
+		HoldMaxLifetime:       duration("HOLD_MAX_LIFETIME", "30m"),
+		LogFormat:             strings.ToLower(env("LOG_FORMAT", "text")),
+		ShutdownTimeout:       duration("SHUTDOWN_TIMEOUT", "20s"),
+		SweepInterval:         duration("SWEEP_INTERVAL", "5s"),
+		TripLease:             duration("TRIP_LEASE", "30s"),
+		PaymentLease:          duration("PAYMENT_LEASE", "30s"),
+		IdempotencyLease:      duration("IDEMPOTENCY_LEASE", "1m"),
+		EventSequenceInterval: duration("EVENT_SEQUENCE_INTERVAL", "100ms"),
+		EventRetention:        duration("EVENT_RETENTION", "720h"),
+		ProviderTimeout:       duration("PROVIDER_TIMEOUT", "2s"),
+		SearchBudget:          duration("SEARCH_BUDGET", "3s"),
+		FXRatesFile:           env("FX_RATES_FILE", ""),
+		Providers:             map[string]registry.Values{},
 	}
 	for _, p := range registry.All() {
 		c.Providers[p.Name] = p.Load(getenv)
@@ -167,6 +175,9 @@ func Load(getenv func(string) string) (Config, error) {
 	var batchErrs []error
 	c.HoldBatch, batchErrs = loadHoldBatch(env)
 	errs = append(errs, batchErrs...)
+	var streamErrs []error
+	c.Streams, streamErrs = loadStreams(env)
+	errs = append(errs, streamErrs...)
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))
 	}
@@ -227,6 +238,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.IdempotencyLease > 0 && c.IdempotencyLease < idempotency.MinLease {
 		errs = append(errs, fmt.Errorf("IDEMPOTENCY_LEASE=%q: want at least %s (a keyed change may run for half of it)", getenv("IDEMPOTENCY_LEASE"), idempotency.MinLease))
 	}
+	if c.EventRetention > 0 && c.EventRetention < MinEventRetention {
+		errs = append(errs, fmt.Errorf("EVENT_RETENTION=%q: events are kept at least 30 days, want %s or more", getenv("EVENT_RETENTION"), MinEventRetention))
+	}
 	if c.HoldMaxLifetime < c.HoldTTL {
 		errs = append(errs, fmt.Errorf("HOLD_MAX_LIFETIME (%s) must be at least HOLD_TTL (%s)", c.HoldMaxLifetime, c.HoldTTL))
 	}
@@ -235,6 +249,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	return c, errors.Join(errs...)
 }
+
+// MinEventRetention is the least EVENT_RETENTION: the API promises that
+// events are kept at least 30 days.
+const MinEventRetention = 30 * 24 * time.Hour
 
 // DefaultAddr is where reservd listens with DATABASE_URL set and ADDR
 // unset: every interface, as a service in a container must.
@@ -264,6 +282,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("hold_max_seats_per_flight", c.HoldMaxSeatsPerFlight),
 		slog.Int("hold_max_active", c.HoldMaxActive),
 		slog.Any("hold_batch", c.HoldBatch),
+		slog.Any("streams", c.Streams),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("seed_demo", c.SeedDemo),
@@ -273,6 +292,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("trip_lease", c.TripLease),
 		slog.Duration("payment_lease", c.PaymentLease),
 		slog.Duration("idempotency_lease", c.IdempotencyLease),
+		slog.Duration("event_sequence_interval", c.EventSequenceInterval),
+		slog.Duration("event_retention", c.EventRetention),
 		slog.Duration("api_key_cache_ttl", c.APIKeyCacheTTL),
 		slog.Float64("rate_limit", c.RateLimit),
 		slog.Int("rate_burst", c.RateBurst),

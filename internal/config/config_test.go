@@ -245,6 +245,62 @@ func TestLoadRedisCluster(t *testing.T) {
 	}
 }
 
+// TestLoadEvents: the sequencer's interval and the retention default to
+// 100ms and 30 days; a retention under the promised 30 days is refused.
+func TestLoadEvents(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil || c.EventSequenceInterval != 100*time.Millisecond || c.EventRetention != 720*time.Hour {
+		t.Fatalf("defaults: %v, %v, %v", c.EventSequenceInterval, c.EventRetention, err)
+	}
+	c, err = Load(env(map[string]string{"EVENT_SEQUENCE_INTERVAL": "250ms", "EVENT_RETENTION": "2160h"}))
+	if err != nil || c.EventSequenceInterval != 250*time.Millisecond || c.EventRetention != 2160*time.Hour {
+		t.Fatalf("set: %v, %v, %v", c.EventSequenceInterval, c.EventRetention, err)
+	}
+	for _, bad := range []map[string]string{{"EVENT_RETENTION": "719h"}, {"EVENT_RETENTION": "24h"}, {"EVENT_RETENTION": "0"}, {"EVENT_SEQUENCE_INTERVAL": "0"}} {
+		if _, err := Load(env(bad)); err == nil {
+			t.Errorf("Load accepted %v", bad)
+		} else if name := func() string {
+			for k := range bad {
+				return k
+			}
+			return ""
+		}(); !strings.Contains(err.Error(), name) {
+			t.Errorf("error for %v does not name it: %v", bad, err)
+		}
+	}
+	if _, err := Load(env(map[string]string{"EVENT_RETENTION": "24h"})); err == nil || !strings.Contains(err.Error(), "30 days") {
+		t.Errorf("a short retention's error does not say why: %v", err)
+	}
+}
+
+func TestStreamSettings(t *testing.T) {
+	c, err := Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Streams{MaxPerKey: 5, MaxTotal: 2000, Heartbeat: 15 * time.Second, Poll: 500 * time.Millisecond}
+	if c.Streams != want {
+		t.Errorf("defaults = %+v, want %+v", c.Streams, want)
+	}
+	env := map[string]string{"STREAM_MAX_PER_KEY": "0", "STREAM_MAX_TOTAL": "10", "STREAM_HEARTBEAT": "2s", "STREAM_POLL_INTERVAL": "1s"}
+	c, err = Load(func(k string) string { return env[k] })
+	if err != nil || c.Streams != (Streams{MaxPerKey: 0, MaxTotal: 10, Heartbeat: 2 * time.Second, Poll: time.Second}) {
+		t.Errorf("set: %+v %v", c.Streams, err)
+	}
+	for k, v := range map[string]string{"STREAM_MAX_PER_KEY": "-1", "STREAM_MAX_TOTAL": "x", "STREAM_HEARTBEAT": "16s",
+		"STREAM_POLL_INTERVAL": "2s"} {
+		if _, err := Load(func(n string) string {
+			if n == k {
+				return v
+			}
+			return ""
+		}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: error %v, want one naming it", k, v, err)
+		}
+	}
+}
+
 // TestLoadIdempotencyLease: a minute by default; shorter is allowed down to
 // idempotency.MinLease, since a keyed change may run for half of it.
 func TestLoadIdempotencyLease(t *testing.T) {

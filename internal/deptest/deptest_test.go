@@ -84,7 +84,7 @@ var services = []string{"internal/reserve", "internal/aggregator"}
 var top = []string{"internal/httpapi", "internal/app", "cmd"}
 
 // testOnly are packages that exist for tests; none may reach the binary.
-var testOnly = []string{"internal/testdb", "internal/store/storetest", "internal/lincheck", "internal/provider/providertest"}
+var testOnly = []string{"internal/testdb", "internal/store/storetest", "internal/lincheck", "internal/provider/providertest", "internal/browsertest"}
 
 // TestImportDirection checks the floors of the module against what each
 // package depends on, transitively.
@@ -174,6 +174,10 @@ func TestBinaryLinksNoTestPackage(t *testing.T) {
 	for _, p := range pkgs {
 		r := rel(p.ImportPath)
 		if r == "" {
+			// The browser tests' driver (internal/browsertest) stays in tests.
+			if strings.HasPrefix(p.ImportPath, "github.com/chromedp/") {
+				t.Errorf("the reservd binary links %s, which only the browser tests may import", p.ImportPath)
+			}
 			continue
 		}
 		if under(r, testOnly...) || strings.HasSuffix(p.Name, "test") {

@@ -73,11 +73,7 @@ func (s *Server) listSeats(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.cachedJSON(w, r, reserve.SeatsCacheKey(id), func() (any, error) {
 		seats, err := s.store.SeatList(r.Context(), id)
-		out := make([]seatView, len(seats))
-		for i, st := range seats {
-			out[i] = seatView{Seat: st.Label, Cabin: string(st.Cabin), Price: st.Price, Status: string(st.Status)}
-		}
-		return page{Data: out}, err
+		return seatsPage(seats), err
 	})
 }
 

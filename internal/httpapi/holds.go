@@ -8,42 +8,10 @@ import (
 	"github.com/reservd/reservd/internal/bookings"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
-	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/validate"
+	"github.com/reservd/reservd/internal/views"
 )
-
-type holdView struct {
-	ID        string      `json:"id"`
-	FlightID  int64       `json:"flight_id"`
-	Seats     []string    `json:"seats"`
-	Status    string      `json:"status"`
-	Total     money.Money `json:"total"`
-	CreatedAt time.Time   `json:"created_at"`
-	ExpiresAt time.Time   `json:"expires_at"`
-}
-
-type bookingView struct {
-	ID        string      `json:"id"`
-	HoldID    string      `json:"hold_id"`
-	FlightID  int64       `json:"flight_id"`
-	Seats     []string    `json:"seats"`
-	Total     money.Money `json:"total"`
-	Status    string      `json:"status"`
-	CreatedAt time.Time   `json:"created_at"`
-}
-
-// viewHold is how the API shows a hold.
-func viewHold(h holds.Hold) holdView {
-	return holdView{ID: h.ID, FlightID: h.FlightID, Seats: h.Seats, Status: string(h.Status), Total: h.Total,
-		CreatedAt: h.CreatedAt.UTC(), ExpiresAt: h.ExpiresAt.UTC()}
-}
-
-// viewBooking is how the API shows a booking.
-func viewBooking(b bookings.Booking) bookingView {
-	return bookingView{ID: b.ID, HoldID: b.HoldID, FlightID: b.FlightID, Seats: b.Seats, Total: b.Total,
-		Status: string(b.Status), CreatedAt: b.CreatedAt.UTC()}
-}
 
 type holdRequest struct {
 	FlightID *int64   `json:"flight_id"`
@@ -67,11 +35,11 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) error {
 	if req.Seats != nil && len(req.Seats) == 0 {
 		return invalidRequest(validate.Errors{"seats": "must name at least one seat"})
 	}
-	h, err := s.reserve.Hold(r.Context(), principal(r.Context()), hr, completion(r, http.StatusCreated, viewHold))
+	h, err := s.reserve.Hold(r.Context(), principal(r.Context()), hr, completion(r, http.StatusCreated, views.OfHold))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusCreated, viewHold(h))
+	writeData(w, http.StatusCreated, views.OfHold(h))
 	return nil
 }
 
@@ -80,7 +48,7 @@ func (s *Server) getHold(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, viewHold(h))
+	writeData(w, http.StatusOK, views.OfHold(h))
 	return nil
 }
 
@@ -88,20 +56,20 @@ func (s *Server) extendHold(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalEmpty(w, r); err != nil {
 		return err
 	}
-	h, err := s.reserve.Extend(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, viewHold))
+	h, err := s.reserve.Extend(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, views.OfHold))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, viewHold(h))
+	writeData(w, http.StatusOK, views.OfHold(h))
 	return nil
 }
 
 func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) error {
-	h, err := s.reserve.Release(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, viewHold))
+	h, err := s.reserve.Release(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, views.OfHold))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, viewHold(h))
+	writeData(w, http.StatusOK, views.OfHold(h))
 	return nil
 }
 
@@ -134,11 +102,11 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) error {
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	b, err := s.reserve.Book(r.Context(), principal(r.Context()), req.HoldID, req.Payment.Token, completion(r, http.StatusCreated, viewBooking))
+	b, err := s.reserve.Book(r.Context(), principal(r.Context()), req.HoldID, req.Payment.Token, completion(r, http.StatusCreated, views.OfBooking))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusCreated, viewBooking(b))
+	writeData(w, http.StatusCreated, views.OfBooking(b))
 	return nil
 }
 
@@ -147,7 +115,7 @@ func (s *Server) getBooking(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, viewBooking(b))
+	writeData(w, http.StatusOK, views.OfBooking(b))
 	return nil
 }
 
@@ -171,7 +139,7 @@ func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(list, limit, func(b bookings.Booking) any { return viewBooking(b) }, func(b bookings.Booking) any {
+	writeJSON(w, http.StatusOK, pageOf(list, limit, func(b bookings.Booking) any { return views.OfBooking(b) }, func(b bookings.Booking) any {
 		return bookingCursor{CreatedAt: b.CreatedAt, ID: b.ID}
 	}))
 	return nil
@@ -186,11 +154,11 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalEmpty(w, r); err != nil {
 		return err
 	}
-	b, err := s.reserve.Cancel(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, viewBooking))
+	b, err := s.reserve.Cancel(r.Context(), principal(r.Context()), r.PathValue("id"), completion(r, http.StatusOK, views.OfBooking))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, viewBooking(b))
+	writeData(w, http.StatusOK, views.OfBooking(b))
 	return nil
 }
 

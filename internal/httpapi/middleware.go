@@ -188,7 +188,9 @@ func (s *Server) endpoint(rt route) http.Handler {
 	limit := bodyLimit(rt)
 	// Probes and scrapes are answered whatever the load: a replica that
 	// failed its liveness probe for being busy would be restarted for it.
-	capped := rt.pattern != "/healthz" && rt.pattern != "/readyz" && rt.pattern != "/metrics"
+	// Streams are in flight for as long as their clients watch: they have
+	// caps of their own (streamCaps).
+	capped := rt.pattern != "/healthz" && rt.pattern != "/readyz" && rt.pattern != "/metrics" && !isStream(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri := info(r.Context()); ri != nil {
 			ri.route = rt.pattern
@@ -220,13 +222,15 @@ func (s *Server) endpoint(rt route) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
-			release, err := s.inflight.enterKey(p.KeyID)
-			if err != nil {
-				s.metrics.limited.Inc()
-				s.writeError(w, r, err)
-				return
+			if !isStream(rt) {
+				release, err := s.inflight.enterKey(p.KeyID)
+				if err != nil {
+					s.metrics.limited.Inc()
+					s.writeError(w, r, err)
+					return
+				}
+				defer release()
 			}
-			defer release()
 			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 		}
 		if err := checkIdempotencyKey(r); err != nil {

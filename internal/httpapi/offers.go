@@ -14,6 +14,7 @@ import (
 	"github.com/reservd/reservd/internal/provider"
 	"github.com/reservd/reservd/internal/trips"
 	"github.com/reservd/reservd/internal/validate"
+	"github.com/reservd/reservd/internal/views"
 )
 
 type segmentView struct {
@@ -113,7 +114,7 @@ func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	w.Write(body) // #nosec G104 -- the status is sent; a failed write means the client went away and there is no one left to tell
 	return nil
 }
 
@@ -141,53 +142,16 @@ func providerViews(ps []aggregator.ProviderStatus) []providerView {
 	return out
 }
 
-type attemptView struct {
-	Provider string      `json:"provider"`
-	OfferID  string      `json:"offer_id"`
-	Price    money.Money `json:"price"`
-	Outcome  string      `json:"outcome"`
-	Detail   string      `json:"detail"`
-}
-
-type tripView struct {
-	ID                       string        `json:"id"`
-	Status                   string        `json:"status"`
-	Price                    *money.Money  `json:"price"`
-	Provider                 *string       `json:"provider"`
-	ProviderBookingReference *string       `json:"provider_booking_reference"`
-	Attempts                 []attemptView `json:"attempts"`
-	// Refund is present once the trip is canceled, and only then: a
-	// *money.Money, null when the provider (Amadeus) states no amount. An
-	// interface, so that omitempty drops it while unset but a nil
-	// *money.Money in it is still written out as null.
-	Refund    any       `json:"refund,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-func viewTrip(t trips.Trip) tripView {
-	v := tripView{ID: t.ID, Status: string(t.Status), Price: t.Price, Attempts: make([]attemptView, len(t.Attempts)), CreatedAt: t.CreatedAt.UTC()}
-	if t.Provider != "" {
-		v.Provider, v.ProviderBookingReference = &t.Provider, &t.ProviderBookingReference
-	}
-	if t.Status == trips.Canceled {
-		v.Refund = t.Refund
-	}
-	for i, a := range t.Attempts {
-		v.Attempts[i] = attemptView{Provider: a.Provider, OfferID: a.OfferID, Price: a.Price, Outcome: a.Outcome, Detail: a.Detail}
-	}
-	return v
-}
-
 func (s *Server) createTrip(w http.ResponseWriter, r *http.Request) error {
 	var req trips.Request
 	if err := decodeJSON(w, r, &req, passengersCap); err != nil {
 		return err
 	}
-	t, err := s.trips.Create(r.Context(), principal(r.Context()), req, completion(r, http.StatusAccepted, viewTrip))
+	t, err := s.trips.Create(r.Context(), principal(r.Context()), req, completion(r, http.StatusAccepted, views.OfTrip))
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusAccepted, viewTrip(t))
+	writeData(w, http.StatusAccepted, views.OfTrip(t))
 	return nil
 }
 
@@ -196,7 +160,7 @@ func (s *Server) getTrip(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, viewTrip(t))
+	writeData(w, http.StatusOK, views.OfTrip(t))
 	return nil
 }
 
@@ -208,6 +172,6 @@ func (s *Server) cancelTrip(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, viewTrip(t))
+	writeData(w, http.StatusOK, views.OfTrip(t))
 	return nil
 }

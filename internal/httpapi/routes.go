@@ -35,6 +35,7 @@ func (s *Server) routes() []route {
 		// Inventory.
 		{http.MethodGet, "/flights", public, s.listFlights, idemNone, false},
 		{http.MethodGet, "/flights/{id}/seats", public, s.listSeats, idemNone, false},
+		{http.MethodGet, "/flights/{id}/seats/stream", public, s.seatStream, idemNone, false},
 		{http.MethodPost, "/flights", admin, s.createFlight, idemOptional, false},
 
 		// Flash sales behind a waiting room.
@@ -57,7 +58,11 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/offers", customer, s.listOffers, idemNone, false},
 		{http.MethodPost, "/trips", customer, s.createTrip, idemRequired, false},
 		{http.MethodGet, "/trips/{id}", customer, s.getTrip, idemNone, false},
+		{http.MethodGet, "/events/stream", customer, s.eventStream, idemNone, false},
 		{http.MethodPost, "/trips/{id}/cancel", customer, s.cancelTrip, idemOptional, false},
+
+		// Events.
+		{http.MethodGet, "/events", customer, s.listEvents, idemNone, false},
 
 		// Operations.
 		{http.MethodGet, "/healthz", public, s.healthz, idemNone, false},
@@ -67,5 +72,6 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/docs", public, s.apiReference, idemNone, false},
 		{http.MethodGet, "/docs/redoc.standalone.js", public, s.apiReferenceRenderer, idemNone, false},
 		{http.MethodGet, "/{$}", public, s.webUI, idemNone, false},
+		{http.MethodGet, "/favicon.ico", public, s.favicon, idemNone, false},
 	}
 }

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/reservd/reservd/internal/ratelimit"
 	"github.com/reservd/reservd/internal/reserve"
 	"github.com/reservd/reservd/internal/store"
+	"github.com/reservd/reservd/internal/stream"
 	"github.com/reservd/reservd/internal/telemetry"
 )
 
@@ -69,6 +71,13 @@ type Deps struct {
 	// at least 32 bytes, the same on every replica). Empty: a secret is
 	// generated once and kept in the database.
 	QueueTokenSecret []byte
+	// Streams serves the server-sent event streams; StreamMaxPerKey and
+	// StreamMaxTotal cap them (STREAM_MAX_PER_KEY, STREAM_MAX_TOTAL; 0: no
+	// cap), StreamHeartbeat spaces idle streams' comment lines
+	// (STREAM_HEARTBEAT; 0: 15s).
+	Streams                         *stream.Hub
+	StreamMaxPerKey, StreamMaxTotal int
+	StreamHeartbeat                 time.Duration
 }
 
 // Server serves the API. Build it with NewServer.
@@ -90,6 +99,10 @@ type Server struct {
 	keyUsage     *apikey.Usage
 	// queue signs and verifies waiting-room tokens.
 	queue *queueTokens
+	// streams fans changes out to stream clients, streamCaps caps them.
+	streams         *stream.Hub
+	streamCaps      streamCaps
+	streamHeartbeat time.Duration
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -118,7 +131,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 	}{
 		{"Store", deps.Store == nil}, {"Reserve", deps.Reserve == nil}, {"Aggregator", deps.Aggregator == nil},
 		{"Trips", deps.Trips == nil}, {"Logger", deps.Logger == nil}, {"Registry", deps.Registry == nil},
-		{"Limiter", deps.Limiter == nil},
+		{"Limiter", deps.Limiter == nil}, {"Streams", deps.Streams == nil},
 	} {
 		if d.absent {
 			missing = append(missing, d.name)
@@ -142,6 +155,9 @@ func NewServer(deps Deps) (http.Handler, error) {
 		keyUsage:     deps.KeyUsage,
 		queue: &queueTokens{secret: deps.QueueTokenSecret, store: deps.Store,
 			sales: newSaleCache()},
+		streams:         deps.Streams,
+		streamCaps:      streamCaps{newInflight(deps.StreamMaxTotal, deps.StreamMaxPerKey)},
+		streamHeartbeat: cmp.Or(deps.StreamHeartbeat, 15*time.Second),
 	}
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.

@@ -1,12 +1,18 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/reservd/reservd/internal/httpapi"
 )
 
 // TestUIPage checks the embedded web UI: it is served at / as HTML, calls the
@@ -98,5 +104,54 @@ func TestUIKeepsKeyInSessionStorage(t *testing.T) {
 	}
 	if !strings.Contains(page, "sessionStorage.setItem(KEY_STORE") {
 		t.Error("the page does not keep the key in sessionStorage")
+	}
+}
+
+// TestUIScriptsListed: every script under ui/ is joined into the page, in
+// the order webUIScripts gives, and each exactly once.
+func TestUIScriptsListed(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("ui/*.js")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("glob ui/*.js: %v, %d files", err, len(files))
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	listed := slices.Clone(httpapi.WebUIScripts)
+	slices.Sort(listed)
+	if !slices.Equal(names, slices.Compact(listed)) || len(listed) != len(httpapi.WebUIScripts) {
+		t.Errorf("ui/*.js = %v, but webUIScripts lists %v", names, httpapi.WebUIScripts)
+	}
+	page := string(newAPI(t, engines["sqlite"]).get("/").body)
+	at := 0
+	for _, name := range httpapi.WebUIScripts {
+		src, err := os.ReadFile("ui/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(page, string(src))
+		if i < 0 || i < at {
+			t.Errorf("ui/%s is not in the page after the script before it", name)
+		}
+		at = i
+	}
+}
+
+// TestFavicon: browsers ask every page for /favicon.ico; it is served from
+// the binary, so the UI's loads log no 404.
+func TestFavicon(t *testing.T) {
+	t.Parallel()
+	r := newAPI(t, engines["sqlite"]).get("/favicon.ico")
+	if r.status != 200 {
+		t.Fatalf("GET /favicon.ico = %d, want 200", r.status)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "image/x-icon" {
+		t.Errorf("Content-Type = %q, want image/x-icon", ct)
+	}
+	// An ICO header (reserved 0, type 1, one image) holding a PNG.
+	if len(r.body) < 30 || !bytes.HasPrefix(r.body, []byte{0, 0, 1, 0, 1, 0}) || !bytes.Contains(r.body, []byte("\x89PNG")) {
+		t.Errorf("GET /favicon.ico is not an ICO file with a PNG (%d bytes)", len(r.body))
 	}
 }

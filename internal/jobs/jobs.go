@@ -77,7 +77,7 @@ func (r *Runner) Run(ctx context.Context) {
 
 func (r *Runner) loop(ctx context.Context, j Job) {
 	for {
-		jitter := time.Duration(rand.Int64N(int64(j.Every)/5 + 1))
+		jitter := time.Duration(rand.Int64N(int64(j.Every)/5 + 1)) // #nosec G404 -- jitter so replicas do not run a job in step; nothing secret
 		t := time.NewTimer(j.Every - j.Every/10 + jitter)
 		select {
 		case <-ctx.Done():

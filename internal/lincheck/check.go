@@ -25,7 +25,7 @@ func Check(history []porcupine.Operation, timeout time.Duration, vizPath string)
 	if res == porcupine.Ok {
 		return res, "", nil
 	}
-	if err := os.MkdirAll(filepath.Dir(vizPath), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(vizPath), 0o750); err != nil {
 		return res, "", err
 	}
 	if err := porcupine.VisualizePath(model, info, vizPath); err != nil {

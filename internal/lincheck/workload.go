@@ -82,7 +82,7 @@ func (w Workload) Run(ctx context.Context) (*History, error) {
 	var wg sync.WaitGroup
 	for i, key := range w.Keys {
 		clients[i] = &client{run: run, id: i, key: key, epoch: -1,
-			rnd: mrand.New(mrand.NewPCG(w.Seed, uint64(i)))}
+			rnd: mrand.New(mrand.NewPCG(w.Seed, uint64(i)))} // #nosec G404 -- a seeded, reproducible test workload; nothing secret
 		wg.Go(func() { errs[i] = clients[i].loop(ctx) })
 	}
 	wg.Wait()
@@ -271,7 +271,7 @@ func (c *client) book(ctx context.Context, h *ownHold) {
 	declined := c.rnd.IntN(8) == 0
 	token := "tok_visa"
 	if declined {
-		token = "tok_chargeDeclined"
+		token = "tok_chargeDeclined" // #nosec G101 -- the test gateway's declining card token, not a credential
 	}
 	in := Input{Kind: OpBook, Flight: h.flight, Group: h.group, Hold: h.alias, Declined: declined}
 	res, call, ret := c.do(ctx, http.MethodPost, "/bookings", fmt.Sprintf(`{"hold_id":%q,"payment":{"token":%q}}`, h.id, token))
@@ -521,7 +521,7 @@ func strs(v any) []string {
 // expires, which the linearizability check, by its one relaxation, cannot see.
 func Probe(ctx context.Context, hc *http.Client, urls []string, key string, flightIDs []int64) ([]string, int, error) {
 	c := &client{run: &run{w: Workload{URLs: urls, Client: hc}, start: time.Now()}, key: key,
-		rnd: mrand.New(mrand.NewPCG(1, 2)), counts: map[string]int{}}
+		rnd: mrand.New(mrand.NewPCG(1, 2)), counts: map[string]int{}} // #nosec G404 -- a seeded, reproducible test workload; nothing secret
 	var refused []string
 	probed := 0
 	for _, f := range flightIDs {

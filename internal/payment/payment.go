@@ -54,7 +54,7 @@ var ErrUnavailable = errors.New("payment gateway unavailable")
 // Test tokens of the built-in gateway, like the test tokens of common card gateways.
 const (
 	TokenVisa     = "tok_visa"
-	TokenDeclined = "tok_chargeDeclined"
+	TokenDeclined = "tok_chargeDeclined" // #nosec G101 -- a test card token the built-in gateway declines, not a credential
 )
 
 // TestGateway is an in-memory gateway: tok_visa succeeds, tok_chargeDeclined

@@ -359,7 +359,7 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 	v, err, _ := s.loads.Do(key, func() (any, error) {
 		if b, ok, err := s.reads.Get(ctx, key); err == nil && ok {
 			s.m.cache.WithLabelValues("hit").Inc()
-			s.near.Set(ctx, key, b, s.cfg.ReadCacheTTL)
+			s.near.Set(ctx, key, b, s.cfg.ReadCacheTTL) // #nosec G104 -- cache.Near is an in-process map whose Set never fails
 			return b, nil
 		} else if err != nil {
 			s.fallback(ctx, "cache get", err)
@@ -372,7 +372,7 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 		if err := s.reads.Set(ctx, key, b, s.cfg.ReadCacheTTL); err != nil {
 			s.fallback(ctx, "cache set", err)
 		}
-		s.near.Set(ctx, key, b, s.cfg.ReadCacheTTL)
+		s.near.Set(ctx, key, b, s.cfg.ReadCacheTTL) // #nosec G104 -- cache.Near is an in-process map whose Set never fails
 		return b, nil
 	})
 	if err != nil {
@@ -383,7 +383,7 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 
 // invalidate forgets the cached reads of a flight whose seats changed.
 func (s *Service) invalidate(ctx context.Context, flightID int64) {
-	s.near.Delete(ctx, FlightCacheKey(flightID), SeatsCacheKey(flightID))
+	s.near.Delete(ctx, FlightCacheKey(flightID), SeatsCacheKey(flightID)) // #nosec G104 -- cache.Near is an in-process map whose Delete never fails
 	if err := s.reads.Delete(context.WithoutCancel(ctx), FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
 		s.fallback(ctx, "cache delete", err)
 	}

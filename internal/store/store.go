@@ -40,6 +40,7 @@ type Store interface {
 	APIKeys
 	Trips
 	Sales
+	Events
 }
 
 // The queues of background work WorkDepth counts.

@@ -199,7 +199,7 @@ func Setup(ctx context.Context, getenv func(string) string, version string, opts
 		exp, err := newExporter(ctx, cfg, name, o)
 		if err != nil {
 			for _, e := range exporters {
-				e.Shutdown(ctx)
+				e.Shutdown(ctx) // #nosec G104 -- already returning the exporter error; shutting down the ones built is best effort
 			}
 			return nil, err
 		}

@@ -54,16 +54,16 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 	for i := 0; i < clusterMasters; i++ {
 		port := clusterPort(t)
 		dir := t.TempDir()
-		log, err := os.Create(filepath.Join(dir, "redis.log"))
+		log, err := os.Create(filepath.Join(dir, "redis.log")) // #nosec G304 -- dir is this test's t.TempDir()
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { log.Close() })
+		t.Cleanup(func() { log.Close() }) // #nosec G104 -- a test's redis-server log in t.TempDir(), read by nobody once the test ends
 		cmd := exec.Command(server,
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no",
-			"--save", "", "--appendonly", "no", "--daemonize", "no")
+			"--save", "", "--appendonly", "no", "--daemonize", "no") // #nosec G204 -- redis-server found on PATH, with this helper's own arguments
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start redis-server: %v", err)
@@ -73,18 +73,18 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 	}
 	for _, addr := range c.Addrs {
 		waitFor(t, 5*time.Second, "redis-server at "+addr+" answers", func() (bool, string) {
-			out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", port(addr), "ping").CombinedOutput()
+			out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", port(addr), "ping").CombinedOutput() // #nosec G204 -- redis-cli found on PATH, with this helper's own arguments
 			return err == nil && strings.TrimSpace(string(out)) == "PONG", string(out)
 		})
 	}
 	create := append([]string{"--cluster", "create"}, c.Addrs...)
 	create = append(create, "--cluster-replicas", "0", "--cluster-yes")
-	if out, err := exec.Command(cli, create...).CombinedOutput(); err != nil || !bytes.Contains(out, []byte("All 16384 slots covered")) {
+	if out, err := exec.Command(cli, create...).CombinedOutput(); err != nil || !bytes.Contains(out, []byte("All 16384 slots covered")) { // #nosec G204 -- redis-cli found on PATH, with this helper's own arguments
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	for _, addr := range c.Addrs {
 		waitFor(t, 10*time.Second, "cluster_state:ok at "+addr, func() (bool, string) {
-			out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", port(addr), "cluster", "info").CombinedOutput()
+			out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", port(addr), "cluster", "info").CombinedOutput() // #nosec G204 -- redis-cli found on PATH, with this helper's own arguments
 			return err == nil && bytes.Contains(out, []byte("cluster_state:ok")), string(out)
 		})
 	}
@@ -130,7 +130,7 @@ func clusterPort(t testing.TB) int {
 			t.Fatal(err)
 		}
 		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		l.Close() // #nosec G104 -- the listener only proved the port free; nothing was served on it
 		if p+10000 > 65535 {
 			continue
 		}
@@ -138,7 +138,7 @@ func clusterPort(t testing.TB) int {
 		if err != nil {
 			continue
 		}
-		bus.Close()
+		bus.Close() // #nosec G104 -- the listener only proved the port free; nothing was served on it
 		return p
 	}
 	t.Fatal("no free port pair (port, port+10000) for a Redis Cluster node")

@@ -121,7 +121,7 @@ var providers = []Provider{
 		},
 		NewSimulated: func(baseURL string, hc *http.Client) provider.Provider {
 			return duffel.New(duffel.Config{BaseURL: baseURL, AccessToken: "duffel_test_simulated",
-				ContactEmail: simContactEmail, ContactPhone: simContactPhone}, hc)
+				ContactEmail: simContactEmail, ContactPhone: simContactPhone}, hc) // #nosec G101 -- a placeholder the local Duffel simulator accepts, not a credential
 		},
 		NewSimulator: func() Simulator {
 			s := duffelsim.New()

@@ -113,7 +113,7 @@ type Sim struct {
 
 // New returns a simulator core for provider with no faults.
 func New(provider string) *Sim {
-	return &Sim{Provider: provider, rnd: rand.New(rand.NewPCG(1, 2)), closed: make(chan struct{})}
+	return &Sim{Provider: provider, rnd: rand.New(rand.NewPCG(1, 2)), closed: make(chan struct{})} // #nosec G404 -- the simulator's reproducible fake inventory; nothing secret
 }
 
 // SetKnobs replaces the fault settings.
@@ -328,7 +328,7 @@ func (s *Sim) AdminHandler() http.Handler {
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
+	json.NewEncoder(w).Encode(v) // #nosec G104 -- a simulator's answer: a failed write means the client went away
 }
 
 // Flight is one flight of the deterministic inventory, in local times.
@@ -356,7 +356,7 @@ func Inventory(provider string, carriers []string, origin, destination string, d
 	}
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s|%s|%s|%s", provider, origin, destination, date.Format(time.DateOnly))
-	rnd := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
+	rnd := rand.New(rand.NewPCG(h.Sum64(), 0x5eed)) // #nosec G404 -- the simulator's reproducible fake inventory; nothing secret
 	routeHash := fnv.New32a()
 	fmt.Fprintf(routeHash, "%s%s", min(origin, destination), max(origin, destination))
 	// One block time per route (both directions alike), 1 to 12 hours.

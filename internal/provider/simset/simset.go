@@ -32,7 +32,7 @@ func Start() (*Set, error) {
 		s.sims[p.Name] = sim
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			s.Close()
+			s.Close() // #nosec G104 -- already returning the listen error; stopping what started is best effort
 			return nil, err
 		}
 		srv := &http.Server{Handler: Mux(sim.API, sim.Admin), ReadHeaderTimeout: 5 * time.Second}

@@ -14,7 +14,7 @@ import (
 
 var _ store.APIKeyLifecycle = (*Store)(nil)
 
-const apiKeyColumns = `id, name, admin, created_at, last_used_at, revoked_at`
+const apiKeyColumns = `id, name, admin, created_at, last_used_at, revoked_at` // #nosec G101 -- column names of api_keys, no key (only digests are stored)
 
 func scanAPIKey(r pgx.Row) (store.APIKey, error) {
 	var (

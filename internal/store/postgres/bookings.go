@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
@@ -96,6 +97,9 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 			return err
 		}
 		if err := recordEvents(ctx, tx, h.FlightID, h.Seats, "booked", h.ID, out.ID); err != nil {
+			return err
+		}
+		if err := writeEvents(ctx, tx, events.OfBooking(events.BookingConfirmed, out)); err != nil {
 			return err
 		}
 		return complete(ctx, tx, done, out)
@@ -222,6 +226,9 @@ func (s *Store) BookingCancel(ctx context.Context, p store.BookingCancelParams) 
 			return err
 		}
 		b.Status, b.CanceledAt = bookings.Canceled, canceledAt.UTC()
+		if err := writeEvents(ctx, tx, events.OfBooking(events.BookingCanceled, b)); err != nil {
+			return err
+		}
 		out = b
 		return complete(ctx, tx, done, out)
 	})

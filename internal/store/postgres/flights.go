@@ -38,7 +38,7 @@ func (s *Store) FlightCreate(ctx context.Context, f flights.NewFlight) (flights.
 			return flights.Flight{}, err
 		}
 		labels = append(labels, seat.Label)
-		rows = append(rows, int32(row))
+		rows = append(rows, int32(row)) // #nosec G115 -- ParseSeatLabel's row has 1 to 3 digits (1 to 999)
 		letters = append(letters, string(letter))
 		cabins = append(cabins, string(seat.Cabin))
 		prices = append(prices, seat.Price.Amount)

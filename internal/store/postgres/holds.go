@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/idempotency"
@@ -194,7 +195,7 @@ func (c holdConn) rollback() {
 		return
 	}
 	if _, err := c.Exec(context.WithoutCancel(c.ctx), "ROLLBACK"); err != nil {
-		c.Conn.Conn().Close(context.WithoutCancel(c.ctx))
+		c.Conn.Conn().Close(context.WithoutCancel(c.ctx)) // #nosec G104 -- the ROLLBACK failed, so the connection is being thrown away; a failed close leaves nothing to undo
 	}
 }
 
@@ -329,6 +330,11 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 	if claiming {
 		gate = "EXISTS (SELECT 1 FROM idem)"
 	}
+	// The outbox row travels in the same statement, under the same gate.
+	args := append([]any{h.FlightID, labels, h.ID, h.TTL, lapsedSeats, lapsedHolds, ordered,
+		h.KeyID, strings.Join(ordered, ","), total, currency, h.MaxLifetime}, idemArgs...)
+	outbox := insertEventsFrom(len(args)+1) + ` WHERE ` + gate
+	args = append(args, eventArgs([]events.Event{events.OfHold(events.HoldCreated, out)})...)
 	var stored int
 	b = pgx.Batch{}
 	b.Queue(with+`seats_held AS (
@@ -345,10 +351,9 @@ func (s *Store) createHold(ctx context.Context, h store.HoldCreateParams, done *
 		), hold AS (
 			INSERT INTO holds (id, api_key_id, flight_id, seats, status, total_amount, currency, created_at, expires_at, max_expires_at)
 			SELECT $3, $8, $1, $9, 'active', $10, $11, now(), now() + $4::interval, now() + $12::interval WHERE `+gate+`
+		), outbox AS (`+outbox+`
 		)
-		SELECT `+idemCount(idem),
-		append([]any{h.FlightID, labels, h.ID, h.TTL, lapsedSeats, lapsedHolds, ordered,
-			h.KeyID, strings.Join(ordered, ","), total, currency, h.MaxLifetime}, idemArgs...)...).
+		SELECT `+idemCount(idem), args...).
 		QueryRow(func(row pgx.Row) error { return row.Scan(&stored) })
 	b.Queue("COMMIT")
 	if err := c.SendBatch(ctx, &b).Close(); err != nil {
@@ -436,6 +441,9 @@ func (s *Store) HoldExtend(ctx context.Context, p store.HoldExtendParams) (holds
 			WHERE flight_id = $1 AND hold_id = $2 AND booking_id IS NULL`, h.FlightID, id, h.ExpiresAt); err != nil {
 			return err
 		}
+		if err := writeEvents(ctx, tx, events.OfHold(events.HoldExtended, h)); err != nil {
+			return err
+		}
 		out = h
 		return complete(ctx, tx, done, out)
 	})
@@ -479,6 +487,9 @@ func (s *Store) HoldRelease(ctx context.Context, p store.HoldReleaseParams) (hol
 			return err
 		}
 		h.Status = holds.Released
+		if err := writeEvents(ctx, tx, events.OfHold(events.HoldReleased, h)); err != nil {
+			return err
+		}
 		out = h
 		return complete(ctx, tx, done, out)
 	})
@@ -516,7 +527,10 @@ func (s *Store) HoldExpire(ctx context.Context, limit int) ([]holds.Hold, error)
 		}
 		var flightIDs []int64
 		var labels, owners []string
-		for _, h := range out {
+		evs := make([]events.Event, len(out))
+		for i, h := range out {
+			h.Status = holds.Expired
+			evs[i] = events.OfHold(events.HoldExpired, h)
 			for _, l := range h.Seats {
 				flightIDs, labels, owners = append(flightIDs, h.FlightID), append(labels, l), append(owners, h.ID)
 			}
@@ -544,7 +558,10 @@ func (s *Store) HoldExpire(ctx context.Context, limit int) ([]holds.Hold, error)
 			FROM freed JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS x(flight_id, label, hold_id)
 				ON freed.flight_id = x.flight_id AND freed.label = x.label
 			ORDER BY freed.flight_id, freed.label`, flightIDs, labels, owners)
-		return err
+		if err != nil {
+			return err
+		}
+		return writeEvents(ctx, tx, evs...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("expire holds: %w", err)

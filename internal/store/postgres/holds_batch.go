@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/idempotency"
@@ -90,9 +91,11 @@ type batchWrite struct {
 	doneKeys            []string
 	doneStatus          []int32
 	doneBodies          [][]byte
+
+	outbox []events.Event // each winner's hold.created
 }
 
-const batchWriteSQL = `
+var batchWriteSQL = `
 	WITH seats_held AS (
 		UPDATE seats s SET hold_id = x.hold_id, held_until = x.until
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS x(flight_id, label, hold_id, until)
@@ -115,6 +118,7 @@ const batchWriteSQL = `
 		UPDATE idempotency_keys i SET state = 'done', status = c.status, body = c.body
 		FROM unnest($22::bigint[], $23::text[], $24::int[], $25::bytea[]) AS c(key_id, key, status, body)
 		WHERE i.api_key_id = c.key_id AND i.key = c.key AND i.state = 'running'
+	), outbox AS (` + insertEventsFrom(26) + `
 	)
 	SELECT 1`
 
@@ -227,7 +231,7 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 	// snapshot minus what earlier requests of the batch asked for.
 	labels := make([][]string, len(reqs))
 	asked := map[seatKey]bool{}
-	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	rnd := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) // #nosec G404 -- spreads seat picks so concurrent holds collide less; a seat is no secret and guessing the pick wins nothing
 	for i, r := range reqs {
 		if !live[i] {
 			continue
@@ -382,11 +386,11 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 			}
 			if claiming {
 				w.claimKeyIDs, w.claimKeys, w.claimFPs = append(w.claimKeyIDs, r.Done.KeyID), append(w.claimKeys, r.Done.Key), append(w.claimFPs, r.Done.Fingerprint)
-				w.claimStatus, w.claimBodies = append(w.claimStatus, int32(r.Done.Status)), append(w.claimBodies, body)
+				w.claimStatus, w.claimBodies = append(w.claimStatus, int32(r.Done.Status)), append(w.claimBodies, body) // #nosec G115 -- an HTTP status code the handler chose, 100 to 599
 				keyTaken[idemName{r.Done.KeyID, r.Done.Key}] = true
 			} else {
 				w.doneKeyIDs, w.doneKeys = append(w.doneKeyIDs, r.Done.KeyID), append(w.doneKeys, r.Done.Key)
-				w.doneStatus, w.doneBodies = append(w.doneStatus, int32(r.Done.Status)), append(w.doneBodies, body)
+				w.doneStatus, w.doneBodies = append(w.doneStatus, int32(r.Done.Status)), append(w.doneBodies, body) // #nosec G115 -- an HTTP status code the handler chose, 100 to 599
 			}
 		}
 		idTaken[r.ID] = true
@@ -408,6 +412,7 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 		w.holdIDs, w.holdKeys, w.holdFlights = append(w.holdIDs, r.ID), append(w.holdKeys, r.KeyID), append(w.holdFlights, r.FlightID)
 		w.holdSeats, w.holdTotal, w.holdCurrency = append(w.holdSeats, strings.Join(ordered, ",")), append(w.holdTotal, total), append(w.holdCurrency, cur)
 		w.holdExpires, w.holdMaxExpires = append(w.holdExpires, expires), append(w.holdMaxExpires, now.Add(r.MaxLifetime.Truncate(time.Microsecond)))
+		w.outbox = append(w.outbox, events.OfHold(events.HoldCreated, h))
 		out[i].Hold = h
 	}
 
@@ -415,12 +420,13 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 		return out, stale, nil // the deferred rollback ends a transaction that wrote nothing
 	}
 	b = pgx.Batch{}
-	b.Queue(batchWriteSQL,
+	args := []any{
 		w.seatFlights, w.seatLabels, w.seatHolds, w.seatUntil,
 		w.evFlights, w.evSeats, w.evKinds, w.evHolds,
 		w.holdIDs, w.holdKeys, w.holdFlights, w.holdSeats, w.holdTotal, w.holdCurrency, w.holdExpires, w.holdMaxExpires,
 		w.claimKeyIDs, w.claimKeys, w.claimFPs, w.claimStatus, w.claimBodies,
-		w.doneKeyIDs, w.doneKeys, w.doneStatus, w.doneBodies)
+		w.doneKeyIDs, w.doneKeys, w.doneStatus, w.doneBodies}
+	b.Queue(batchWriteSQL, append(args, eventArgs(w.outbox)...)...)
 	b.Queue("COMMIT")
 	if err := c.SendBatch(ctx, &b).Close(); err != nil {
 		// Nothing stands: a key or keyed id inserted meanwhile by a request

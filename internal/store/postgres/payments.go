@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
 )
@@ -109,7 +110,11 @@ func (s *Store) PaymentDecline(ctx context.Context, p store.Payment) error {
 		_, err = tx.Exec(ctx, `
 			UPDATE seats SET held_until = (SELECT expires_at FROM holds WHERE id = $2)
 			WHERE flight_id = $1 AND hold_id = $2 AND booking_id IS NULL`, h.FlightID, h.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		// The hold as it was read: active, its payment pending until now.
+		return writeEvents(ctx, tx, events.OfHold(events.PaymentDeclined, h))
 	})
 	if err != nil {
 		return fmt.Errorf("decline payment: %w", err)

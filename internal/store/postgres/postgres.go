@@ -46,7 +46,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = int32(min(4*runtime.GOMAXPROCS(0), maxConns))
+		cfg.MaxConns = int32(min(4*runtime.GOMAXPROCS(0), maxConns)) // #nosec G115 -- at most maxConns (32) and GOMAXPROCS is at least 1
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/trips"
@@ -80,34 +82,75 @@ func (s *Store) TripClaim(ctx context.Context, lease time.Duration, limit int) (
 	return out, nil
 }
 
-// TripSave implements store.Trips.
+// TripSave implements store.Trips. A save that settles the trip writes its
+// event in the same transaction; the update's condition (still pending,
+// still this claim) lets only one of racing workers settle it.
 func (s *Store) TripSave(ctx context.Context, t trips.Trip, lease time.Duration) error {
 	state, err := t.MarshalState()
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `
+	const save = `
 		UPDATE trips SET status = $2, state = $3, lease_until = now() + $4::interval, updated_at = now()
-		WHERE id = $1 AND status = 'pending' AND claims = $5`, t.ID, string(t.Status), state, lease, t.Claim)
+		WHERE id = $1 AND status = 'pending' AND claims = $5`
+	args := []any{t.ID, string(t.Status), state, lease, t.Claim}
+	if _, settles := events.OfTripStatus(t.Status); settles {
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			_, err := tripChange(ctx, tx, t.Status, save+` RETURNING `+tripColumns, args...)
+			return err
+		})
+	} else {
+		var tag pgconn.CommandTag
+		if tag, err = s.pool.Exec(ctx, save, args...); err == nil && tag.RowsAffected() == 0 {
+			err = pgx.ErrNoRows
+		}
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("save trip %s: %w", t.ID, store.ErrLeaseLost)
+	}
 	if err != nil {
 		return fmt.Errorf("save trip: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("save trip %s: %w", t.ID, store.ErrLeaseLost)
 	}
 	return nil
 }
 
-// TripUpdate implements store.Trips.
+// tripChange runs q, an UPDATE of one trip RETURNING tripColumns, in tx and
+// writes the event of the trip reaching status, if it has one. It returns
+// pgx.ErrNoRows when q changed nothing.
+func tripChange(ctx context.Context, tx pgx.Tx, status trips.Status, q string, args ...any) (trips.Trip, error) {
+	out, err := scanTrip(tx.QueryRow(ctx, q, args...))
+	if err != nil {
+		return trips.Trip{}, err
+	}
+	if typ, ok := events.OfTripStatus(status); ok {
+		if err := writeEvents(ctx, tx, events.OfTrip(typ, out)); err != nil {
+			return trips.Trip{}, err
+		}
+	}
+	return out, nil
+}
+
+// TripUpdate implements store.Trips. A change of status writes its event in
+// the same transaction; the claim bump lets only one of racing updates make it.
 func (s *Store) TripUpdate(ctx context.Context, t trips.Trip, from trips.Status) (trips.Trip, error) {
 	state, err := t.MarshalState()
 	if err != nil {
 		return trips.Trip{}, err
 	}
-	out, err := scanTrip(s.pool.QueryRow(ctx, `
+	const update = `
 		UPDATE trips SET status = $2, state = $3, claims = claims + 1, updated_at = now()
 		WHERE id = $1 AND status = $4 AND claims = $5
-		RETURNING `+tripColumns, t.ID, string(t.Status), state, string(from), t.Claim))
+		RETURNING ` + tripColumns
+	args := []any{t.ID, string(t.Status), state, string(from), t.Claim}
+	var out trips.Trip
+	if t.Status != from {
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			out, err = tripChange(ctx, tx, t.Status, update, args...)
+			return err
+		})
+	} else {
+		out, err = scanTrip(s.pool.QueryRow(ctx, update, args...))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return trips.Trip{}, fmt.Errorf("update trip %s: %w", t.ID, store.ErrLeaseLost)
 	}

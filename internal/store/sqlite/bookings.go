@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
@@ -24,6 +25,7 @@ const insertBookingSeats = `
 	INSERT INTO booking_seats (booking_id, flight_id, seat, live)
 	SELECT ?1, flight_id, label, 1 FROM seats WHERE hold_id = ?2 AND booking_id IS NULL`
 
+// #nosec G202 -- joins constant SQL fragments (holds.go's seatHeld, freeSeat, … of constant arguments); every value is a ? parameter
 var bookSeats = `
 	UPDATE seats SET booking_id = ?1, hold_id = NULL, held_until = NULL
 	WHERE hold_id = ?2 AND booking_id IS NULL AND ` + seatHeld("", "?3")
@@ -113,6 +115,9 @@ func (s *Store) BookingComplete(ctx context.Context, bp store.BookingCompletePar
 			Total: row.Total, Status: bookings.Confirmed,
 		}
 		if out.CreatedAt, err = parseTime(now); err != nil {
+			return err
+		}
+		if err := writeEvents(ctx, tx, now, events.OfBooking(events.BookingConfirmed, out)); err != nil {
 			return err
 		}
 		return complete(ctx, tx, done, out)
@@ -262,6 +267,9 @@ func (s *Store) BookingCancel(ctx context.Context, p store.BookingCancelParams) 
 		out = b
 		out.Status = bookings.Canceled
 		if out.CanceledAt, err = parseTime(now); err != nil {
+			return err
+		}
+		if err := writeEvents(ctx, tx, now, events.OfBooking(events.BookingCanceled, out)); err != nil {
 			return err
 		}
 		return complete(ctx, tx, done, out)

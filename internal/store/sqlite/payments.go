@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/store"
 )
@@ -119,8 +120,12 @@ func (s *Store) PaymentBegin(ctx context.Context, b store.PaymentBeginParams) (s
 // request) is left as it is.
 func (s *Store) PaymentDecline(ctx context.Context, p store.Payment) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'declined', updated_at = `+nowSQL+`
-			WHERE hold_id = ?1 AND state = 'pending' AND attempt = ?2`, p.HoldID, p.Attempt)
+		now, _, _, err := readClock(ctx, tx, 0, 0)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'declined', updated_at = ?3
+			WHERE hold_id = ?1 AND state = 'pending' AND attempt = ?2`, p.HoldID, p.Attempt, now)
 		if err != nil {
 			return err
 		}
@@ -128,9 +133,16 @@ func (s *Store) PaymentDecline(ctx context.Context, p store.Payment) error {
 			return err
 		}
 		// The pin is over: the seats are the hold's until expires_at again.
-		_, err = tx.ExecContext(ctx, `UPDATE seats SET held_until = (SELECT expires_at FROM holds WHERE id = ?1)
-			WHERE hold_id = ?1 AND booking_id IS NULL`, p.HoldID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE seats SET held_until = (SELECT expires_at FROM holds WHERE id = ?1)
+			WHERE hold_id = ?1 AND booking_id IS NULL`, p.HoldID); err != nil {
+			return err
+		}
+		// The hold as stored: active, its payment pending until now.
+		row, err := loadHold(ctx, tx, p.KeyID, p.HoldID)
+		if err != nil {
+			return err
+		}
+		return writeEvents(ctx, tx, now, events.OfHold(events.PaymentDeclined, row.Hold))
 	})
 	if err != nil {
 		return fmt.Errorf("decline payment: %w", err)
@@ -167,7 +179,7 @@ func (s *Store) claimPayments(ctx context.Context, state store.PaymentState, lea
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows.Close()
+		rows.Close() // #nosec G104 -- read to the end and rows.Err checked; closing early frees the transaction's one connection for the next statement
 		for _, p := range out {
 			if _, err := tx.ExecContext(ctx, `UPDATE payments SET lease_until = ?1, updated_at = ?2 WHERE hold_id = ?3`,
 				leaseUntil, now, p.HoldID); err != nil {

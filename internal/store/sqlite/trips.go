@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/trips"
@@ -112,16 +113,19 @@ func (s *Store) TripSave(ctx context.Context, t trips.Trip, lease time.Duration)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `
+		// Only a pending trip of this claim is saved, so of racing workers
+		// one settles it and writes its event.
+		out, err := scanTrip(tx.QueryRowContext(ctx, `
 			UPDATE trips SET status = ?2, state = ?3, lease_until = ?4, updated_at = ?5
-			WHERE id = ?1 AND status = 'pending' AND claims = ?6`, t.ID, string(t.Status), string(state), until, now, t.Claim)
+			WHERE id = ?1 AND status = 'pending' AND claims = ?6
+			RETURNING `+tripColumns, t.ID, string(t.Status), string(state), until, now, t.Claim))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("trip %s: %w", t.ID, store.ErrLeaseLost)
+		}
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("trip %s: %w", t.ID, store.ErrLeaseLost)
-		}
-		return nil
+		return tripEvent(ctx, tx, now, out)
 	})
 	if err != nil {
 		return fmt.Errorf("save trip: %w", err)
@@ -148,12 +152,25 @@ func (s *Store) TripUpdate(ctx context.Context, t trips.Trip, from trips.Status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("trip %s: %w", t.ID, store.ErrLeaseLost)
 		}
-		return err
+		if err != nil || t.Status == from {
+			return err
+		}
+		return tripEvent(ctx, tx, now, out)
 	})
 	if err != nil {
 		return trips.Trip{}, fmt.Errorf("update trip: %w", err)
 	}
 	return out, nil
+}
+
+// tripEvent writes, in tx, the event of t reaching its status, if that
+// status has one.
+func tripEvent(ctx context.Context, tx *sql.Tx, now string, t trips.Trip) error {
+	typ, ok := events.OfTripStatus(t.Status)
+	if !ok {
+		return nil
+	}
+	return writeEvents(ctx, tx, now, events.OfTrip(typ, t))
 }
 
 // TripCancelsWritten implements store.Trips.

@@ -123,7 +123,7 @@ func sameIDs(got []int64, want ...int64) bool {
 		return false
 	}
 	for i := range got {
-		if got[i] != want[i] {
+		if got[i] != want[i] { // #nosec G602 -- len(got) == len(want) is checked just above
 			return false
 		}
 	}

@@ -20,7 +20,11 @@ var Engines = map[string]NewStore{
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
 		}
-		t.Cleanup(func() { s.Close() })
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close sqlite: %v", err)
+			}
+		})
 		if err := s.Migrate(t.Context()); err != nil {
 			t.Fatalf("migrate sqlite: %v", err)
 		}
@@ -32,7 +36,11 @@ var Engines = map[string]NewStore{
 		if err != nil {
 			t.Fatalf("open postgres: %v", err)
 		}
-		t.Cleanup(func() { s.Close() })
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close postgres: %v", err)
+			}
+		})
 		if err := s.Migrate(t.Context()); err != nil {
 			t.Fatalf("migrate postgres: %v", err)
 		}

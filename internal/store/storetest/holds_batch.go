@@ -273,7 +273,7 @@ func testBatchConcurrentRaces(t *testing.T, f *fixture) {
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
-			rnd := rand.New(rand.NewPCG(uint64(w), 11))
+			rnd := rand.New(rand.NewPCG(uint64(w), 11)) // #nosec G115 G404 -- w is a worker index from range (not negative) seeding a reproducible test workload; nothing secret
 			for range 10 {
 				var reqs []store.BatchHold
 				for range 1 + rnd.IntN(6) {

@@ -45,7 +45,9 @@ func testIdempotencyKeys(t *testing.T, f *fixture) {
 		t.Errorf("completed key with another request = %v, want mismatch", c.Outcome)
 	}
 	// Completing again never overwrites a stored response.
-	f.s.IdempotencyKeyComplete(f.ctx, idempotency.CompleteParams{KeyID: f.alice, Key: "k1", Status: 500, Body: []byte("x")})
+	if err := f.s.IdempotencyKeyComplete(f.ctx, idempotency.CompleteParams{KeyID: f.alice, Key: "k1", Status: 500, Body: []byte("x")}); err != nil {
+		t.Errorf("completing a completed key again = %v, want nil (a no-op)", err)
+	}
 	if c := claim("k1", "fp1", time.Minute); c.Status != 201 {
 		t.Errorf("stored response overwritten: %+v", c)
 	}

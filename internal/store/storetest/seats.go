@@ -23,7 +23,7 @@ func testConcurrentHolds(t *testing.T, f *fixture) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rnd := rand.New(rand.NewPCG(uint64(w), 7))
+			rnd := rand.New(rand.NewPCG(uint64(w), 7)) // #nosec G115 G404 -- w is a worker index from range (not negative) seeding a reproducible test workload; nothing secret
 			for range 15 {
 				var req holds.Request
 				if rnd.IntN(3) == 0 {

@@ -1,0 +1,4 @@
+package httpapi
+
+// WebUIScripts exports webUIScripts to the external tests.
+var WebUIScripts = webUIScripts
