@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/storetest"
 	"github.com/reservd/reservd/internal/testdb"
@@ -33,13 +34,17 @@ type scaleSize struct {
 	clients int           // concurrent clients
 	think   time.Duration // pause between a client's requests
 	rows    int           // seat rows (6 seats each) on the flight
+	// lease is the replicas' IDEMPOTENCY_LEASE: how long a key whose
+	// request died with its replica (kill -9) stays in use before a repeat
+	// takes it over. The full run keeps the production default.
+	lease time.Duration
 }
 
 func sizeFromEnv() scaleSize {
 	if os.Getenv("RESERVD_SCALE_FULL") == "1" {
-		return scaleSize{clients: 200, think: 20 * time.Millisecond, rows: 60}
+		return scaleSize{clients: 200, think: 20 * time.Millisecond, rows: 60, lease: idempotency.DefaultLease}
 	}
-	return scaleSize{clients: 16, think: 10 * time.Millisecond, rows: 20}
+	return scaleSize{clients: 16, think: 10 * time.Millisecond, rows: 20, lease: 6 * time.Second}
 }
 
 // replica is one reservd process behind HAProxy, restartable on its address.
@@ -196,6 +201,9 @@ type load struct {
 	// than the booking (hold id → that answer).
 	orphaned map[string]string
 	gaveUp   []string // requests that never got an answer despite retries
+	// patience is how long a client repeats a request: past the replicas'
+	// IDEMPOTENCY_LEASE, after which a dead request's key is taken over.
+	patience time.Duration
 	ops      atomic.Int64
 	searches atomic.Int64
 	inUse    atomic.Int64 // 409 idempotency_key_in_use answers (repeated)
@@ -212,9 +220,9 @@ type answer struct {
 // answered by reservd: a transport error, a 5xx from HAProxy or reservd, or
 // 409 idempotency_key_in_use is retried. Every failed attempt is logged.
 func (l *load) call(hc *http.Client, base, method, path, key, idem, body, op string) (answer, bool) {
-	// Longer than the idempotency key's lease (a minute): a booking whose
-	// replica died holds its key that long, then the repeat settles it.
-	deadline := time.Now().Add(75 * time.Second)
+	// Longer than the idempotency key's lease: a booking whose replica
+	// died holds its key that long, then the repeat settles it.
+	deadline := time.Now().Add(l.patience)
 	inUse := false
 	for {
 		began := time.Now()
@@ -400,7 +408,10 @@ func TestRollingRestartBehindHAProxy(t *testing.T) {
 		"LOG_LEVEL=warn", "RATE_LIMIT=0", "DRAIN_DELAY=2500ms", "SHUTDOWN_TIMEOUT=20s",
 		// A booking interrupted by kill -9 is finished by recovery on
 		// another replica after its lease: keep the clients' wait short.
-		"PAYMENT_LEASE=2s", "SWEEP_INTERVAL=500ms"}
+		"PAYMENT_LEASE=2s", "SWEEP_INTERVAL=500ms",
+		// A key whose booking died with its replica is taken over by the
+		// client's repeat after this lease (docs/DESIGN.md).
+		"IDEMPOTENCY_LEASE=" + size.lease.String()}
 	admin := createKey(t, bin, env, "ops", true) // migrates the database first
 	keys := make([]string, 4)
 	var made sync.WaitGroup
@@ -429,7 +440,7 @@ func TestRollingRestartBehindHAProxy(t *testing.T) {
 	t.Logf("scale: %s: replicas and HAProxy up", time.Since(testStart).Round(time.Millisecond))
 
 	flight := createFlight(t, balancer.url, admin, size.rows)
-	l := &load{holds: map[string]bool{}, booked: map[string][]string{}, canceled: map[string]bool{}, orphaned: map[string]string{}}
+	l := &load{holds: map[string]bool{}, booked: map[string][]string{}, canceled: map[string]bool{}, orphaned: map[string]string{}, patience: size.lease + 15*time.Second}
 	stop := make(chan struct{})
 	began := time.Now()
 	clients := l.drive(balancer.url, keys, flight, size, stop)
@@ -613,7 +624,7 @@ func createFlight(t *testing.T, base, admin string, rows int) int64 {
 			seats = append(seats, fmt.Sprintf(`{"seat":"%d%c","cabin":"economy","price":{"amount":12900,"currency":"USD"}}`, r, c))
 		}
 	}
-	body := `{"number":"RV77","origin":"SFO","destination":"JFK","departs_at":"2027-01-10T16:00:00Z","arrives_at":"2027-01-10T21:30:00Z","seats":[` + strings.Join(seats, ",") + `]}`
+	body := `{"number":"RV77","origin":"SFO","destination":"JFK","departs_at":"2036-01-10T16:00:00Z","arrives_at":"2036-01-10T21:30:00Z","seats":[` + strings.Join(seats, ",") + `]}`
 	req, _ := http.NewRequest("POST", base+"/flights", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+admin)
 	req.Header.Set("Content-Type", "application/json")

@@ -238,7 +238,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	hub := a.startStreams(cfg, log)
 	a.handler, err = httpapi.NewServer(httpapi.Deps{Streams: hub, StreamMaxPerKey: cfg.Streams.MaxPerKey,
 		StreamMaxTotal: cfg.Streams.MaxTotal, StreamHeartbeat: cfg.Streams.Heartbeat, KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
-		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL,
+		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL, IdempotencyLease: cfg.IdempotencyLease,
 		QueueTokenSecret: []byte(cfg.QueueTokenSecret),
 		MaxInFlight:      cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
 		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reservd/reservd/internal/idempotency"
 	"github.com/reservd/reservd/internal/provider/registry"
 )
 
@@ -51,6 +52,10 @@ type Config struct {
 	SweepInterval time.Duration // SWEEP_INTERVAL: how often expired holds are tidied and stuck payments recovered
 	TripLease     time.Duration // TRIP_LEASE: how long a worker owns a trip before another may take it over
 	PaymentLease  time.Duration // PAYMENT_LEASE: how long a booking request owns its payment before recovery may take it over
+	// IdempotencyLease is how long a keyed change owns its Idempotency-Key
+	// before a repeat may take it over, its replica having died
+	// (IDEMPOTENCY_LEASE); a keyed change may run for half of it.
+	IdempotencyLease time.Duration
 	// EventSequenceInterval is how often the sequencer puts committed
 	// events in order (EVENT_SEQUENCE_INTERVAL); EventRetention how long
 	// events are kept (EVENT_RETENTION, at least MinEventRetention).
@@ -149,6 +154,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SweepInterval:         duration("SWEEP_INTERVAL", "5s"),
 		TripLease:             duration("TRIP_LEASE", "30s"),
 		PaymentLease:          duration("PAYMENT_LEASE", "30s"),
+		IdempotencyLease:      duration("IDEMPOTENCY_LEASE", "1m"),
 		EventSequenceInterval: duration("EVENT_SEQUENCE_INTERVAL", "100ms"),
 		EventRetention:        duration("EVENT_RETENTION", "720h"),
 		ProviderTimeout:       duration("PROVIDER_TIMEOUT", "2s"),
@@ -229,6 +235,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.QueueTokenSecret = getenv("QUEUE_TOKEN_SECRET"); c.QueueTokenSecret != "" && len(c.QueueTokenSecret) < 32 {
 		errs = append(errs, fmt.Errorf("QUEUE_TOKEN_SECRET: want at least 32 bytes (or leave it unset to keep one in the database)"))
 	}
+	if c.IdempotencyLease > 0 && c.IdempotencyLease < idempotency.MinLease {
+		errs = append(errs, fmt.Errorf("IDEMPOTENCY_LEASE=%q: want at least %s (a keyed change may run for half of it)", getenv("IDEMPOTENCY_LEASE"), idempotency.MinLease))
+	}
 	if c.EventRetention > 0 && c.EventRetention < MinEventRetention {
 		errs = append(errs, fmt.Errorf("EVENT_RETENTION=%q: events are kept at least 30 days, want %s or more", getenv("EVENT_RETENTION"), MinEventRetention))
 	}
@@ -282,6 +291,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("sweep_interval", c.SweepInterval),
 		slog.Duration("trip_lease", c.TripLease),
 		slog.Duration("payment_lease", c.PaymentLease),
+		slog.Duration("idempotency_lease", c.IdempotencyLease),
 		slog.Duration("event_sequence_interval", c.EventSequenceInterval),
 		slog.Duration("event_retention", c.EventRetention),
 		slog.Duration("api_key_cache_ttl", c.APIKeyCacheTTL),

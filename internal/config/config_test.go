@@ -272,6 +272,8 @@ func TestLoadEvents(t *testing.T) {
 	if _, err := Load(env(map[string]string{"EVENT_RETENTION": "24h"})); err == nil || !strings.Contains(err.Error(), "30 days") {
 		t.Errorf("a short retention's error does not say why: %v", err)
 	}
+}
+
 func TestStreamSettings(t *testing.T) {
 	c, err := Load(func(string) string { return "" })
 	if err != nil {
@@ -295,6 +297,32 @@ func TestStreamSettings(t *testing.T) {
 			return ""
 		}); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: error %v, want one naming it", k, v, err)
+		}
+	}
+}
+
+// TestLoadIdempotencyLease: a minute by default; shorter is allowed down to
+// idempotency.MinLease, since a keyed change may run for half of it.
+func TestLoadIdempotencyLease(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		value string
+		want  time.Duration
+		ok    bool
+	}{
+		{"", time.Minute, true},
+		{"5s", 5 * time.Second, true},
+		{"2s", 2 * time.Second, true},
+		{"1500ms", 0, false},
+		{"0s", 0, false},
+		{"soon", 0, false},
+	} {
+		c, err := Load(env(map[string]string{"IDEMPOTENCY_LEASE": tt.value}))
+		switch {
+		case tt.ok && (err != nil || c.IdempotencyLease != tt.want):
+			t.Errorf("IDEMPOTENCY_LEASE=%q: %s, %v; want %s", tt.value, c.IdempotencyLease, err, tt.want)
+		case !tt.ok && (err == nil || !strings.Contains(err.Error(), "IDEMPOTENCY_LEASE")):
+			t.Errorf("IDEMPOTENCY_LEASE=%q: Load error = %v, want one naming IDEMPOTENCY_LEASE", tt.value, err)
 		}
 	}
 }

@@ -36,6 +36,7 @@ var Settings = []Setting{
 	{"SHUTDOWN_TIMEOUT", "20s", "on SIGTERM, how long in-flight requests and jobs may finish"},
 	{"SWEEP_INTERVAL", "5s", "how often expired holds are tidied and interrupted payments recovered"},
 	{"PAYMENT_LEASE", "30s", "how long a booking request owns its payment before recovery may finish it"},
+	{"IDEMPOTENCY_LEASE", "1m", "how long a keyed change owns its Idempotency-Key before a repeat may take it over (a replica died); the change may run for half of it (at least 2s)"},
 	{"TRIP_LEASE", "30s", "how long a worker owns a trip before another replica may take it over"},
 	{"EVENT_SEQUENCE_INTERVAL", "100ms", "how often committed events are put in order for the feed, streams and webhooks (an event shows about this long after its commit)"},
 	{"EVENT_RETENTION", "720h", "how long events are kept (at least 720h: 30 days are promised)"},

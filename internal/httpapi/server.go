@@ -48,6 +48,10 @@ type Deps struct {
 	// it, requests still carry a caller's W3C trace context into logs and
 	// provider calls, without the cost of otelhttp's instrumentation.
 	Tracing bool
+	// IdempotencyLease is how long a keyed request owns its Idempotency-Key
+	// before a repeat may take it over (IDEMPOTENCY_LEASE; 0: the default);
+	// a keyed request has half of it to run (idempotency.RunLimit).
+	IdempotencyLease time.Duration
 	// KeyCacheTTL is how long an API key, once looked up, is trusted
 	// without asking the store again (API_KEY_CACHE_TTL; 0: ask every time).
 	KeyCacheTTL time.Duration
@@ -158,7 +162,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.
 	s.log = slog.New(telemetry.NewLogHandler(s.log.Handler()))
-	s.idem = idempotency.NewGuard(s.store, s.log)
+	s.idem = idempotency.NewGuard(s.store, s.log, deps.IdempotencyLease)
 	s.metrics = newHTTPMetrics(s.registry)
 	s.promHandler = promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
 	for _, rt := range s.routes() {

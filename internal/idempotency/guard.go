@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 )
 
 // Request is a request to run at most once under its Idempotency-Key.
@@ -44,12 +45,17 @@ type Answer struct {
 type Guard struct {
 	store Store
 	log   *slog.Logger
+	lease time.Duration
 }
 
-// NewGuard returns a Guard keeping its keys in s; log reports keys that
-// could not be settled after their request ran.
-func NewGuard(s Store, log *slog.Logger) *Guard {
-	return &Guard{store: s, log: log}
+// NewGuard returns a Guard keeping its keys in s, each leased for lease
+// (DefaultLease when 0; at least MinLease); log reports keys that could not
+// be settled after their request ran.
+func NewGuard(s Store, log *slog.Logger, lease time.Duration) *Guard {
+	if lease == 0 {
+		lease = DefaultLease
+	}
+	return &Guard{store: s, log: log, lease: max(lease, MinLease)}
 }
 
 // Do runs req at most once: a repeat of the same request replays the stored
@@ -67,7 +73,8 @@ func NewGuard(s Store, log *slog.Logger) *Guard {
 // finds it in flight. Either way an effect that succeeds stores its response
 // in its own transaction, and everything else is stored here once the
 // request has answered. When the answer is not Replayed, it is the answer
-// of run's last call.
+// of run's last call. Each call of run has RunLimit(lease) to finish: its
+// context's deadline, so that it never outlives the key's lease.
 func (g *Guard) Do(ctx context.Context, req Request, run RunFunc) (Answer, error) {
 	a := &Attempt{keyID: req.KeyID, secret: req.Secret, key: req.Key, fingerprint: req.Fingerprint}
 	var first *Ran // the answer of a run that did not hold the key
@@ -94,7 +101,7 @@ func (g *Guard) Do(ctx context.Context, req Request, run RunFunc) (Answer, error
 		a = &Attempt{keyID: req.KeyID, secret: req.Secret, key: req.Key, fingerprint: req.Fingerprint}
 	}
 
-	claim, err := g.store.IdempotencyKeyClaim(ctx, ClaimParams{KeyID: req.KeyID, Key: req.Key, Fingerprint: req.Fingerprint, Lease: Lease})
+	claim, err := g.store.IdempotencyKeyClaim(ctx, ClaimParams{KeyID: req.KeyID, Key: req.Key, Fingerprint: req.Fingerprint, Lease: g.lease})
 	if err != nil {
 		return Answer{}, err
 	}
@@ -125,6 +132,8 @@ func (g *Guard) Do(ctx context.Context, req Request, run RunFunc) (Answer, error
 // stored its answer: only a success's counts, as a transaction that rendered
 // an answer and then failed stored nothing.
 func (g *Guard) run(ctx context.Context, a *Attempt, run RunFunc) (Ran, bool) {
+	ctx, cancel := context.WithTimeout(ctx, RunLimit(g.lease))
+	defer cancel()
 	ran := run(NewContext(ctx, a))
 	if ran.Taken {
 		return ran, false

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func wantRefusal(t *testing.T, err error, status int, code string, retryAfter in
 func TestGuardReplaysAndRefuses(t *testing.T) {
 	t.Parallel()
 	s, alice := newStore(t)
-	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler))
+	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler), 0)
 	req := idempotency.Request{KeyID: alice, Secret: "alice's digest", Key: "k1", Fingerprint: idempotency.Fingerprint("POST", "/bookings", []byte(`{}`))}
 	h := &counted{status: 201, body: `{"data":{"id":"bkg_1"}}`}
 
@@ -82,7 +83,7 @@ func TestGuardReplaysAndRefuses(t *testing.T) {
 func TestGuardInFlight(t *testing.T) {
 	t.Parallel()
 	s, alice := newStore(t)
-	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler))
+	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler), 0)
 	req := idempotency.Request{KeyID: alice, Key: "k1", Fingerprint: "fp"}
 	var twinErr error
 	twinRan := false
@@ -106,7 +107,7 @@ func TestGuardInFlight(t *testing.T) {
 func TestGuardStoresOnlyStorableAnswers(t *testing.T) {
 	t.Parallel()
 	s, alice := newStore(t)
-	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler))
+	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler), 0)
 	for _, tc := range []struct {
 		status int
 		stored bool
@@ -176,7 +177,7 @@ func txRun(t *testing.T, s idempotency.Store, runs *int, status int, body string
 func TestGuardInTransaction(t *testing.T) {
 	t.Parallel()
 	s, alice := newStore(t)
-	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler))
+	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler), 0)
 	req := idempotency.Request{KeyID: alice, Secret: "alice's digest", Key: "tx", Fingerprint: "fp", InTx: true}
 	runs := 0
 	ans, err := g.Do(t.Context(), req, txRun(t, s, &runs, 201, "hold"))
@@ -205,5 +206,56 @@ func TestRetentionKeepsThePromise(t *testing.T) {
 	t.Parallel()
 	if idempotency.Retention < idempotency.MinRetention {
 		t.Errorf("Retention %v is under the promised %v", idempotency.Retention, idempotency.MinRetention)
+	}
+}
+
+// TestGuardLease: a key whose request died (runtime.Goexit stands for
+// kill -9: nothing after it runs, the key is never settled) is refused as in
+// use until the Guard's lease runs out, then taken over by a repeat; and
+// every run has half the lease to finish, so no live request outlives it.
+func TestGuardLease(t *testing.T) {
+	t.Parallel()
+	s, alice := newStore(t)
+	const lease = 2 * time.Second
+	g := idempotency.NewGuard(s, slog.New(slog.DiscardHandler), lease)
+	req := idempotency.Request{KeyID: alice, Key: "dies", Fingerprint: "fp"}
+	claimed := time.Now()
+	died := make(chan struct{})
+	go func() {
+		defer close(died)
+		g.Do(t.Context(), req, func(ctx context.Context) idempotency.Ran {
+			runtime.Goexit()
+			return idempotency.Ran{}
+		})
+	}()
+	<-died
+	h := &counted{status: 201, body: "retried"}
+	_, err := g.Do(t.Context(), req, h.run)
+	wantRefusal(t, err, 409, "idempotency_key_in_use", 1)
+	var ans idempotency.Answer
+	for {
+		ans, err = g.Do(t.Context(), req, h.run)
+		if err == nil || time.Since(claimed) > 3*lease {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if waited := time.Since(claimed); err != nil || ans.Status != 201 || h.runs != 1 || waited < lease || waited > lease+time.Second {
+		t.Fatalf("repeat after the lease = %+v, %v after %s and %d runs; want one run of 201 once %s passed", ans, err, waited, h.runs, lease)
+	}
+
+	for _, inTx := range []bool{false, true} {
+		var left time.Duration
+		var ok bool
+		req := idempotency.Request{KeyID: alice, Key: fmt.Sprintf("limit-%v", inTx), Fingerprint: "fp", InTx: inTx}
+		g.Do(t.Context(), req, func(ctx context.Context) idempotency.Ran {
+			var deadline time.Time
+			deadline, ok = ctx.Deadline()
+			left = time.Until(deadline)
+			return idempotency.Ran{Status: 404}
+		})
+		if limit := idempotency.RunLimit(lease); !ok || left > limit || left < limit/2 || limit >= lease {
+			t.Errorf("inTx %v: run had %v left (deadline set %v), want at most RunLimit %s, under the lease %s", inTx, left, ok, limit, lease)
+		}
 	}
 }

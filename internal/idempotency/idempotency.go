@@ -92,10 +92,20 @@ type CompleteParams struct {
 // transaction rolled back.
 var ErrKeyTaken = errors.New("idempotency key already claimed")
 
-// Lease is how long a request owns its key before another may take it over
-// (its request died); longer than the server's write timeout, so a live
-// request never loses its key.
-const Lease = time.Minute
+// DefaultLease is how long a request owns its key before another may take
+// it over (its request died) when IDEMPOTENCY_LEASE is not set.
+const DefaultLease = time.Minute
+
+// MinLease is the shortest lease a Guard accepts: a request may run for
+// half of it (RunLimit), and a change needs a second to commit.
+const MinLease = 2 * time.Second
+
+// RunLimit is how long a request may run under a key leased for lease: half
+// the lease, so that a live request has finished, or been cut off, long
+// before its lease runs out and a repeat may take the key over. Nothing can
+// tell a replica that died holding a key from one still running it; this
+// bound is what makes an expired lease mean a dead request.
+func RunLimit(lease time.Duration) time.Duration { return lease / 2 }
 
 // Storable says whether a response is kept for replays: 403, 409, 429 and
 // 5xx are not, so that a retry runs again (a 403 queue_token_required
