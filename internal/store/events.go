@@ -44,4 +44,10 @@ type Sequenced struct {
 	N       int     // events given a position
 	LastPos int64   // the highest position given; 0 if N == 0
 	Flights []int64 // the flights whose seats those events changed, each once
+	// Pending reports events left without a position after the pass:
+	// another replica's pass was running, or (PostgreSQL) a transaction
+	// older than them was still open anywhere on the server. A later pass
+	// gives them theirs; a test waiting for "everything sequenced" loops
+	// until a pass reports N == 0 and !Pending.
+	Pending bool
 }

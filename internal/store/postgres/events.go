@@ -133,6 +133,7 @@ func (s *Store) EventSequence(ctx context.Context, limit int) (store.Sequenced, 
 		out = store.Sequenced{}
 		var locked bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(sequencerLock)).Scan(&locked); err != nil || !locked {
+			out.Pending = !locked
 			return err
 		}
 		rows, err := tx.Query(ctx, `
@@ -154,7 +155,10 @@ func (s *Store) EventSequence(ctx context.Context, limit int) (store.Sequenced, 
 			}
 			return nil
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE pos IS NULL)`).Scan(&out.Pending)
 	})
 	if err != nil {
 		return store.Sequenced{}, fmt.Errorf("sequence events: %w", err)
