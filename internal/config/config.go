@@ -39,6 +39,7 @@ type Config struct {
 	HoldMaxSeatsPerFlight int           // HOLD_MAX_SEATS_PER_FLIGHT
 	HoldMaxActive         int           // HOLD_MAX_ACTIVE
 	HoldBatch             HoldBatch     // HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX
+	Webhooks              Webhooks      // WEBHOOK_*
 	LogLevel              slog.Level    // LOG_LEVEL: debug, info, warn, error
 	LogFormat             string        // LOG_FORMAT: text or json
 	SeedDemo              bool          // SEED_DEMO
@@ -161,6 +162,9 @@ func Load(getenv func(string) string) (Config, error) {
 	var batchErrs []error
 	c.HoldBatch, batchErrs = loadHoldBatch(env)
 	errs = append(errs, batchErrs...)
+	var webhookErrs []error
+	c.Webhooks, webhookErrs = loadWebhooks(env)
+	errs = append(errs, webhookErrs...)
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))
 	}
@@ -255,6 +259,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("hold_max_seats_per_flight", c.HoldMaxSeatsPerFlight),
 		slog.Int("hold_max_active", c.HoldMaxActive),
 		slog.Any("hold_batch", c.HoldBatch),
+		slog.Any("webhooks", c.Webhooks),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("seed_demo", c.SeedDemo),

@@ -65,6 +65,9 @@ type Deps struct {
 	// at least 32 bytes, the same on every replica). Empty: a secret is
 	// generated once and kept in the database.
 	QueueTokenSecret []byte
+	// WebhookAllowPrivate accepts webhook endpoints on http:// and on
+	// loopback, private and link-local addresses (WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowPrivate bool
 }
 
 // Server serves the API. Build it with NewServer.
@@ -86,6 +89,8 @@ type Server struct {
 	keyUsage     *apikey.Usage
 	// queue signs and verifies waiting-room tokens.
 	queue *queueTokens
+	// webhookAllowPrivate: see Deps.WebhookAllowPrivate.
+	webhookAllowPrivate bool
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -124,18 +129,19 @@ func NewServer(deps Deps) (http.Handler, error) {
 		return nil, fmt.Errorf("httpapi: missing dependencies: %s", strings.Join(missing, ", "))
 	}
 	s := &Server{
-		store:        deps.Store,
-		reserve:      deps.Reserve,
-		limiter:      deps.Limiter,
-		agg:          deps.Aggregator,
-		trips:        deps.Trips,
-		log:          deps.Logger,
-		registry:     deps.Registry,
-		ready:        deps.Ready,
-		mux:          http.NewServeMux(),
-		inflight:     newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
-		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
-		keyUsage:     deps.KeyUsage,
+		store:               deps.Store,
+		reserve:             deps.Reserve,
+		limiter:             deps.Limiter,
+		agg:                 deps.Aggregator,
+		trips:               deps.Trips,
+		log:                 deps.Logger,
+		registry:            deps.Registry,
+		ready:               deps.Ready,
+		mux:                 http.NewServeMux(),
+		inflight:            newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
+		authFailures:        newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
+		keyUsage:            deps.KeyUsage,
+		webhookAllowPrivate: deps.WebhookAllowPrivate,
 		queue: &queueTokens{secret: deps.QueueTokenSecret, store: deps.Store,
 			sales: newSaleCache()},
 	}

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,9 +61,10 @@ type Dispatcher struct {
 	log    *slog.Logger
 	m      *metrics
 
-	ctx  context.Context // sends run under it; Stop cancels it
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	ctx     context.Context // sends run under it; Stop cancels it
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	closing atomic.Bool
 
 	mu       sync.Mutex
 	inFlight int
@@ -104,6 +106,19 @@ func New(st store.Webhooks, cfg Config, log *slog.Logger, reg prometheus.Registe
 		m: newMetrics(reg), ctx: ctx, stop: stop, busy: map[string]int{}}
 }
 
+// Close stops claiming, lets the sends in flight finish for up to wait,
+// then stops the rest (see Stop): for a replica shutting down.
+func (d *Dispatcher) Close(wait time.Duration) {
+	d.closing.Store(true)
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(wait):
+	}
+	d.Stop()
+}
+
 // Stop cancels the sends in flight, without recording their outcomes (their
 // leases run out and another replica sends them again), and waits for them.
 func (d *Dispatcher) Stop() {
@@ -135,7 +150,7 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 // and starts sending them; it reports how many it started. The sends go on
 // after it returns.
 func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
-	if d.ctx.Err() != nil {
+	if d.ctx.Err() != nil || d.closing.Load() {
 		return 0, nil
 	}
 	d.mu.Lock()

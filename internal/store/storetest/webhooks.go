@@ -255,10 +255,7 @@ func testWebhookDisable(t *testing.T, w *hooks) {
 	other := w.endpoint(t, w.alice, "*")
 	w.events(t, w.alice, events.HoldCreated, events.HoldReleased)
 	w.fanOut(t)
-	var mine []store.WebhookClaim
-	for _, c := range w.claim(t, time.Minute, other.ID) {
-		mine = append(mine, c)
-	}
+	mine := w.claim(t, time.Minute, other.ID)
 	if len(mine) != 2 {
 		t.Fatalf("claimed %d, want 2", len(mine))
 	}
