@@ -412,7 +412,7 @@ func TestStoppedMidDeliveryIsTakenOver(t *testing.T) {
 			rc := newReceiver(t, func(r *http.Request, n int) int {
 				if n == 1 {
 					hanging <- struct{}{}
-					<-r.Context().Done() // until the sender goes away
+					<-r.Context().Done()                 // until the sender goes away
 					return http.StatusServiceUnavailable // never seen: nobody is listening
 				}
 				return http.StatusOK
