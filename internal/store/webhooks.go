@@ -52,8 +52,8 @@ type Webhooks interface {
 	// events to each of keyID's enabled endpoints subscribed to its type and
 	// returns how many; events.ErrNotFound for an event that is not keyID's.
 	WebhookRedeliver(ctx context.Context, keyID int64, eventID string) (int, error)
-	// WebhookGauges counts the pending deliveries of enabled endpoints and
-	// the disabled endpoints.
+	// WebhookGauges counts the pending deliveries of enabled endpoints (due
+	// now, or waiting for a retry's backoff) and the disabled endpoints.
 	WebhookGauges(ctx context.Context) (WebhookCounts, error)
 }
 
@@ -169,7 +169,8 @@ type WebhookDeliveryCursor struct {
 
 // WebhookCounts are the webhook gauges.
 type WebhookCounts struct {
-	Pending  int // pending deliveries of enabled endpoints: the retry queue
+	Due      int // pending deliveries of enabled endpoints due now
+	Waiting  int // pending deliveries of enabled endpoints waiting for a retry's backoff
 	Disabled int // disabled endpoints
 }
 

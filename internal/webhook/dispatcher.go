@@ -198,9 +198,10 @@ func (d *Dispatcher) Gauges(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	d.m.queue.Set(float64(c.Pending))
+	d.m.queue.WithLabelValues("due").Set(float64(c.Due))
+	d.m.queue.WithLabelValues("retrying").Set(float64(c.Waiting))
 	d.m.disabled.Set(float64(c.Disabled))
-	return c.Pending, nil
+	return c.Due + c.Waiting, nil
 }
 
 func (d *Dispatcher) done(endpoint string) {

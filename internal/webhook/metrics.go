@@ -5,7 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	deliveries    *prometheus.CounterVec
 	latency       prometheus.Histogram
-	queue         prometheus.Gauge
+	queue         *prometheus.GaugeVec
 	disabled      prometheus.Gauge
 	disabledTotal prometheus.Counter
 }
@@ -24,10 +24,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from an event's commit to its successful delivery, retries included.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600, 72 * 3600},
 		}),
-		queue: prometheus.NewGauge(prometheus.GaugeOpts{
+		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "reservd_webhook_queue_depth",
-			Help: "Pending webhook deliveries (due or waiting for a retry) of enabled endpoints.",
-		}),
+			Help: "Pending webhook deliveries of enabled endpoints: due now (state=due) or waiting for a retry's backoff (state=retrying).",
+		}, []string{"state"}),
 		disabled: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reservd_webhook_endpoints_disabled",
 			Help: "Webhook endpoints disabled after failing for the whole retry window.",
@@ -40,6 +40,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, o := range outcomes {
 		m.deliveries.WithLabelValues(o)
 	}
+	m.queue.WithLabelValues("due")
+	m.queue.WithLabelValues("retrying")
 	if reg != nil {
 		reg.MustRegister(m.deliveries, m.latency, m.queue, m.disabled, m.disabledTotal)
 	}

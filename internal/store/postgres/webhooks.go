@@ -321,9 +321,11 @@ func (s *Store) WebhookRedeliver(ctx context.Context, keyID int64, eventID strin
 func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) {
 	var c store.WebhookCounts
 	err := s.pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+		(SELECT count(*) FILTER (WHERE d.next_attempt_at <= now()) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 			WHERE d.status = 'pending' AND e.status = 'enabled'),
-		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled')`).Scan(&c.Pending, &c.Disabled)
+		(SELECT count(*) FILTER (WHERE d.next_attempt_at > now()) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+			WHERE d.status = 'pending' AND e.status = 'enabled'),
+		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled')`).Scan(&c.Due, &c.Waiting, &c.Disabled)
 	if err != nil {
 		return store.WebhookCounts{}, fmt.Errorf("webhook gauges: %w", err)
 	}

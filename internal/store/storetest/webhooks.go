@@ -224,8 +224,8 @@ func testWebhookClaimAndRecord(t *testing.T, w *hooks) {
 	if later := w.claim(t, time.Minute); len(later) != 0 {
 		t.Fatalf("claimed a retry before it was due: %+v", later)
 	}
-	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Pending != 1 || c.Disabled != 0 {
-		t.Fatalf("gauges = %+v, %v; want 1 pending", c, err)
+	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Due != 0 || c.Waiting != 1 || c.Disabled != 0 {
+		t.Fatalf("gauges = %+v, %v; want 1 waiting", c, err)
 	}
 }
 
