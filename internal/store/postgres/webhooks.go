@@ -121,24 +121,30 @@ func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, evs []events.Event) (int
 	return len(ds), nil
 }
 
-// WebhookFanOut implements store.Webhooks. The cursor row is locked with
-// SKIP LOCKED: a replica that finds another pass at it does nothing. The
-// events are read past the cursor through EventList: positions are given
-// in commit order, so none can appear behind the cursor later.
+// WebhookFanOut implements store.Webhooks. The events past the cursor are
+// read first, through EventList (positions are given in commit order, so
+// none can appear behind the cursor later); then one transaction locks the
+// cursor row, with SKIP LOCKED so that a replica finding another pass at it
+// does nothing, checks that no pass moved it meanwhile, writes the
+// deliveries and moves it. The pass holds one connection at a time.
 func (s *Store) WebhookFanOut(ctx context.Context, limit int) (store.WebhookFannedOut, error) {
+	var last int64
+	if err := s.pool.QueryRow(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&last); err != nil {
+		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out cursor: %w", err)
+	}
+	evs, err := s.EventList(ctx, store.EventListParams{AfterPos: last, Limit: limit})
+	if err != nil || len(evs) == 0 {
+		return store.WebhookFannedOut{}, err
+	}
 	var out store.WebhookFannedOut
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		out = store.WebhookFannedOut{}
-		var last int64
-		err := tx.QueryRow(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1 FOR UPDATE SKIP LOCKED`).Scan(&last)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+		var now int64
+		err := tx.QueryRow(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1 FOR UPDATE SKIP LOCKED`).Scan(&now)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && now != last {
+			return nil // another replica is at it, or was
 		}
 		if err != nil {
-			return err
-		}
-		evs, err := s.EventList(ctx, store.EventListParams{AfterPos: last, Limit: limit})
-		if err != nil || len(evs) == 0 {
 			return err
 		}
 		if out.Deliveries, err = s.enqueue(ctx, tx, evs); err != nil {

@@ -146,23 +146,28 @@ func enqueue(ctx context.Context, tx *sql.Tx, now string, evs []events.Event) (i
 	return len(ds), nil
 }
 
-// WebhookFanOut implements store.Webhooks. Writes take turns on the one
-// writer connection, so the pass owns the cursor for its transaction.
+// WebhookFanOut implements store.Webhooks, as the PostgreSQL engine's does:
+// read the events past the cursor, then, in one write transaction, check
+// that no pass moved the cursor meanwhile, write the deliveries and move it.
 func (s *Store) WebhookFanOut(ctx context.Context, limit int) (store.WebhookFannedOut, error) {
+	var last int64
+	if err := s.reader.QueryRowContext(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&last); err != nil {
+		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out cursor: %w", err)
+	}
+	evs, err := s.EventList(ctx, store.EventListParams{AfterPos: last, Limit: limit})
+	if err != nil || len(evs) == 0 {
+		return store.WebhookFannedOut{}, err
+	}
 	var out store.WebhookFannedOut
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		out = store.WebhookFannedOut{}
 		now, _, _, err := readClock(ctx, tx, 0, 0)
 		if err != nil {
 			return err
 		}
-		var last int64
-		if err := tx.QueryRowContext(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&last); err != nil {
-			return err
-		}
-		evs, err := s.EventList(ctx, store.EventListParams{AfterPos: last, Limit: limit})
-		if err != nil || len(evs) == 0 {
-			return err
+		var cur int64
+		if err := tx.QueryRowContext(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&cur); err != nil || cur != last {
+			return err // nil when another pass moved it
 		}
 		if out.Deliveries, err = enqueue(ctx, tx, now, evs); err != nil {
 			return err
