@@ -250,6 +250,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		jobs.Job{Name: "webhook_fanout", Every: cfg.Webhooks.Interval, Run: hooks.FanOut},
 		jobs.Job{Name: "webhook_dispatch", Every: cfg.Webhooks.Interval, Run: hooks.Dispatch},
 		jobs.Job{Name: "webhook_gauges", Every: cfg.SweepInterval, Run: hooks.Gauges},
+		jobs.Job{Name: "webhook_prune", Every: time.Hour, Run: hooks.Prune},
 	)
 	return a, nil
 }

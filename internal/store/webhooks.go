@@ -52,6 +52,9 @@ type Webhooks interface {
 	// events to each of keyID's enabled endpoints subscribed to its type and
 	// returns how many; events.ErrNotFound for an event that is not keyID's.
 	WebhookRedeliver(ctx context.Context, keyID int64, eventID string) (int, error)
+	// WebhookPrune deletes up to limit finished deliveries (delivered or
+	// failed) older than age: the log keeps what the event feed keeps.
+	WebhookPrune(ctx context.Context, age time.Duration, limit int) (int, error)
 	// WebhookGauges counts the pending deliveries of enabled endpoints (due
 	// now, or waiting for a retry's backoff) and the disabled endpoints.
 	WebhookGauges(ctx context.Context) (WebhookCounts, error)

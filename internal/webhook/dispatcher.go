@@ -192,6 +192,15 @@ func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
 	return started, nil
 }
 
+// Retention is how long finished deliveries stay in the log: as long as
+// the events they sent.
+const Retention = 30 * 24 * time.Hour
+
+// Prune deletes finished deliveries past Retention, a batch per call.
+func (d *Dispatcher) Prune(ctx context.Context) (int, error) {
+	return d.st.WebhookPrune(ctx, Retention, 1000)
+}
+
 // Gauges refreshes the queue depth and disabled endpoint gauges.
 func (d *Dispatcher) Gauges(ctx context.Context) (int, error) {
 	c, err := d.st.WebhookGauges(ctx)

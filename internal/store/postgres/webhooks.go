@@ -337,3 +337,16 @@ func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) 
 	}
 	return c, nil
 }
+
+// WebhookPrune implements store.Webhooks.
+func (s *Store) WebhookPrune(ctx context.Context, age time.Duration, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, `
+		DELETE FROM webhook_deliveries WHERE id IN (
+			SELECT id FROM webhook_deliveries
+			WHERE created_at < now() - make_interval(secs => $1) AND status <> 'pending'
+			LIMIT $2)`, age.Seconds(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -431,3 +431,24 @@ func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) 
 	}
 	return c, nil
 }
+
+// WebhookPrune implements store.Webhooks.
+func (s *Store) WebhookPrune(ctx context.Context, age time.Duration, limit int) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			DELETE FROM webhook_deliveries WHERE id IN (
+				SELECT id FROM webhook_deliveries
+				WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) AND status <> 'pending'
+				LIMIT ?2)`, modifier(-age), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
+	}
+	return int(n), nil
+}

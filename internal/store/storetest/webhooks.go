@@ -23,6 +23,7 @@ func runWebhooks(t *testing.T, newStore NewStore) {
 		"ListAndRedeliver":   testWebhookListAndRedeliver,
 		"ConcurrentFanOut":   testWebhookConcurrentFanOut,
 		"ConcurrentClaims":   testWebhookConcurrentClaims,
+		"Prune":              testWebhookPrune,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -458,5 +459,28 @@ func testWebhookConcurrentClaims(t *testing.T, w *hooks) {
 		if n != 1 {
 			t.Errorf("delivery %s claimed %d times under live leases", id, n)
 		}
+	}
+}
+
+// testWebhookPrune deletes finished deliveries past the age, never pending ones.
+func testWebhookPrune(t *testing.T, w *hooks) {
+	e := w.endpoint(t, w.alice, "*")
+	w.events(t, w.alice, events.HoldCreated, events.HoldReleased)
+	w.fanOut(t)
+	cs := w.claim(t, time.Minute)
+	w.record(t, cs[0], true, 0, time.Hour)
+	if err := w.s.WebhookRelease(w.ctx, cs[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.s.WebhookPrune(w.ctx, time.Hour, 100); err != nil || n != 0 {
+		t.Fatalf("prune of fresh deliveries = %d, %v; want 0", n, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n, err := w.s.WebhookPrune(w.ctx, 10*time.Millisecond, 100); err != nil || n != 1 {
+		t.Fatalf("prune = %d, %v; want the delivered one", n, err)
+	}
+	left, err := w.s.WebhookDeliveryList(w.ctx, store.WebhookDeliveryListParams{KeyID: w.alice, EndpointID: e.ID, Limit: 10})
+	if err != nil || len(left) != 1 || left[0].Status != store.DeliveryPending {
+		t.Fatalf("left after prune = %+v, %v; want the pending one", left, err)
 	}
 }
