@@ -129,22 +129,22 @@ func NewServer(deps Deps) (http.Handler, error) {
 		return nil, fmt.Errorf("httpapi: missing dependencies: %s", strings.Join(missing, ", "))
 	}
 	s := &Server{
-		store:               deps.Store,
-		reserve:             deps.Reserve,
-		limiter:             deps.Limiter,
-		agg:                 deps.Aggregator,
-		trips:               deps.Trips,
-		log:                 deps.Logger,
-		registry:            deps.Registry,
-		ready:               deps.Ready,
-		mux:                 http.NewServeMux(),
-		inflight:            newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
-		authFailures:        newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
-		keyUsage:            deps.KeyUsage,
-		webhookAllowPrivate: deps.WebhookAllowPrivate,
+		store:        deps.Store,
+		reserve:      deps.Reserve,
+		limiter:      deps.Limiter,
+		agg:          deps.Aggregator,
+		trips:        deps.Trips,
+		log:          deps.Logger,
+		registry:     deps.Registry,
+		ready:        deps.Ready,
+		mux:          http.NewServeMux(),
+		inflight:     newInflight(deps.MaxInFlight, deps.MaxInFlightPerKey),
+		authFailures: newAuthFailures(deps.AuthFailureRate, deps.AuthFailureBurst),
+		keyUsage:     deps.KeyUsage,
 		queue: &queueTokens{secret: deps.QueueTokenSecret, store: deps.Store,
 			sales: newSaleCache()},
 	}
+	s.webhookAllowPrivate = deps.WebhookAllowPrivate
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.
 	s.log = slog.New(telemetry.NewLogHandler(s.log.Handler()))
