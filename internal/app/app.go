@@ -226,9 +226,10 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	a.keyUsage = apikey.NewUsage(time.Now)
 	a.handler, err = httpapi.NewServer(httpapi.Deps{KeyUsage: a.keyUsage, Store: st, Reserve: svc, Aggregator: agg, Trips: tripSvc, Logger: log, Registry: reg,
 		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL,
-		QueueTokenSecret: []byte(cfg.QueueTokenSecret), WebhookAllowPrivate: cfg.Webhooks.AllowPrivate,
-		MaxInFlight: cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
-		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst})
+		QueueTokenSecret: []byte(cfg.QueueTokenSecret),
+		MaxInFlight:      cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
+		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst,
+		WebhookAllowPrivate: cfg.Webhooks.AllowPrivate})
 	if err != nil {
 		return nil, err
 	}
