@@ -278,14 +278,17 @@ func TestHangingReceiverDoesNotDelayOthers(t *testing.T) {
 			e.endpoint(t, hang, "")
 			e.endpoint(t, fast, "")
 			cfg := testConfig()
-			cfg.Concurrency, cfg.PerEndpoint = 4, 2
+			// A dispatcher that waited for the hanging sends would deliver
+			// nothing else for Timeout; the other endpoint must be served
+			// well within it.
+			cfg.Concurrency, cfg.PerEndpoint, cfg.Timeout = 4, 2, 30*time.Second
 			run(t, webhook.New(e.s, cfg, nil, prometheus.NewRegistry()))
 			start := time.Now()
 			evs := e.events(t, 30)
 			for _, ev := range evs {
-				eventually(t, 3*time.Second, "the other endpoint's delivery of "+ev.ID, func() bool { return fast.count(ev.ID) == 1 })
+				eventually(t, 10*time.Second, "the other endpoint's delivery of "+ev.ID, func() bool { return fast.count(ev.ID) == 1 })
 			}
-			if took := time.Since(start); took > 3*time.Second {
+			if took := time.Since(start); took > 10*time.Second {
 				t.Errorf("the other endpoint's 30 events took %s beside a hanging one", took)
 			}
 			hang.mu.Lock()

@@ -211,10 +211,17 @@ func (r *deliveryRow) delivery() (store.WebhookDelivery, error) {
 	return r.d, err
 }
 
-// WebhookClaim implements store.Webhooks.
+// WebhookClaim implements store.Webhooks. A reader looks for a due
+// delivery first, so that an idle queue never takes the write lock.
 func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([]store.WebhookClaim, error) {
+	var due int
+	err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries
+		WHERE status = 'pending' AND next_attempt_at <= `+nowSQL+` LIMIT 1)`).Scan(&due)
+	if err != nil || due == 0 {
+		return nil, err
+	}
 	var out []store.WebhookClaim
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		out = nil
 		now, until, _, err := readClock(ctx, tx, p.Lease, 0)
 		if err != nil {
