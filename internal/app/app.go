@@ -45,6 +45,7 @@ import (
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/sqlite"
 	"github.com/reservd/reservd/internal/stream"
+	"github.com/reservd/reservd/internal/webhook"
 )
 
 // Env is what the process gives the service: where it logs and prints, and
@@ -241,10 +242,16 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		Ready: a.ready, Limiter: limiter, Tracing: env.Tracing, KeyCacheTTL: cfg.APIKeyCacheTTL, IdempotencyLease: cfg.IdempotencyLease,
 		QueueTokenSecret: []byte(cfg.QueueTokenSecret),
 		MaxInFlight:      cfg.MaxInFlight, MaxInFlightPerKey: cfg.MaxInFlightPerKey,
-		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst})
+		AuthFailureRate: cfg.AuthFailureLimit, AuthFailureBurst: cfg.AuthFailureBurst,
+		WebhookAllowPrivate: cfg.Webhooks.AllowPrivate})
 	if err != nil {
 		return nil, err
 	}
+
+	// Webhooks: every replica fans events out and sends deliveries; the
+	// queue in the database shares the work (package webhook).
+	hooks := webhook.New(st, webhookConfig(cfg.Webhooks), log, reg)
+	a.onClose(func() { hooks.Close(webhook.Timeout) })
 
 	a.runner = jobs.NewRunner(log, reg,
 		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
@@ -257,6 +264,10 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},
 		jobs.EventsSequence(st, cfg.EventSequenceInterval, a.notifySequenced),
 		jobs.EventsPrune(st, cfg.EventRetention),
+		jobs.Job{Name: "webhook_fanout", Every: cfg.Webhooks.Interval, Run: hooks.FanOut},
+		jobs.Job{Name: "webhook_dispatch", Every: cfg.Webhooks.Interval, Run: hooks.Dispatch},
+		jobs.Job{Name: "webhook_gauges", Every: cfg.SweepInterval, Run: hooks.Gauges},
+		jobs.Job{Name: "webhook_prune", Every: time.Hour, Run: hooks.Prune},
 	)
 	return a, nil
 }
@@ -356,6 +367,14 @@ func OpenStore(ctx context.Context, cfg config.Config) (st store.Store, fresh bo
 		return nil, false, err
 	}
 	return lite, errors.Is(statErr, os.ErrNotExist), nil
+}
+
+// webhookConfig is the dispatcher's configuration from the WEBHOOK_* settings.
+func webhookConfig(c config.Webhooks) webhook.Config {
+	w := webhook.DefaultConfig()
+	w.AllowPrivate, w.RetryBase, w.RetryFor = c.AllowPrivate, c.RetryBase, c.RetryFor
+	w.Concurrency, w.PerEndpoint = c.Concurrency, c.PerEndpoint
+	return w
 }
 
 // newAggregator builds the flight aggregator: the configured providers, or

@@ -41,6 +41,7 @@ type Config struct {
 	HoldMaxActive         int           // HOLD_MAX_ACTIVE
 	HoldBatch             HoldBatch     // HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX
 	Streams               Streams       // STREAM_MAX_PER_KEY, STREAM_MAX_TOTAL, STREAM_HEARTBEAT, STREAM_POLL_INTERVAL
+	Webhooks              Webhooks      // WEBHOOK_*
 	LogLevel              slog.Level    // LOG_LEVEL: debug, info, warn, error
 	LogFormat             string        // LOG_FORMAT: text or json
 	SeedDemo              bool          // SEED_DEMO
@@ -178,6 +179,9 @@ func Load(getenv func(string) string) (Config, error) {
 	var streamErrs []error
 	c.Streams, streamErrs = loadStreams(env)
 	errs = append(errs, streamErrs...)
+	var webhookErrs []error
+	c.Webhooks, webhookErrs = loadWebhooks(env)
+	errs = append(errs, webhookErrs...)
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))
 	}
@@ -283,6 +287,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("hold_max_active", c.HoldMaxActive),
 		slog.Any("hold_batch", c.HoldBatch),
 		slog.Any("streams", c.Streams),
+		slog.Any("webhooks", c.Webhooks),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("seed_demo", c.SeedDemo),

@@ -9,9 +9,11 @@ import (
 
 	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/flights"
 	"github.com/reservd/reservd/internal/holds"
 	"github.com/reservd/reservd/internal/reserve"
+	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/trips"
 	"github.com/reservd/reservd/internal/validate"
 )
@@ -87,7 +89,8 @@ func publicError(err error) *Error {
 		return invalidRequest(validate.Errors{"seats": "the flight has no seat " + strings.Join(unknown.Seats, ", ")})
 	case errors.Is(err, holds.ErrNotEnoughSeats):
 		return &Error{Status: http.StatusConflict, Code: "not_enough_seats", Message: "Not enough seats are available in that cabin"}
-	case errors.Is(err, holds.ErrNotFound), errors.Is(err, bookings.ErrNotFound), errors.Is(err, trips.ErrNotFound):
+	case errors.Is(err, holds.ErrNotFound), errors.Is(err, bookings.ErrNotFound), errors.Is(err, trips.ErrNotFound),
+		errors.Is(err, events.ErrNotFound), errors.Is(err, store.ErrWebhookEndpointNotFound):
 		return errNotFound
 	case errors.Is(err, holds.ErrExpired):
 		return &Error{Status: http.StatusGone, Code: "hold_expired", Message: "The hold has expired"}

@@ -63,6 +63,13 @@ func (s *Server) routes() []route {
 
 		// Events.
 		{http.MethodGet, "/events", customer, s.listEvents, idemNone, false},
+		// Webhooks.
+		{http.MethodPost, "/webhook_endpoints", customer, s.createWebhookEndpoint, idemOptional, false},
+		{http.MethodGet, "/webhook_endpoints", customer, s.listWebhookEndpoints, idemNone, false},
+		{http.MethodGet, "/webhook_endpoints/{id}", customer, s.getWebhookEndpoint, idemNone, false},
+		{http.MethodDelete, "/webhook_endpoints/{id}", customer, s.deleteWebhookEndpoint, idemOptional, false},
+		{http.MethodGet, "/webhook_endpoints/{id}/deliveries", customer, s.listWebhookDeliveries, idemNone, false},
+		{http.MethodPost, "/events/{id}/redeliver", customer, s.redeliverEvent, idemOptional, false},
 
 		// Operations.
 		{http.MethodGet, "/healthz", public, s.healthz, idemNone, false},

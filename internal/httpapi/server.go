@@ -78,6 +78,9 @@ type Deps struct {
 	Streams                         *stream.Hub
 	StreamMaxPerKey, StreamMaxTotal int
 	StreamHeartbeat                 time.Duration
+	// WebhookAllowPrivate accepts webhook endpoints on http:// and on
+	// loopback, private and link-local addresses (WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowPrivate bool
 }
 
 // Server serves the API. Build it with NewServer.
@@ -103,6 +106,8 @@ type Server struct {
 	streams         *stream.Hub
 	streamCaps      streamCaps
 	streamHeartbeat time.Duration
+	// webhookAllowPrivate: see Deps.WebhookAllowPrivate.
+	webhookAllowPrivate bool
 	// promHandler serves /metrics from registry.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -159,6 +164,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		streamCaps:      streamCaps{newInflight(deps.StreamMaxTotal, deps.StreamMaxPerKey)},
 		streamHeartbeat: cmp.Or(deps.StreamHeartbeat, 15*time.Second),
 	}
+	s.webhookAllowPrivate = deps.WebhookAllowPrivate
 	s.keys = newKeyCache(deps.KeyCacheTTL, s.store.APIKeyPrincipal)
 	// Lines logged with a request's context carry its request and trace ids.
 	s.log = slog.New(telemetry.NewLogHandler(s.log.Handler()))

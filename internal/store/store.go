@@ -41,6 +41,7 @@ type Store interface {
 	Trips
 	Sales
 	Events
+	Webhooks
 }
 
 // The queues of background work WorkDepth counts.

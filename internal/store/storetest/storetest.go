@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Departed", func(t *testing.T) { t.Parallel(); testDeparted(t, newStore) })
 	t.Run("Sales", func(t *testing.T) { t.Parallel(); runSales(t, newStore) })
 	t.Run("Events", func(t *testing.T) { t.Parallel(); runEvents(t, newStore) })
+	t.Run("Webhooks", func(t *testing.T) { t.Parallel(); runWebhooks(t, newStore) })
 }
 
 var base = time.Date(2036, 12, 24, 8, 30, 0, 0, time.UTC)

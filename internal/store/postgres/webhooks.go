@@ -1,0 +1,352 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reservd/reservd/internal/events"
+	"github.com/reservd/reservd/internal/store"
+)
+
+const endpointColumns = `id, api_key_id, url, events, description, secret, status, created_at, disabled_at`
+
+func scanEndpoint(row pgx.Row) (store.WebhookEndpoint, error) {
+	var (
+		e        store.WebhookEndpoint
+		disabled *time.Time
+	)
+	err := row.Scan(&e.ID, &e.KeyID, &e.URL, &e.Events, &e.Description, &e.Secret, &e.Status, &e.CreatedAt, &disabled)
+	e.CreatedAt = e.CreatedAt.UTC()
+	if disabled != nil {
+		e.DisabledAt = disabled.UTC()
+	}
+	return e, err
+}
+
+// WebhookEndpointCreate implements store.Webhooks.
+func (s *Store) WebhookEndpointCreate(ctx context.Context, e store.WebhookEndpoint) (store.WebhookEndpoint, error) {
+	out, err := scanEndpoint(s.pool.QueryRow(ctx, `
+		INSERT INTO webhook_endpoints (id, api_key_id, url, events, description, secret)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+endpointColumns,
+		e.ID, e.KeyID, e.URL, e.Events, e.Description, e.Secret))
+	if err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("create webhook endpoint: %w", translate(err))
+	}
+	return out, nil
+}
+
+// WebhookEndpointGet implements store.Webhooks.
+func (s *Store) WebhookEndpointGet(ctx context.Context, keyID int64, id string) (store.WebhookEndpoint, error) {
+	e, err := scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE id = $1 AND api_key_id = $2`, id, keyID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.WebhookEndpoint{}, store.ErrWebhookEndpointNotFound
+	}
+	if err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("webhook endpoint %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// WebhookEndpointList implements store.Webhooks.
+func (s *Store) WebhookEndpointList(ctx context.Context, keyID int64) ([]store.WebhookEndpoint, error) {
+	return s.endpoints(ctx, s.pool, `SELECT `+endpointColumns+` FROM webhook_endpoints
+		WHERE api_key_id = $1 ORDER BY created_at DESC, id DESC`, keyID)
+}
+
+func (s *Store) endpoints(ctx context.Context, q querier, sql string, args ...any) ([]store.WebhookEndpoint, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list webhook endpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []store.WebhookEndpoint
+	for rows.Next() {
+		e, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// WebhookEndpointDelete implements store.Webhooks.
+func (s *Store) WebhookEndpointDelete(ctx context.Context, keyID int64, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_endpoints WHERE id = $1 AND api_key_id = $2`, id, keyID)
+	if err != nil {
+		return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrWebhookEndpointNotFound
+	}
+	return nil
+}
+
+// enqueue writes the deliveries evs owe to the enabled endpoints of their
+// customers, in tx. The endpoints are share-locked so that none is deleted
+// before the deliveries that reference it are written.
+func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, evs []events.Event) (int, error) {
+	var keys []int64
+	for _, ev := range evs {
+		if !slices.Contains(keys, ev.KeyID) {
+			keys = append(keys, ev.KeyID)
+		}
+	}
+	eps, err := s.endpoints(ctx, tx, `SELECT `+endpointColumns+` FROM webhook_endpoints
+		WHERE api_key_id = ANY($1) AND status = 'enabled' FOR KEY SHARE`, keys)
+	if err != nil {
+		return 0, err
+	}
+	ds := store.WebhookMatches(evs, eps)
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	ids, endpoints, evIDs, owners := make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i], endpoints[i], evIDs[i], owners[i] = d.ID, d.EndpointID, d.EventID, d.KeyID
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO webhook_deliveries (id, endpoint_id, event_id, api_key_id, next_attempt_at)
+		SELECT id, endpoint, event, key, now()
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS d(id, endpoint, event, key)`,
+		ids, endpoints, evIDs, owners)
+	if err != nil {
+		return 0, fmt.Errorf("write webhook deliveries: %w", err)
+	}
+	return len(ds), nil
+}
+
+// WebhookFanOut implements store.Webhooks. The events past the cursor are
+// read first, through EventList (positions are given in commit order, so
+// none can appear behind the cursor later); then one transaction locks the
+// cursor row, with SKIP LOCKED so that a replica finding another pass at it
+// does nothing, checks that no pass moved it meanwhile, writes the
+// deliveries and moves it. The pass holds one connection at a time.
+func (s *Store) WebhookFanOut(ctx context.Context, limit int) (store.WebhookFannedOut, error) {
+	var last int64
+	if err := s.pool.QueryRow(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&last); err != nil {
+		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out cursor: %w", err)
+	}
+	evs, err := s.EventList(ctx, store.EventListParams{AfterPos: last, Limit: limit})
+	if err != nil || len(evs) == 0 {
+		return store.WebhookFannedOut{}, err
+	}
+	var out store.WebhookFannedOut
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		out = store.WebhookFannedOut{}
+		var now int64
+		err := tx.QueryRow(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1 FOR UPDATE SKIP LOCKED`).Scan(&now)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && now != last {
+			return nil // another replica is at it, or was
+		}
+		if err != nil {
+			return err
+		}
+		if out.Deliveries, err = s.enqueue(ctx, tx, evs); err != nil {
+			return err
+		}
+		out.Events = len(evs)
+		_, err = tx.Exec(ctx, `UPDATE webhook_fanout SET last_pos = $1 WHERE id = 1`, evs[len(evs)-1].Pos)
+		return err
+	})
+	if err != nil {
+		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out: %w", err)
+	}
+	return out, nil
+}
+
+const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.api_key_id, d.attempt, d.status,
+	coalesce(d.response_status, 0), coalesce(d.duration_ms, 0), d.next_attempt_at, d.first_attempt_at, d.created_at`
+
+func deliveryDest(d *store.WebhookDelivery, next **time.Time) []any {
+	return []any{&d.ID, &d.EndpointID, &d.EventID, &d.KeyID, &d.Attempt, &d.Status,
+		&d.ResponseStatus, &d.DurationMS, next, &d.FirstAttemptAt, &d.CreatedAt}
+}
+
+func fixDelivery(d *store.WebhookDelivery, next *time.Time) {
+	if next != nil {
+		d.NextAttemptAt = next.UTC()
+	}
+	d.FirstAttemptAt, d.CreatedAt = d.FirstAttemptAt.UTC(), d.CreatedAt.UTC()
+}
+
+// WebhookClaim implements store.Webhooks.
+func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([]store.WebhookClaim, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH c AS (
+			UPDATE webhook_deliveries d SET lease_until = now() + make_interval(secs => $2), claims = d.claims + 1
+			FROM (SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+				WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+					AND (d.lease_until IS NULL OR d.lease_until <= now())
+					AND e.status = 'enabled' AND NOT d.endpoint_id = ANY(coalesce($3::text[], '{}'))
+				ORDER BY d.next_attempt_at LIMIT $1
+				FOR UPDATE OF d SKIP LOCKED) due
+			WHERE d.id = due.id
+			RETURNING d.*)
+		SELECT `+deliveryColumns+`, d.claims, e.url, e.secret,
+			ev.id IS NOT NULL, coalesce(ev.type, ''), coalesce(ev.data::text, ''), coalesce(ev.created_at, now()), coalesce(ev.pos, 0)
+		FROM c d JOIN webhook_endpoints e ON e.id = d.endpoint_id LEFT JOIN events ev ON ev.id = d.event_id
+		ORDER BY d.next_attempt_at`, p.Limit, p.Lease.Seconds(), p.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []store.WebhookClaim
+	for rows.Next() {
+		var (
+			c    store.WebhookClaim
+			next *time.Time
+			data string
+		)
+		dest := append(deliveryDest(&c.Delivery, &next), &c.Claim, &c.URL, &c.Secret,
+			&c.EventOK, &c.Event.Type, &data, &c.Event.CreatedAt, &c.Event.Pos)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		fixDelivery(&c.Delivery, next)
+		c.Event.ID, c.Event.KeyID, c.Event.Data, c.Event.CreatedAt = c.Delivery.EventID, c.Delivery.KeyID, []byte(data), c.Event.CreatedAt.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// WebhookRelease implements store.Webhooks.
+func (s *Store) WebhookRelease(ctx context.Context, claims []store.WebhookClaim) error {
+	ids, nums := make([]string, len(claims)), make([]int32, len(claims))
+	for i, c := range claims {
+		ids[i], nums[i] = c.Delivery.ID, int32(c.Claim)
+	}
+	_, err := s.pool.Exec(ctx, `
+		UPDATE webhook_deliveries d SET lease_until = NULL
+		FROM unnest($1::text[], $2::int[]) AS r(id, claim)
+		WHERE d.id = r.id AND d.claims = r.claim AND d.status = 'pending'`, ids, nums)
+	if err != nil {
+		return fmt.Errorf("release webhook deliveries: %w", err)
+	}
+	return nil
+}
+
+// WebhookRecord implements store.Webhooks.
+func (s *Store) WebhookRecord(ctx context.Context, o store.WebhookOutcome) (store.WebhookRecorded, error) {
+	var out store.WebhookRecorded
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		out = store.WebhookRecorded{}
+		status := store.DeliveryFailed
+		if o.Delivered {
+			status = store.DeliveryDelivered
+		}
+		var (
+			d       store.WebhookDelivery
+			expired bool
+		)
+		err := tx.QueryRow(ctx, `
+			UPDATE webhook_deliveries SET status = $3, response_status = nullif($4, 0), duration_ms = $5,
+				next_attempt_at = NULL, lease_until = NULL
+			WHERE id = $1 AND claims = $2 AND status = 'pending'
+			RETURNING endpoint_id, event_id, api_key_id, attempt, first_attempt_at,
+				now() >= first_attempt_at + make_interval(secs => $6)`,
+			o.ID, o.Claim, status, o.ResponseStatus, o.Duration.Milliseconds(), o.RetryFor.Seconds(),
+		).Scan(&d.EndpointID, &d.EventID, &d.KeyID, &d.Attempt, &d.FirstAttemptAt, &expired)
+		if errors.Is(err, pgx.ErrNoRows) {
+			out.Stale = true
+			return nil
+		}
+		if err != nil || o.Delivered || o.RetryIn < 0 {
+			return err
+		}
+		if expired {
+			_, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = now()
+				WHERE id = $1 AND status = 'enabled'`, d.EndpointID)
+			out.Disabled = err == nil
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO webhook_deliveries (id, endpoint_id, event_id, api_key_id, attempt, first_attempt_at, next_attempt_at)
+			VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+			store.NewWebhookDeliveryID(), d.EndpointID, d.EventID, d.KeyID, d.Attempt+1, d.FirstAttemptAt, o.RetryIn.Seconds())
+		out.Retry = err == nil
+		return err
+	})
+	if err != nil {
+		return store.WebhookRecorded{}, fmt.Errorf("record webhook delivery %s: %w", o.ID, err)
+	}
+	return out, nil
+}
+
+// WebhookDeliveryList implements store.Webhooks.
+func (s *Store) WebhookDeliveryList(ctx context.Context, p store.WebhookDeliveryListParams) ([]store.WebhookDelivery, error) {
+	after := store.WebhookDeliveryCursor{CreatedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if p.After != nil {
+		after = *p.After
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d
+		WHERE d.endpoint_id = $1 AND d.api_key_id = $2 AND (d.created_at, d.id) < ($3, $4)
+		ORDER BY d.created_at DESC, d.id DESC LIMIT $5`, p.EndpointID, p.KeyID, after.CreatedAt, after.ID, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list webhook deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []store.WebhookDelivery
+	for rows.Next() {
+		var (
+			d    store.WebhookDelivery
+			next *time.Time
+		)
+		if err := rows.Scan(deliveryDest(&d, &next)...); err != nil {
+			return nil, err
+		}
+		fixDelivery(&d, next)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// WebhookRedeliver implements store.Webhooks.
+func (s *Store) WebhookRedeliver(ctx context.Context, keyID int64, eventID string) (int, error) {
+	ev, err := s.EventGet(ctx, keyID, eventID)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		n, err = s.enqueue(ctx, tx, []events.Event{ev})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redeliver %s: %w", eventID, err)
+	}
+	return n, nil
+}
+
+// WebhookGauges implements store.Webhooks.
+func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) {
+	var c store.WebhookCounts
+	err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FILTER (WHERE d.next_attempt_at <= now()) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+			WHERE d.status = 'pending' AND e.status = 'enabled'),
+		(SELECT count(*) FILTER (WHERE d.next_attempt_at > now()) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+			WHERE d.status = 'pending' AND e.status = 'enabled'),
+		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled')`).Scan(&c.Due, &c.Waiting, &c.Disabled)
+	if err != nil {
+		return store.WebhookCounts{}, fmt.Errorf("webhook gauges: %w", err)
+	}
+	return c, nil
+}
+
+// WebhookPrune implements store.Webhooks.
+func (s *Store) WebhookPrune(ctx context.Context, age time.Duration, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, `
+		DELETE FROM webhook_deliveries WHERE id IN (
+			SELECT id FROM webhook_deliveries
+			WHERE created_at < now() - make_interval(secs => $1) AND status <> 'pending'
+			LIMIT $2)`, age.Seconds(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,461 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/reservd/reservd/internal/events"
+	"github.com/reservd/reservd/internal/store"
+)
+
+const endpointColumns = `id, api_key_id, url, events, description, secret, status, created_at, disabled_at`
+
+func scanEndpoint(row scanner) (store.WebhookEndpoint, error) {
+	var (
+		e              store.WebhookEndpoint
+		types, created string
+		disabled       sql.NullString
+	)
+	if err := row.Scan(&e.ID, &e.KeyID, &e.URL, &types, &e.Description, &e.Secret, &e.Status, &created, &disabled); err != nil {
+		return store.WebhookEndpoint{}, err
+	}
+	if err := json.Unmarshal([]byte(types), &e.Events); err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("stored endpoint events %q: %w", types, err)
+	}
+	var err error
+	if e.CreatedAt, err = parseTime(created); err != nil {
+		return store.WebhookEndpoint{}, err
+	}
+	if disabled.Valid {
+		if e.DisabledAt, err = parseTime(disabled.String); err != nil {
+			return store.WebhookEndpoint{}, err
+		}
+	}
+	return e, nil
+}
+
+// WebhookEndpointCreate implements store.Webhooks.
+func (s *Store) WebhookEndpointCreate(ctx context.Context, e store.WebhookEndpoint) (store.WebhookEndpoint, error) {
+	types, err := json.Marshal(e.Events)
+	if err != nil {
+		return store.WebhookEndpoint{}, err
+	}
+	var out store.WebhookEndpoint
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = scanEndpoint(tx.QueryRowContext(ctx, `
+			INSERT INTO webhook_endpoints (id, api_key_id, url, events, description, secret, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, `+nowSQL+`) RETURNING `+endpointColumns,
+			e.ID, e.KeyID, e.URL, string(types), e.Description, e.Secret))
+		return err
+	})
+	if err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("create webhook endpoint: %w", translate(err))
+	}
+	return out, nil
+}
+
+// WebhookEndpointGet implements store.Webhooks.
+func (s *Store) WebhookEndpointGet(ctx context.Context, keyID int64, id string) (store.WebhookEndpoint, error) {
+	e, err := scanEndpoint(s.reader.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE id = ? AND api_key_id = ?`, id, keyID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.WebhookEndpoint{}, store.ErrWebhookEndpointNotFound
+	}
+	if err != nil {
+		return store.WebhookEndpoint{}, fmt.Errorf("webhook endpoint %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// WebhookEndpointList implements store.Webhooks.
+func (s *Store) WebhookEndpointList(ctx context.Context, keyID int64) ([]store.WebhookEndpoint, error) {
+	return endpoints(ctx, s.reader, `SELECT `+endpointColumns+` FROM webhook_endpoints
+		WHERE api_key_id = ? ORDER BY created_at DESC, id DESC`, keyID)
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func endpoints(ctx context.Context, q queryer, query string, args ...any) ([]store.WebhookEndpoint, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list webhook endpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []store.WebhookEndpoint
+	for rows.Next() {
+		e, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// WebhookEndpointDelete implements store.Webhooks.
+func (s *Store) WebhookEndpointDelete(ctx context.Context, keyID int64, id string) error {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE id = ? AND api_key_id = ?`, id, keyID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
+	}
+	if n == 0 {
+		return store.ErrWebhookEndpointNotFound
+	}
+	return nil
+}
+
+// enqueue writes the deliveries evs owe to the enabled endpoints of their
+// customers, in tx, due at now.
+func enqueue(ctx context.Context, tx *sql.Tx, now string, evs []events.Event) (int, error) {
+	var keys []any
+	for _, ev := range evs {
+		if !slices.Contains(keys, any(ev.KeyID)) {
+			keys = append(keys, ev.KeyID)
+		}
+	}
+	eps, err := endpoints(ctx, tx, `SELECT `+endpointColumns+` FROM webhook_endpoints
+		WHERE status = 'enabled' AND api_key_id IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, keys...)
+	if err != nil {
+		return 0, err
+	}
+	ds := store.WebhookMatches(evs, eps)
+	for _, d := range ds {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO webhook_deliveries (id, endpoint_id, event_id, api_key_id, next_attempt_at, first_attempt_at, created_at)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)`, d.ID, d.EndpointID, d.EventID, d.KeyID, now)
+		if err != nil {
+			return 0, fmt.Errorf("write webhook deliveries: %w", err)
+		}
+	}
+	return len(ds), nil
+}
+
+// WebhookFanOut implements store.Webhooks, as the PostgreSQL engine's does:
+// read the events past the cursor, then, in one write transaction, check
+// that no pass moved the cursor meanwhile, write the deliveries and move it.
+func (s *Store) WebhookFanOut(ctx context.Context, limit int) (store.WebhookFannedOut, error) {
+	var last int64
+	if err := s.reader.QueryRowContext(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&last); err != nil {
+		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out cursor: %w", err)
+	}
+	evs, err := s.EventList(ctx, store.EventListParams{AfterPos: last, Limit: limit})
+	if err != nil || len(evs) == 0 {
+		return store.WebhookFannedOut{}, err
+	}
+	var out store.WebhookFannedOut
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		out = store.WebhookFannedOut{}
+		now, _, _, err := readClock(ctx, tx, 0, 0)
+		if err != nil {
+			return err
+		}
+		var cur int64
+		if err := tx.QueryRowContext(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&cur); err != nil || cur != last {
+			return err // nil when another pass moved it
+		}
+		if out.Deliveries, err = enqueue(ctx, tx, now, evs); err != nil {
+			return err
+		}
+		out.Events = len(evs)
+		_, err = tx.ExecContext(ctx, `UPDATE webhook_fanout SET last_pos = ? WHERE id = 1`, evs[len(evs)-1].Pos)
+		return err
+	})
+	if err != nil {
+		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out: %w", err)
+	}
+	return out, nil
+}
+
+const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.api_key_id, d.attempt, d.status,
+	coalesce(d.response_status, 0), coalesce(d.duration_ms, 0), d.next_attempt_at, d.first_attempt_at, d.created_at`
+
+type deliveryRow struct {
+	d              store.WebhookDelivery
+	next           sql.NullString
+	first, created string
+}
+
+func (r *deliveryRow) dest() []any {
+	d := &r.d
+	return []any{&d.ID, &d.EndpointID, &d.EventID, &d.KeyID, &d.Attempt, &d.Status,
+		&d.ResponseStatus, &d.DurationMS, &r.next, &r.first, &r.created}
+}
+
+func (r *deliveryRow) delivery() (store.WebhookDelivery, error) {
+	var err error
+	if r.next.Valid {
+		if r.d.NextAttemptAt, err = parseTime(r.next.String); err != nil {
+			return r.d, err
+		}
+	}
+	if r.d.FirstAttemptAt, err = parseTime(r.first); err != nil {
+		return r.d, err
+	}
+	r.d.CreatedAt, err = parseTime(r.created)
+	return r.d, err
+}
+
+// WebhookClaim implements store.Webhooks. A reader looks for a due
+// delivery first, so that an idle queue never takes the write lock.
+func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([]store.WebhookClaim, error) {
+	var due int
+	err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries
+		WHERE status = 'pending' AND next_attempt_at <= `+nowSQL+` LIMIT 1)`).Scan(&due)
+	if err != nil || due == 0 {
+		return nil, err
+	}
+	var out []store.WebhookClaim
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		out = nil
+		now, until, _, err := readClock(ctx, tx, p.Lease, 0)
+		if err != nil {
+			return err
+		}
+		exclude := "[]"
+		if len(p.Exclude) > 0 {
+			b, _ := json.Marshal(p.Exclude)
+			exclude = string(b)
+		}
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE webhook_deliveries SET lease_until = ?2, claims = claims + 1
+			WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+				WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
+					AND (d.lease_until IS NULL OR d.lease_until <= ?1)
+					AND e.status = 'enabled' AND d.endpoint_id NOT IN (SELECT value FROM json_each(?3))
+				ORDER BY d.next_attempt_at LIMIT ?4)
+			RETURNING id, claims`, now, until, exclude, p.Limit)
+		if err != nil {
+			return err
+		}
+		claims := map[string]int{}
+		for rows.Next() {
+			var (
+				id string
+				n  int
+			)
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			claims[id] = n
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(claims) == 0 {
+			return nil
+		}
+		ids, _ := json.Marshal(keysOf(claims))
+		rows, err = tx.QueryContext(ctx, `
+			SELECT `+deliveryColumns+`, e.url, e.secret,
+				ev.id IS NOT NULL, coalesce(ev.type, ''), coalesce(ev.data, ''), coalesce(ev.created_at, ?2), coalesce(ev.pos, 0)
+			FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id LEFT JOIN events ev ON ev.id = d.event_id
+			WHERE d.id IN (SELECT value FROM json_each(?1))
+			ORDER BY d.next_attempt_at`, string(ids), now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				r             deliveryRow
+				c             store.WebhookClaim
+				data, created string
+			)
+			if err := rows.Scan(append(r.dest(), &c.URL, &c.Secret, &c.EventOK, &c.Event.Type, &data, &created, &c.Event.Pos)...); err != nil {
+				return err
+			}
+			if c.Delivery, err = r.delivery(); err != nil {
+				return err
+			}
+			if c.Event.CreatedAt, err = parseTime(created); err != nil {
+				return err
+			}
+			c.Claim = claims[c.Delivery.ID]
+			c.Event.ID, c.Event.KeyID, c.Event.Data = c.Delivery.EventID, c.Delivery.KeyID, []byte(data)
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
+	}
+	return out, nil
+}
+
+func keysOf(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// WebhookRelease implements store.Webhooks.
+func (s *Store) WebhookRelease(ctx context.Context, claims []store.WebhookClaim) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for _, c := range claims {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_until = NULL
+				WHERE id = ? AND claims = ? AND status = 'pending'`, c.Delivery.ID, c.Claim); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release webhook deliveries: %w", err)
+	}
+	return nil
+}
+
+// WebhookRecord implements store.Webhooks.
+func (s *Store) WebhookRecord(ctx context.Context, o store.WebhookOutcome) (store.WebhookRecorded, error) {
+	var out store.WebhookRecorded
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		out = store.WebhookRecorded{}
+		now, retryAt, windowStart, err := readClock(ctx, tx, o.RetryIn, -o.RetryFor)
+		if err != nil {
+			return err
+		}
+		status := store.DeliveryFailed
+		if o.Delivered {
+			status = store.DeliveryDelivered
+		}
+		var (
+			d     store.WebhookDelivery
+			first string
+		)
+		err = tx.QueryRowContext(ctx, `
+			UPDATE webhook_deliveries SET status = ?3, response_status = nullif(?4, 0), duration_ms = ?5,
+				next_attempt_at = NULL, lease_until = NULL
+			WHERE id = ?1 AND claims = ?2 AND status = 'pending'
+			RETURNING endpoint_id, event_id, api_key_id, attempt, first_attempt_at`,
+			o.ID, o.Claim, status, o.ResponseStatus, o.Duration.Milliseconds(),
+		).Scan(&d.EndpointID, &d.EventID, &d.KeyID, &d.Attempt, &first)
+		if errors.Is(err, sql.ErrNoRows) {
+			out.Stale = true
+			return nil
+		}
+		if err != nil || o.Delivered || o.RetryIn < 0 {
+			return err
+		}
+		if first <= windowStart {
+			_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = ?
+				WHERE id = ? AND status = 'enabled'`, now, d.EndpointID)
+			out.Disabled = err == nil
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO webhook_deliveries (id, endpoint_id, event_id, api_key_id, attempt, first_attempt_at, next_attempt_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			store.NewWebhookDeliveryID(), d.EndpointID, d.EventID, d.KeyID, d.Attempt+1, first, retryAt, now)
+		out.Retry = err == nil
+		return err
+	})
+	if err != nil {
+		return store.WebhookRecorded{}, fmt.Errorf("record webhook delivery %s: %w", o.ID, err)
+	}
+	return out, nil
+}
+
+// WebhookDeliveryList implements store.Webhooks.
+func (s *Store) WebhookDeliveryList(ctx context.Context, p store.WebhookDeliveryListParams) ([]store.WebhookDelivery, error) {
+	after := store.WebhookDeliveryCursor{CreatedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if p.After != nil {
+		after = *p.After
+	}
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d
+		WHERE d.endpoint_id = ?1 AND d.api_key_id = ?2 AND (d.created_at < ?3 OR d.created_at = ?3 AND d.id < ?4)
+		ORDER BY d.created_at DESC, d.id DESC LIMIT ?5`,
+		p.EndpointID, p.KeyID, after.CreatedAt.UTC().Format(timeFormat), after.ID, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list webhook deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []store.WebhookDelivery
+	for rows.Next() {
+		var r deliveryRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		d, err := r.delivery()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// WebhookRedeliver implements store.Webhooks.
+func (s *Store) WebhookRedeliver(ctx context.Context, keyID int64, eventID string) (int, error) {
+	ev, err := s.EventGet(ctx, keyID, eventID)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		now, _, _, err := readClock(ctx, tx, 0, 0)
+		if err != nil {
+			return err
+		}
+		n, err = enqueue(ctx, tx, now, []events.Event{ev})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redeliver %s: %w", eventID, err)
+	}
+	return n, nil
+}
+
+// WebhookGauges implements store.Webhooks.
+func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) {
+	var c store.WebhookCounts
+	err := s.reader.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FILTER (WHERE d.next_attempt_at <= `+nowSQL+`) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+			WHERE d.status = 'pending' AND e.status = 'enabled'),
+		(SELECT count(*) FILTER (WHERE d.next_attempt_at > `+nowSQL+`) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+			WHERE d.status = 'pending' AND e.status = 'enabled'),
+		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled')`).Scan(&c.Due, &c.Waiting, &c.Disabled)
+	if err != nil {
+		return store.WebhookCounts{}, fmt.Errorf("webhook gauges: %w", err)
+	}
+	return c, nil
+}
+
+// WebhookPrune implements store.Webhooks.
+func (s *Store) WebhookPrune(ctx context.Context, age time.Duration, limit int) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			DELETE FROM webhook_deliveries WHERE id IN (
+				SELECT id FROM webhook_deliveries
+				WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) AND status <> 'pending'
+				LIMIT ?2)`, modifier(-age), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
+	}
+	return int(n), nil
+}

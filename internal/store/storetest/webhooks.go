@@ -1,0 +1,486 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reservd/reservd/internal/apikey"
+	"github.com/reservd/reservd/internal/events"
+	"github.com/reservd/reservd/internal/store"
+)
+
+func runWebhooks(t *testing.T, newStore NewStore) {
+	tests := map[string]func(t *testing.T, w *hooks){
+		"Endpoints":          testWebhookEndpoints,
+		"FanOut":             testWebhookFanOut,
+		"ClaimAndRecord":     testWebhookClaimAndRecord,
+		"LeaseExpiry":        testWebhookLeaseExpiry,
+		"DisableAfterWindow": testWebhookDisable,
+		"ListAndRedeliver":   testWebhookListAndRedeliver,
+		"ConcurrentFanOut":   testWebhookConcurrentFanOut,
+		"ConcurrentClaims":   testWebhookConcurrentClaims,
+		"Prune":              testWebhookPrune,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := &hooks{s: newStore(t), ctx: t.Context()}
+			for _, p := range []*int64{&w.alice, &w.bob} {
+				_, digest := apikey.Generate()
+				var err error
+				if *p, err = w.s.APIKeyCreate(w.ctx, store.APIKeyCreateParams{Name: "customer", Digest: digest}); err != nil {
+					t.Fatalf("CreateAPIKey: %v", err)
+				}
+			}
+			fn(t, w)
+		})
+	}
+}
+
+type hooks struct {
+	s          store.Store
+	ctx        context.Context
+	alice, bob int64
+}
+
+func (w *hooks) endpoint(t *testing.T, key int64, types ...string) store.WebhookEndpoint {
+	t.Helper()
+	e, err := w.s.WebhookEndpointCreate(w.ctx, store.WebhookEndpoint{ID: store.NewWebhookEndpointID(), KeyID: key,
+		URL: "https://example.com/hook", Events: types, Description: "test", Secret: "whsec_test"})
+	if err != nil {
+		t.Fatalf("WebhookEndpointCreate: %v", err)
+	}
+	return e
+}
+
+// events writes and sequences one event of each type for key.
+func (w *hooks) events(t *testing.T, key int64, types ...events.Type) []events.Event {
+	t.Helper()
+	var evs []events.Event
+	for _, typ := range types {
+		evs = append(evs, NewEvent(key, typ))
+	}
+	WriteEvents(t, w.s, evs...)
+	Sequence(t, w.s)
+	return evs
+}
+
+func (w *hooks) fanOut(t *testing.T) store.WebhookFannedOut {
+	t.Helper()
+	var total store.WebhookFannedOut
+	for {
+		r, err := w.s.WebhookFanOut(w.ctx, 100)
+		if err != nil {
+			t.Fatalf("WebhookFanOut: %v", err)
+		}
+		if r.Events == 0 {
+			return total
+		}
+		total.Events += r.Events
+		total.Deliveries += r.Deliveries
+	}
+}
+
+func (w *hooks) claim(t *testing.T, lease time.Duration, exclude ...string) []store.WebhookClaim {
+	t.Helper()
+	cs, err := w.s.WebhookClaim(w.ctx, store.WebhookClaimParams{Limit: 100, Lease: lease, Exclude: exclude})
+	if err != nil {
+		t.Fatalf("WebhookClaim: %v", err)
+	}
+	return cs
+}
+
+func (w *hooks) record(t *testing.T, c store.WebhookClaim, delivered bool, retryIn, retryFor time.Duration) store.WebhookRecorded {
+	t.Helper()
+	r, err := w.s.WebhookRecord(w.ctx, store.WebhookOutcome{ID: c.Delivery.ID, Claim: c.Claim, Delivered: delivered,
+		ResponseStatus: map[bool]int{true: 200, false: 500}[delivered], Duration: 12 * time.Millisecond, RetryIn: retryIn, RetryFor: retryFor})
+	if err != nil {
+		t.Fatalf("WebhookRecord: %v", err)
+	}
+	return r
+}
+
+func testWebhookEndpoints(t *testing.T, w *hooks) {
+	a1 := w.endpoint(t, w.alice, "*")
+	a2 := w.endpoint(t, w.alice, string(events.HoldExpired), string(events.BookingConfirmed))
+	b1 := w.endpoint(t, w.bob, "*")
+	if a1.Status != store.WebhookEnabled || a1.CreatedAt.IsZero() || a1.Secret != "whsec_test" || !slices.Equal(a2.Events, []string{"hold.expired", "booking.confirmed"}) {
+		t.Fatalf("created endpoint = %+v / %+v", a1, a2)
+	}
+	got, err := w.s.WebhookEndpointGet(w.ctx, w.alice, a2.ID)
+	if err != nil || got.URL != a2.URL || !slices.Equal(got.Events, a2.Events) || !got.CreatedAt.Equal(a2.CreatedAt) {
+		t.Fatalf("WebhookEndpointGet = %+v, %v; want %+v", got, err, a2)
+	}
+	if _, err := w.s.WebhookEndpointGet(w.ctx, w.bob, a1.ID); !errors.Is(err, store.ErrWebhookEndpointNotFound) {
+		t.Fatalf("bob gets alice's endpoint: %v", err)
+	}
+	list, err := w.s.WebhookEndpointList(w.ctx, w.alice)
+	if err != nil || len(list) != 2 || list[0].CreatedAt.Before(list[1].CreatedAt) {
+		t.Fatalf("alice's endpoints = %+v, %v; want 2, newest first", list, err)
+	}
+	if err := w.s.WebhookEndpointDelete(w.ctx, w.bob, a1.ID); !errors.Is(err, store.ErrWebhookEndpointNotFound) {
+		t.Fatalf("bob deletes alice's endpoint: %v", err)
+	}
+	// Deleting an endpoint takes its deliveries with it.
+	w.events(t, w.alice, events.HoldCreated)
+	if r := w.fanOut(t); r.Deliveries != 1 {
+		t.Fatalf("fan-out wrote %d deliveries, want 1", r.Deliveries)
+	}
+	if err := w.s.WebhookEndpointDelete(w.ctx, w.alice, a1.ID); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if err := w.s.WebhookEndpointDelete(w.ctx, w.alice, a1.ID); !errors.Is(err, store.ErrWebhookEndpointNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if cs := w.claim(t, time.Minute); len(cs) != 0 {
+		t.Fatalf("claimed %d deliveries of a deleted endpoint", len(cs))
+	}
+	if list, _ := w.s.WebhookEndpointList(w.ctx, w.bob); len(list) != 1 || list[0].ID != b1.ID {
+		t.Fatalf("bob's endpoints = %+v", list)
+	}
+}
+
+func testWebhookFanOut(t *testing.T, w *hooks) {
+	all := w.endpoint(t, w.alice, "*")
+	expired := w.endpoint(t, w.alice, string(events.HoldExpired))
+	bobs := w.endpoint(t, w.bob, "*")
+	evs := w.events(t, w.alice, events.HoldCreated, events.HoldExpired)
+	evs = append(evs, w.events(t, w.bob, events.BookingConfirmed)...)
+	// An event written but not sequenced is not fanned out yet.
+	late := NewEvent(w.alice, events.HoldReleased)
+	WriteEvents(t, w.s, late)
+	if r := w.fanOut(t); r.Events != 3 || r.Deliveries != 4 {
+		t.Fatalf("fan-out = %+v, want 3 events, 4 deliveries", r)
+	}
+	if r := w.fanOut(t); r.Events != 0 {
+		t.Fatalf("second fan-out = %+v, want nothing", r)
+	}
+	Sequence(t, w.s)
+	if r := w.fanOut(t); r.Events != 1 || r.Deliveries != 1 {
+		t.Fatalf("fan-out of the late event = %+v, want 1 event, 1 delivery", r)
+	}
+	got := map[string][]string{}
+	for _, c := range w.claim(t, time.Minute) {
+		if !c.EventOK || c.Event.KeyID != c.Delivery.KeyID || c.Delivery.Attempt != 1 || c.Delivery.Status != store.DeliveryPending || c.URL == "" || c.Secret == "" {
+			t.Errorf("claim = %+v", c)
+		}
+		got[c.Delivery.EndpointID] = append(got[c.Delivery.EndpointID], c.Delivery.EventID)
+	}
+	want := map[string][]string{
+		all.ID:     {evs[0].ID, evs[1].ID, late.ID},
+		expired.ID: {evs[1].ID},
+		bobs.ID:    {evs[2].ID},
+	}
+	for ep, ids := range want {
+		if g := got[ep]; len(g) != len(ids) || !sameSet(g, ids) {
+			t.Errorf("endpoint %s got %v, want %v", ep, g, ids)
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func testWebhookClaimAndRecord(t *testing.T, w *hooks) {
+	e1 := w.endpoint(t, w.alice, "*")
+	e2 := w.endpoint(t, w.alice, "*")
+	w.events(t, w.alice, events.HoldCreated)
+	w.fanOut(t)
+	if cs := w.claim(t, time.Minute, e1.ID); len(cs) != 1 || cs[0].Delivery.EndpointID != e2.ID {
+		t.Fatalf("claim excluding %s = %+v", e1.ID, cs)
+	} else if err := w.s.WebhookRelease(w.ctx, cs); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	cs := w.claim(t, time.Minute)
+	if len(cs) != 2 {
+		t.Fatalf("claimed %d after a release, want 2", len(cs))
+	}
+	if again := w.claim(t, time.Minute); len(again) != 0 {
+		t.Fatalf("claimed %d leased deliveries again", len(again))
+	}
+	if r := w.record(t, cs[0], true, 0, time.Hour); r != (store.WebhookRecorded{}) {
+		t.Fatalf("record delivered = %+v", r)
+	}
+	if r := w.record(t, cs[0], true, 0, time.Hour); !r.Stale {
+		t.Fatalf("recording twice = %+v, want stale", r)
+	}
+	if r := w.record(t, cs[1], false, 0, time.Hour); !r.Retry || r.Disabled {
+		t.Fatalf("record failed = %+v, want a retry", r)
+	}
+	retry := w.claim(t, time.Minute)
+	if len(retry) != 1 || retry[0].Delivery.Attempt != 2 || retry[0].Delivery.EventID != cs[1].Delivery.EventID ||
+		!retry[0].Delivery.FirstAttemptAt.Equal(cs[1].Delivery.FirstAttemptAt) {
+		t.Fatalf("retry = %+v, want attempt 2 of %+v", retry, cs[1].Delivery)
+	}
+	// A retry is due only after its backoff.
+	w.record(t, retry[0], false, time.Hour, 24*time.Hour)
+	if later := w.claim(t, time.Minute); len(later) != 0 {
+		t.Fatalf("claimed a retry before it was due: %+v", later)
+	}
+	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Due != 0 || c.Waiting != 1 || c.Disabled != 0 {
+		t.Fatalf("gauges = %+v, %v; want 1 waiting", c, err)
+	}
+}
+
+func testWebhookLeaseExpiry(t *testing.T, w *hooks) {
+	w.endpoint(t, w.alice, "*")
+	w.events(t, w.alice, events.HoldCreated)
+	w.fanOut(t)
+	first := w.claim(t, 50*time.Millisecond)
+	if len(first) != 1 {
+		t.Fatalf("claimed %d, want 1", len(first))
+	}
+	time.Sleep(150 * time.Millisecond)
+	second := w.claim(t, time.Minute)
+	if len(second) != 1 || second[0].Delivery.ID != first[0].Delivery.ID || second[0].Claim == first[0].Claim {
+		t.Fatalf("after the lease ran out claimed %+v, want %s under a new claim", second, first[0].Delivery.ID)
+	}
+	if r := w.record(t, first[0], true, 0, time.Hour); !r.Stale {
+		t.Fatalf("the expired lease's outcome = %+v, want stale", r)
+	}
+	if r := w.record(t, second[0], true, 0, time.Hour); r.Stale {
+		t.Fatalf("the current lease's outcome was stale")
+	}
+}
+
+func testWebhookDisable(t *testing.T, w *hooks) {
+	e := w.endpoint(t, w.alice, "*")
+	other := w.endpoint(t, w.alice, "*")
+	w.events(t, w.alice, events.HoldCreated, events.HoldReleased)
+	w.fanOut(t)
+	mine := w.claim(t, time.Minute, other.ID)
+	if len(mine) != 2 {
+		t.Fatalf("claimed %d, want 2", len(mine))
+	}
+	time.Sleep(20 * time.Millisecond)
+	if r := w.record(t, mine[0], false, 0, 10*time.Millisecond); !r.Disabled || r.Retry {
+		t.Fatalf("a failure past the window = %+v, want the endpoint disabled", r)
+	}
+	got, err := w.s.WebhookEndpointGet(w.ctx, w.alice, e.ID)
+	if err != nil || got.Status != store.WebhookDisabled || got.DisabledAt.IsZero() {
+		t.Fatalf("endpoint after the window = %+v, %v", got, err)
+	}
+	w.record(t, mine[1], false, 0, time.Hour)
+	for _, c := range w.claim(t, time.Minute) {
+		if c.Delivery.EndpointID == e.ID {
+			t.Fatalf("claimed a delivery of a disabled endpoint: %+v", c)
+		}
+	}
+	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Disabled != 1 {
+		t.Fatalf("gauges = %+v, %v; want 1 disabled", c, err)
+	}
+	// A disabled endpoint gets no new deliveries.
+	w.events(t, w.alice, events.HoldExpired)
+	if r := w.fanOut(t); r.Deliveries != 1 {
+		t.Fatalf("fan-out with one enabled endpoint wrote %d deliveries", r.Deliveries)
+	}
+}
+
+func testWebhookListAndRedeliver(t *testing.T, w *hooks) {
+	e := w.endpoint(t, w.alice, string(events.HoldExpired))
+	w.endpoint(t, w.alice, "*")
+	evs := w.events(t, w.alice, events.HoldExpired, events.HoldExpired, events.HoldExpired)
+	bobs := w.events(t, w.bob, events.HoldExpired)
+	w.fanOut(t)
+	for _, c := range w.claim(t, time.Minute) {
+		if c.Delivery.EndpointID == e.ID && c.Delivery.EventID == evs[0].ID {
+			w.record(t, c, true, 0, time.Hour)
+		}
+	}
+	n, err := w.s.WebhookRedeliver(w.ctx, w.alice, evs[0].ID)
+	if err != nil || n != 2 {
+		t.Fatalf("redeliver = %d, %v; want 2", n, err)
+	}
+	if _, err := w.s.WebhookRedeliver(w.ctx, w.alice, bobs[0].ID); !errors.Is(err, events.ErrNotFound) {
+		t.Fatalf("alice redelivers bob's event: %v", err)
+	}
+	var all []store.WebhookDelivery
+	var after *store.WebhookDeliveryCursor
+	for {
+		page, err := w.s.WebhookDeliveryList(w.ctx, store.WebhookDeliveryListParams{KeyID: w.alice, EndpointID: e.ID, After: after, Limit: 2})
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		all = append(all, page...)
+		if len(page) < 2 {
+			break
+		}
+		last := page[len(page)-1]
+		after = &store.WebhookDeliveryCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	if len(all) != 4 || all[0].EventID != evs[0].ID || all[0].Status != store.DeliveryPending || all[0].NextAttemptAt.IsZero() {
+		t.Fatalf("deliveries = %+v; want 4, the redelivery first", all)
+	}
+	delivered := 0
+	for i, d := range all {
+		if i > 0 && (d.CreatedAt.After(all[i-1].CreatedAt) || d.CreatedAt.Equal(all[i-1].CreatedAt) && d.ID > all[i-1].ID) {
+			t.Errorf("deliveries not newest first at %d", i)
+		}
+		if d.Status == store.DeliveryDelivered {
+			delivered++
+			if d.ResponseStatus != 200 || d.DurationMS != 12 || !d.NextAttemptAt.IsZero() {
+				t.Errorf("delivered = %+v", d)
+			}
+		}
+	}
+	if delivered != 1 {
+		t.Errorf("%d delivered, want 1", delivered)
+	}
+	if page, err := w.s.WebhookDeliveryList(w.ctx, store.WebhookDeliveryListParams{KeyID: w.bob, EndpointID: e.ID, Limit: 10}); err != nil || len(page) != 0 {
+		t.Fatalf("bob lists alice's deliveries: %v, %v", page, err)
+	}
+}
+
+// testWebhookConcurrentFanOut runs fan-out passes on several goroutines
+// while events are written and sequenced: every event reaches every
+// subscribed endpoint exactly once.
+func testWebhookConcurrentFanOut(t *testing.T, w *hooks) {
+	e1 := w.endpoint(t, w.alice, "*")
+	e2 := w.endpoint(t, w.bob, "*")
+	const writers, each = 4, 25
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var passes sync.WaitGroup
+	for range 3 {
+		passes.Go(func() {
+			for {
+				if _, err := w.s.WebhookFanOut(w.ctx, 7); err != nil {
+					t.Errorf("fan-out: %v", err)
+					return
+				}
+				select {
+				case <-done:
+					return
+				default:
+				}
+			}
+		})
+	}
+	var mu sync.Mutex
+	var written []events.Event
+	for i := range writers {
+		wg.Go(func() {
+			for range each {
+				ev := NewEvent([]int64{w.alice, w.bob}[i%2], events.HoldCreated)
+				if err := writeEvents(w.ctx, w.s, []events.Event{ev}); err != nil {
+					t.Errorf("write: %v", err)
+					return
+				}
+				if _, err := w.s.EventSequence(w.ctx, 10); err != nil {
+					t.Errorf("sequence: %v", err)
+				}
+				mu.Lock()
+				written = append(written, ev)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	passes.Wait()
+	Sequence(t, w.s)
+	w.fanOut(t)
+	seen := map[string]int{}
+	for _, c := range w.claim(t, time.Minute) {
+		seen[c.Delivery.EndpointID+" "+c.Delivery.EventID]++
+	}
+	for {
+		more := w.claim(t, time.Minute)
+		if len(more) == 0 {
+			break
+		}
+		for _, c := range more {
+			seen[c.Delivery.EndpointID+" "+c.Delivery.EventID]++
+		}
+	}
+	if len(written) != writers*each {
+		t.Fatalf("wrote %d events", len(written))
+	}
+	for _, ev := range written {
+		ep := map[int64]string{w.alice: e1.ID, w.bob: e2.ID}[ev.KeyID]
+		if n := seen[ep+" "+ev.ID]; n != 1 {
+			t.Errorf("event %s has %d deliveries to its endpoint, want 1", ev.ID, n)
+		}
+	}
+	if len(seen) != len(written) {
+		t.Errorf("%d deliveries for %d events", len(seen), len(written))
+	}
+}
+
+// testWebhookConcurrentClaims claims from several goroutines at once: no
+// delivery is leased to two of them.
+func testWebhookConcurrentClaims(t *testing.T, w *hooks) {
+	for range 4 {
+		w.endpoint(t, w.alice, "*")
+	}
+	var types []events.Type
+	for range 30 {
+		types = append(types, events.HoldCreated)
+	}
+	w.events(t, w.alice, types...)
+	w.fanOut(t)
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+	)
+	for range 6 {
+		wg.Go(func() {
+			for {
+				cs, err := w.s.WebhookClaim(w.ctx, store.WebhookClaimParams{Limit: 5, Lease: time.Minute})
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				if len(cs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, c := range cs {
+					seen[c.Delivery.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 120 {
+		t.Errorf("claimed %d distinct deliveries, want 120", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("delivery %s claimed %d times under live leases", id, n)
+		}
+	}
+}
+
+// testWebhookPrune deletes finished deliveries past the age, never pending ones.
+func testWebhookPrune(t *testing.T, w *hooks) {
+	e := w.endpoint(t, w.alice, "*")
+	w.events(t, w.alice, events.HoldCreated, events.HoldReleased)
+	w.fanOut(t)
+	cs := w.claim(t, time.Minute)
+	w.record(t, cs[0], true, 0, time.Hour)
+	if err := w.s.WebhookRelease(w.ctx, cs[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.s.WebhookPrune(w.ctx, time.Hour, 100); err != nil || n != 0 {
+		t.Fatalf("prune of fresh deliveries = %d, %v; want 0", n, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n, err := w.s.WebhookPrune(w.ctx, 10*time.Millisecond, 100); err != nil || n != 1 {
+		t.Fatalf("prune = %d, %v; want the delivered one", n, err)
+	}
+	left, err := w.s.WebhookDeliveryList(w.ctx, store.WebhookDeliveryListParams{KeyID: w.alice, EndpointID: e.ID, Limit: 10})
+	if err != nil || len(left) != 1 || left[0].Status != store.DeliveryPending {
+		t.Fatalf("left after prune = %+v, %v; want the pending one", left, err)
+	}
+}

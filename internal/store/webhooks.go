@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/reservd/reservd/internal/events"
+	"github.com/reservd/reservd/internal/id"
+)
+
+// Webhooks keeps customers' webhook endpoints and the durable queue of
+// deliveries to them (package webhook sends them).
+//
+// The queue is fed from the sequenced event feed: a fan-out pass reads the
+// events after a one-row cursor and writes one pending delivery per event
+// and enabled endpoint of its customer subscribed to its type, advancing
+// the cursor in the same transaction, so every sequenced event is fanned
+// out exactly once whichever replica runs the pass. Each attempt is a row:
+// a dispatcher claims due pending rows with a lease, sends them and
+// records the outcome; a failure writes the next attempt as a new pending
+// row of the same chain, until the retry window since the chain's first
+// attempt has passed and the endpoint is disabled.
+type Webhooks interface {
+	// WebhookEndpointCreate stores a new endpoint (ID, KeyID, URL, Events,
+	// Description, Secret set) and returns it as stored.
+	WebhookEndpointCreate(ctx context.Context, e WebhookEndpoint) (WebhookEndpoint, error)
+	// WebhookEndpointGet returns one of keyID's endpoints or ErrWebhookEndpointNotFound.
+	WebhookEndpointGet(ctx context.Context, keyID int64, id string) (WebhookEndpoint, error)
+	// WebhookEndpointList returns keyID's endpoints, newest first.
+	WebhookEndpointList(ctx context.Context, keyID int64) ([]WebhookEndpoint, error)
+	// WebhookEndpointDelete deletes one of keyID's endpoints and its
+	// deliveries, or returns ErrWebhookEndpointNotFound.
+	WebhookEndpointDelete(ctx context.Context, keyID int64, id string) error
+
+	// WebhookFanOut turns up to limit sequenced events after the cursor into
+	// pending deliveries and advances the cursor, in one transaction. A
+	// replica that finds another at it returns at once with nothing done.
+	WebhookFanOut(ctx context.Context, limit int) (WebhookFannedOut, error)
+	// WebhookClaim leases up to p.Limit due pending deliveries of enabled
+	// endpoints, oldest due first, for p.Lease.
+	WebhookClaim(ctx context.Context, p WebhookClaimParams) ([]WebhookClaim, error)
+	// WebhookRelease gives back claims not sent, due again at once.
+	WebhookRelease(ctx context.Context, claims []WebhookClaim) error
+	// WebhookRecord records the outcome of a claimed attempt. It does
+	// nothing (Stale) when the claim is no longer the latest: its lease ran
+	// out and another dispatcher took the delivery over.
+	WebhookRecord(ctx context.Context, o WebhookOutcome) (WebhookRecorded, error)
+	// WebhookDeliveryList returns an endpoint's deliveries newest first.
+	WebhookDeliveryList(ctx context.Context, p WebhookDeliveryListParams) ([]WebhookDelivery, error)
+	// WebhookRedeliver writes a new pending delivery of one of keyID's
+	// events to each of keyID's enabled endpoints subscribed to its type and
+	// returns how many; events.ErrNotFound for an event that is not keyID's.
+	WebhookRedeliver(ctx context.Context, keyID int64, eventID string) (int, error)
+	// WebhookPrune deletes up to limit finished deliveries (delivered or
+	// failed) older than age: the log keeps what the event feed keeps.
+	WebhookPrune(ctx context.Context, age time.Duration, limit int) (int, error)
+	// WebhookGauges counts the pending deliveries of enabled endpoints (due
+	// now, or waiting for a retry's backoff) and the disabled endpoints.
+	WebhookGauges(ctx context.Context) (WebhookCounts, error)
+}
+
+// ErrWebhookEndpointNotFound reports an endpoint that does not exist or is
+// another customer's.
+var ErrWebhookEndpointNotFound = errors.New("webhook endpoint not found")
+
+// Webhook endpoint statuses.
+const (
+	WebhookEnabled  = "enabled"
+	WebhookDisabled = "disabled"
+)
+
+// Webhook delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// WebhookEndpoint is where a customer wants its events sent.
+type WebhookEndpoint struct {
+	ID          string
+	KeyID       int64
+	URL         string
+	Events      []string // event types, or events.All
+	Description string
+	Secret      string
+	Status      string
+	CreatedAt   time.Time
+	DisabledAt  time.Time // zero while enabled
+}
+
+// Subscribed reports whether the endpoint wants events of type t.
+func (e WebhookEndpoint) Subscribed(t events.Type) bool { return events.Matches(e.Events, t) }
+
+// WebhookDelivery is one attempt to send an event to an endpoint.
+type WebhookDelivery struct {
+	ID             string
+	EndpointID     string
+	EventID        string
+	KeyID          int64
+	Attempt        int
+	Status         string
+	ResponseStatus int // 0: no HTTP answer (or not attempted yet)
+	DurationMS     int
+	NextAttemptAt  time.Time // when a pending attempt is due; zero once done
+	FirstAttemptAt time.Time // when the chain's first attempt was written
+	CreatedAt      time.Time
+}
+
+// WebhookFannedOut is what one fan-out pass did.
+type WebhookFannedOut struct {
+	Events     int // events read past the cursor
+	Deliveries int // pending deliveries written
+}
+
+// WebhookClaimParams selects deliveries to lease.
+type WebhookClaimParams struct {
+	Limit int
+	Lease time.Duration
+	// Exclude lists endpoints the caller has no room to send to now.
+	Exclude []string
+}
+
+// WebhookClaim is a leased delivery with what sending it needs.
+type WebhookClaim struct {
+	Delivery WebhookDelivery
+	Claim    int // the lease's number; WebhookRecord needs it
+	URL      string
+	Secret   string
+	// Event is the event to send; ok is false when it no longer exists
+	// (pruned past retention).
+	Event   events.Event
+	EventOK bool
+}
+
+// WebhookOutcome is the result of sending a claimed delivery.
+type WebhookOutcome struct {
+	ID             string
+	Claim          int
+	Delivered      bool
+	ResponseStatus int
+	Duration       time.Duration
+	// RetryIn is when the next attempt is due after a failure; a negative
+	// value gives up on the chain without disabling the endpoint.
+	RetryIn time.Duration
+	// RetryFor is the retry window: a failure at least this long after the
+	// chain's first attempt disables the endpoint instead of retrying.
+	RetryFor time.Duration
+}
+
+// WebhookRecorded says what recording an outcome did.
+type WebhookRecorded struct {
+	Stale    bool // the claim was not the latest; nothing was written
+	Retry    bool // a next attempt was written
+	Disabled bool // the endpoint was disabled
+}
+
+// WebhookDeliveryListParams selects a page of an endpoint's deliveries.
+type WebhookDeliveryListParams struct {
+	KeyID      int64
+	EndpointID string
+	After      *WebhookDeliveryCursor // nil for the first page
+	Limit      int
+}
+
+// WebhookDeliveryCursor is where a page of deliveries, newest first, ends.
+type WebhookDeliveryCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// WebhookCounts are the webhook gauges.
+type WebhookCounts struct {
+	Due      int // pending deliveries of enabled endpoints due now
+	Waiting  int // pending deliveries of enabled endpoints waiting for a retry's backoff
+	Disabled int // disabled endpoints
+}
+
+// WebhookMatches pairs events with the endpoints that want them, in event
+// order: the one rule of who receives what, shared by both engines.
+func WebhookMatches(evs []events.Event, endpoints []WebhookEndpoint) []WebhookDelivery {
+	var out []WebhookDelivery
+	for _, ev := range evs {
+		for _, e := range endpoints {
+			if e.KeyID == ev.KeyID && e.Status == WebhookEnabled && e.Subscribed(ev.Type) {
+				out = append(out, WebhookDelivery{ID: NewWebhookDeliveryID(), EndpointID: e.ID, EventID: ev.ID, KeyID: ev.KeyID, Attempt: 1})
+			}
+		}
+	}
+	return out
+}
+
+// NewWebhookEndpointID returns a fresh endpoint id.
+func NewWebhookEndpointID() string { return id.New("we") }
+
+// NewWebhookDeliveryID returns a fresh delivery id.
+func NewWebhookDeliveryID() string { return id.New("wd") }
+
+// ValidWebhookEndpointID reports whether s could be an endpoint id.
+func ValidWebhookEndpointID(s string) bool { return id.Valid("we", s) }
