@@ -86,18 +86,42 @@ type Cancellation struct {
 	Refund *money.Money
 }
 
-// SearchRequest is a one-way search.
+// SearchRequest is a one-way or round-trip search.
 type SearchRequest struct {
 	Origin        string    // IATA airport code
 	Destination   string    // IATA airport code
 	DepartureDate time.Time // a calendar date (midnight UTC)
-	Adults        int
-	Currency      string // the currency the caller wants; providers may quote another
+	// ReturnDate is the return's date (midnight UTC) of a round trip, from
+	// Destination back to Origin; zero for a one-way trip.
+	ReturnDate time.Time
+	Adults     int
+	// Children (2 to 11 on the departure date) take a seat; Infants (under
+	// 2) travel on an adult's lap, without a seat: never more than Adults.
+	Children int
+	Infants  int
+	// Ages are the children's then the infants' ages on the departure date,
+	// when known (a trip's passengers); empty for a search by counts. A
+	// provider that wants ages (Duffel) gets them when known.
+	Ages     []int
+	Currency string // the currency the caller wants; providers may quote another
 }
+
+// RoundTrip reports whether r has a return.
+func (r SearchRequest) RoundTrip() bool { return !r.ReturnDate.IsZero() }
+
+// Passenger types, as trips.PassengerType derives them.
+const (
+	Adult  = "adult"
+	Child  = "child"
+	Infant = "infant" // under 2, on an adult's lap, no seat
+)
 
 // Segment is one flight of an offer. Times are UTC instants, converted from
 // the provider's local times with the airport's time zone.
 type Segment struct {
+	// Slice is the journey the segment belongs to: 0 outbound, 1 the
+	// return of a round trip.
+	Slice        int
 	Carrier      string // marketing carrier IATA code, "UA"
 	FlightNumber string // the number alone, "123"
 	Origin       string
@@ -112,7 +136,8 @@ type Offer struct {
 	// ID is the provider's handle to book the offer: Duffel's offer id,
 	// Kiwi's booking_token, or Amadeus's offer id.
 	ID string
-	// Price is the total as the provider quoted it, exact, in its currency.
+	// Price is the total for every passenger as the provider quoted it,
+	// exact, in its currency.
 	Price     money.Money
 	Segments  []Segment
 	ExpiresAt time.Time
@@ -130,6 +155,12 @@ type Passenger struct {
 	Gender      string // m or f; optional
 	Email       string
 	PhoneNumber string
+	// Type is Adult, Child or Infant; Age is the age on the departure date.
+	// An OrderRequest lists adults first, then children, then infants (the
+	// order of the search's travellers), and its n-th infant travels on
+	// its n-th adult's lap.
+	Type string
+	Age  int
 }
 
 // OrderRequest asks to book an offer.
