@@ -127,6 +127,7 @@ func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/security/oauth2/token", s.token)
 	mux.Handle("GET /v2/shopping/flight-offers", s.authed(s.search))
+	mux.Handle("POST /v2/shopping/flight-offers", s.authed(s.searchPost))
 	mux.Handle("POST /v1/shopping/flight-offers/pricing", s.authed(s.pricing))
 	mux.Handle("POST /v1/booking/flight-orders", s.authed(s.book))
 	mux.Handle("GET /v1/booking/flight-orders", s.authed(s.searchOrders))
