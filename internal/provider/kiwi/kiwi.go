@@ -165,7 +165,9 @@ func New(cfg Config, httpClient *http.Client) *Client {
 // Name is "kiwi".
 func (c *Client) Name() string { return "kiwi" }
 
-// Search asks /v2/search for non-stop flights on one date.
+// Search asks /v2/search for non-stop flights on one date, and for a round
+// trip back on return_from/return_to (the return date), for adults,
+// children and infants.
 func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]provider.Offer, error) {
 	if req.Origin == "" || req.Destination == "" || req.DepartureDate.IsZero() {
 		return nil, fmt.Errorf("kiwi search: origin, destination and date are required: %w", provider.ErrRejected)
@@ -182,17 +184,25 @@ func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]prov
 		"date_from":     {date},
 		"date_to":       {date},
 		"adults":        {strconv.Itoa(adults)},
+		"children":      {strconv.Itoa(req.Children)},
+		"infants":       {strconv.Itoa(req.Infants)},
 		"curr":          {curr},
 		"max_stopovers": {"0"},
 		"vehicle_type":  {"aircraft"},
 		"sort":          {"price"},
 		"limit":         {strconv.Itoa(c.cfg.SearchLimit)},
 	}
+	if req.RoundTrip() {
+		back := req.ReturnDate.UTC().Format("02/01/2006")
+		q.Set("return_from", back)
+		q.Set("return_to", back)
+	}
 	body, err := c.do(ctx, http.MethodGet, searchPath, q, nil)
 	if err != nil {
 		return nil, fmt.Errorf("kiwi search: %w", err)
 	}
-	offers, err := parseSearchResponse(body, adults, c.cfg.Now().Add(tokenLifetime))
+	party := rawOffer{Adults: adults, Children: req.Children, Infants: req.Infants}
+	offers, err := parseSearchResponse(body, party, c.cfg.Now().Add(tokenLifetime))
 	if err != nil {
 		return nil, fmt.Errorf("kiwi search: %w", err)
 	}
@@ -207,7 +217,7 @@ func (c *Client) Price(ctx context.Context, offer provider.Offer) (provider.Offe
 	if err != nil {
 		return offer, fmt.Errorf("kiwi price: %w", err)
 	}
-	res, err := c.checkFlights(ctx, offer, raw.Adults, "")
+	res, err := c.checkFlights(ctx, offer, raw, "")
 	if err != nil {
 		return offer, fmt.Errorf("kiwi price: %w", err)
 	}
@@ -227,8 +237,8 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		return provider.Order{}, fmt.Errorf("kiwi book: reference, offer and passengers are required: %w", provider.ErrRejected)
 	}
 	offer := req.Offer
-	adults := len(req.Passengers)
-	checked, err := c.checkFlights(ctx, offer, adults, req.Reference)
+	party := partyOf(req.Passengers)
+	checked, err := c.checkFlights(ctx, offer, party, req.Reference)
 	if err != nil {
 		return provider.Order{}, fmt.Errorf("kiwi book: %w", err)
 	}
@@ -244,7 +254,7 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		BookingToken:             offer.ID,
 		SessionID:                checked.SessionID,
 		Passengers:               savePassengers(req.Passengers),
-		Baggage:                  checked.baggageFor(adults),
+		Baggage:                  checked.baggageFor(len(req.Passengers)),
 	}
 	body, err := c.do(ctx, http.MethodPost, saveBookingPath, visitor, saveReq)
 	if err != nil {
@@ -311,16 +321,16 @@ func (c *Client) FindOrder(ctx context.Context, reference string) (provider.Orde
 
 // checkFlights polls check_flights until the flights are checked, invalid,
 // or ctx ends. visitor, when set, binds the session to our reference.
-func (c *Client) checkFlights(ctx context.Context, offer provider.Offer, adults int, visitor string) (checkResult, error) {
+func (c *Client) checkFlights(ctx context.Context, offer provider.Offer, party rawOffer, visitor string) (checkResult, error) {
 	if offer.ID == "" || offer.Price.Currency == "" {
 		return checkResult{}, fmt.Errorf("offer without booking token or currency: %w", provider.ErrRejected)
 	}
 	q := url.Values{
 		"booking_token": {offer.ID},
 		"bnum":          {"0"},
-		"adults":        {strconv.Itoa(max(adults, 1))},
-		"children":      {"0"},
-		"infants":       {"0"},
+		"adults":        {strconv.Itoa(max(party.Adults, 1))},
+		"children":      {strconv.Itoa(party.Children)},
+		"infants":       {strconv.Itoa(party.Infants)},
 		"currency":      {offer.Price.Currency},
 	}
 	if visitor != "" {
@@ -463,11 +473,38 @@ func savePassengers(ps []provider.Passenger) []savePassenger {
 	for i, p := range ps {
 		out[i] = savePassenger{
 			Name: p.GivenName, Surname: p.FamilyName, Birthday: p.BornOn,
-			Title: kiwiTitle(p.Title, p.Gender), Category: "adult",
+			Title: kiwiTitle(p.Title, p.Gender), Category: category(p.Type),
 			Email: p.Email, Phone: p.PhoneNumber,
 		}
 	}
 	return out
+}
+
+// category is Kiwi's passenger category of a passenger type.
+func category(t string) string {
+	switch t {
+	case provider.Child:
+		return "child"
+	case provider.Infant:
+		return "infant"
+	}
+	return "adult"
+}
+
+// partyOf counts an order's passengers by type.
+func partyOf(ps []provider.Passenger) rawOffer {
+	var r rawOffer
+	for _, p := range ps {
+		switch p.Type {
+		case provider.Child:
+			r.Children++
+		case provider.Infant:
+			r.Infants++
+		default:
+			r.Adults++
+		}
+	}
+	return r
 }
 
 // kiwiTitle maps our titles to Kiwi's two, "Mr" and "Ms".
@@ -491,6 +528,8 @@ func kiwiTitle(title, gender string) string {
 // passenger count it was priced for (check_flights needs it back).
 type rawOffer struct {
 	Adults    int             `json:"adults"`
+	Children  int             `json:"children,omitempty"`
+	Infants   int             `json:"infants,omitempty"`
 	Itinerary json.RawMessage `json:"itinerary,omitempty"`
 }
 
