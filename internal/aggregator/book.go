@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/reservd/reservd/internal/provider"
 	"github.com/reservd/reservd/internal/trips"
@@ -34,10 +35,16 @@ func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.T
 	if err != nil {
 		return a.fail(ctx, t, save)
 	}
-	res, err := a.Search(ctx, provider.SearchRequest{
-		Origin: t.Request.Origin, Destination: t.Request.Destination, DepartureDate: date,
-		Adults: len(t.Request.Passengers), Currency: t.Request.Currency,
-	})
+	req := provider.SearchRequest{
+		Origin: t.Request.Origin, Destination: t.Request.Destination, DepartureDate: date, Currency: t.Request.Currency,
+	}
+	req.Adults, req.Children, req.Infants, req.Ages = t.Request.Party()
+	if t.Request.ReturnDate != "" {
+		if req.ReturnDate, err = trips.ParseDate(t.Request.ReturnDate); err != nil {
+			return a.fail(ctx, t, save)
+		}
+	}
+	res, err := a.Search(ctx, req)
 	if err != nil {
 		return t, fmt.Errorf("%w: search: %v", ErrRetryLater, err)
 	}
@@ -234,11 +241,18 @@ func attemptOutcome(err error) string {
 	return trips.OutcomeError
 }
 
+// passengers are the trip's travellers as an order names them: adults,
+// then children, then infants (the order of the search's travellers), each
+// with their type and age on the departure date.
 func passengers(r trips.Request) []provider.Passenger {
 	out := make([]provider.Passenger, len(r.Passengers))
+	dep, _ := trips.ParseDate(r.DepartureDate)
 	for i, p := range r.Passengers {
 		out[i] = provider.Passenger{GivenName: p.GivenName, FamilyName: p.FamilyName, BornOn: p.BornOn,
-			Title: p.Title, Gender: p.Gender, Email: p.Email, PhoneNumber: p.PhoneNumber}
+			Title: p.Title, Gender: p.Gender, Email: p.Email, PhoneNumber: p.PhoneNumber, Type: provider.Adult}
+		if born, err := trips.ParseDate(p.BornOn); err == nil && !dep.IsZero() {
+			out[i].Type, out[i].Age = trips.PassengerType(born, dep), trips.AgeOn(born, dep)
+		}
 		if r.Contact != nil {
 			if out[i].Email == "" {
 				out[i].Email = r.Contact.Email
@@ -248,5 +262,7 @@ func passengers(r trips.Request) []provider.Passenger {
 			}
 		}
 	}
+	rank := map[string]int{provider.Adult: 0, provider.Child: 1, provider.Infant: 2}
+	slices.SortStableFunc(out, func(x, y provider.Passenger) int { return rank[x.Type] - rank[y.Type] })
 	return out
 }

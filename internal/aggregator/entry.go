@@ -21,7 +21,7 @@ import (
 //
 // Change the form only with cacheVersion, whose keys keep entries of
 // different forms apart.
-const entryForm = 1
+const entryForm = 2
 
 // errEntry reports a search entry that is not of this form: cut short, of
 // another version, or with bytes left over.
@@ -143,6 +143,7 @@ func appendTime(b []byte, t time.Time, err *error) []byte {
 func appendSegments(b []byte, ss []provider.Segment, err *error) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ss)))
 	for _, s := range ss {
+		b = binary.AppendUvarint(b, uint64(s.Slice))
 		b = appendString(b, s.Carrier)
 		b = appendString(b, s.FlightNumber)
 		b = appendString(b, s.Origin)
@@ -262,6 +263,7 @@ func (r *entryReader) segments() []provider.Segment {
 	ss := make([]provider.Segment, n)
 	for i := range ss {
 		s := &ss[i]
+		s.Slice = int(min(r.uint(), 1))
 		s.Carrier = r.str()
 		s.FlightNumber = r.str()
 		s.Origin = r.str()
