@@ -149,6 +149,18 @@ func TestTripRoundTripFamilyAtEachProvider(t *testing.T) {
 				if got["status"] != "confirmed" || got["provider"] != at {
 					t.Fatalf("trip = %v", got)
 				}
+				// The provider's price confirmation ran once for the booked
+				// attempt (Kiwi's check_flights answers "not checked yet"
+				// first: one check, two calls), and its result is on the attempt.
+				attempts := got["attempts"].([]any)
+				last := attempts[len(attempts)-1].(map[string]any)
+				step := map[string]string{"duffel": "offer re-fetch", "amadeus": "flight-offers pricing", "kiwi": "check_flights"}[at]
+				if !strings.Contains(last["detail"].(string), "("+step+": ") {
+					t.Errorf("confirmed attempt's detail %q does not record %s", last["detail"], step)
+				}
+				if n, want := sims.Kits()[at].Stats().Prices, map[string]int{"kiwi": 2}[at]; n != max(want, 1) {
+					t.Errorf("%s: %d price calls for one attempt, want %d", at, n, max(want, 1))
+				}
 				for name, k := range sims.Kits() {
 					orders := k.Orders()
 					want := 0

@@ -77,6 +77,13 @@ type Provider interface {
 	CancelStatus(ctx context.Context, orderID string) (Cancellation, error)
 }
 
+// PriceStepNamer is a Provider that names its price confirmation (what
+// Price does) for the records of a booking attempt: "offer re-fetch",
+// "flight-offers pricing", "check_flights".
+type PriceStepNamer interface {
+	PriceStep() string
+}
+
 // Cancellation is an order's cancellation as the provider reported it.
 type Cancellation struct {
 	// Canceled is true once the provider has canceled the order.
@@ -144,6 +151,12 @@ type Offer struct {
 	// Raw is the provider's own representation of the offer when booking
 	// needs it back (Amadeus prices and books the whole flight-offer object).
 	Raw []byte
+	// Reference, set on an offer priced right before it is booked, is that
+	// booking attempt's reference (OrderRequest.Reference). A provider whose
+	// price confirmation opens a session bound to the booking (Kiwi's
+	// check_flights, by visitor_uniqid) opens it under that reference, and
+	// Book continues it instead of confirming the price a second time.
+	Reference string
 }
 
 // Passenger is a traveller of an order.
@@ -200,6 +213,10 @@ type Order struct {
 var (
 	// ErrUnavailable: the offer is sold out or no longer exists.
 	ErrUnavailable = errors.New("offer no longer available")
+	// ErrOfferExpired is ErrUnavailable because the offer's time ran out:
+	// the same flights may well be on sale under a new offer, found by
+	// searching again.
+	ErrOfferExpired = fmt.Errorf("%w: the offer expired", ErrUnavailable)
 	// ErrNotFound: FindOrder proved that no order exists with that
 	// reference: a documented lookup answered, and listed none. A lookup
 	// that cannot prove absence (a route the provider may not have, an

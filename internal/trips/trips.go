@@ -308,7 +308,7 @@ func (t *Trip) UnmarshalState(b []byte) error {
 		// confirmed attempt's detail ("order <id>").
 		for _, a := range t.Attempts {
 			if id, ok := strings.CutPrefix(a.Detail, "order "); ok && a.Outcome == OutcomeConfirmed {
-				t.OrderID = id
+				t.OrderID, _, _ = strings.Cut(id, " (") // "order <id> (<price check>)"
 			}
 		}
 	}

@@ -105,6 +105,9 @@ func New(cfg Config, httpClient *http.Client) *Client {
 // Name returns "amadeus".
 func (c *Client) Name() string { return Name }
 
+// PriceStep names Price for the attempts' records: Amadeus confirms an offer with Flight Offers Price.
+func (c *Client) PriceStep() string { return "flight-offers pricing" }
+
 // Search runs Flight Offers Search (its POST form, which takes passenger
 // types): one originDestination, or two for a round trip, and travelers
 // ADULT, CHILD and HELD_INFANT, ids 1.. in that order, the n-th held infant

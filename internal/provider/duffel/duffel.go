@@ -87,6 +87,9 @@ func New(cfg Config, httpClient *http.Client) *Client {
 // Name is "duffel".
 func (c *Client) Name() string { return "duffel" }
 
+// PriceStep names Price for the attempts' records: Duffel confirms an offer by reading it again (GET /air/offers/{id}).
+func (c *Client) PriceStep() string { return "offer re-fetch" }
+
 // Search creates an offer request for a one-way trip (one slice) or a
 // round trip (a second slice back) and returns its offers. Adults are
 // passengers of type "adult"; children and infants are sent by their age

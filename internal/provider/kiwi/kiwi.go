@@ -165,6 +165,9 @@ func New(cfg Config, httpClient *http.Client) *Client {
 // Name is "kiwi".
 func (c *Client) Name() string { return "kiwi" }
 
+// PriceStep names Price for the attempts' records: Kiwi confirms an offer with check_flights.
+func (c *Client) PriceStep() string { return "check_flights" }
+
 // Search asks /v2/search for non-stop flights on one date, and for a round
 // trip back on return_from/return_to (the return date), for adults,
 // children and infants.
@@ -211,18 +214,28 @@ func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]prov
 
 // Price runs check_flights until Kiwi has checked the flights. It returns
 // the offer at the checked price; when that differs from offer.Price, also a
-// *PriceChangedError.
+// *PriceChangedError. With offer.Reference set (the offer is about to be
+// booked under it), the check runs under that reference as visitor_uniqid
+// and the returned offer carries its session, so that Book continues it
+// rather than checking the flights a second time.
 func (c *Client) Price(ctx context.Context, offer provider.Offer) (provider.Offer, error) {
 	raw, err := decodeRaw(offer.Raw)
 	if err != nil {
 		return offer, fmt.Errorf("kiwi price: %w", err)
 	}
-	res, err := c.checkFlights(ctx, offer, raw, "")
+	res, err := c.checkFlights(ctx, offer, raw, offer.Reference)
 	if err != nil {
 		return offer, fmt.Errorf("kiwi price: %w", err)
 	}
 	out := offer
 	out.Price = res.Total
+	if offer.Reference != "" {
+		raw.Visitor, raw.Session, raw.Checked = offer.Reference, res.SessionID, res.Total.String()
+		raw.Baggage = res.baggageFor(raw.Adults + raw.Children + raw.Infants)
+		if out.Raw, err = json.Marshal(raw); err != nil {
+			return offer, fmt.Errorf("kiwi price: %w", err)
+		}
+	}
 	if res.Total != offer.Price {
 		return out, &provider.PriceChangedError{Old: offer.Price, New: res.Total}
 	}
@@ -238,9 +251,18 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 	}
 	offer := req.Offer
 	party := partyOf(req.Passengers)
-	checked, err := c.checkFlights(ctx, offer, party, req.Reference)
-	if err != nil {
-		return provider.Order{}, fmt.Errorf("kiwi book: %w", err)
+	var checked checkResult
+	baggage := []baggageSelection(nil)
+	if raw, err := decodeRaw(offer.Raw); err == nil && raw.Session != "" && raw.Visitor == req.Reference &&
+		raw.Checked == offer.Price.String() && raw.Adults == party.Adults && raw.Children == party.Children && raw.Infants == party.Infants {
+		// Price checked the flights under this reference at this price:
+		// continue its session.
+		checked, baggage = checkResult{Checked: true, SessionID: raw.Session, Total: offer.Price}, raw.Baggage
+	} else {
+		if checked, err = c.checkFlights(ctx, offer, party, req.Reference); err != nil {
+			return provider.Order{}, fmt.Errorf("kiwi book: %w", err)
+		}
+		baggage = checked.baggageFor(len(req.Passengers))
 	}
 	if checked.Total != offer.Price {
 		return provider.Order{}, &provider.PriceChangedError{Old: offer.Price, New: checked.Total}
@@ -254,7 +276,7 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		BookingToken:             offer.ID,
 		SessionID:                checked.SessionID,
 		Passengers:               savePassengers(req.Passengers),
-		Baggage:                  checked.baggageFor(len(req.Passengers)),
+		Baggage:                  baggage,
 	}
 	body, err := c.do(ctx, http.MethodPost, saveBookingPath, visitor, saveReq)
 	if err != nil {
@@ -371,6 +393,9 @@ func offerGone(err error) error {
 	var he *provider.HTTPError
 	if errors.Is(err, provider.ErrRejected) && errors.As(err, &he) &&
 		strings.Contains(strings.ToLower(he.Detail), "booking token") {
+		if strings.Contains(strings.ToLower(he.Detail), "expired") {
+			return fmt.Errorf("%w: %w", provider.ErrOfferExpired, he)
+		}
 		return fmt.Errorf("%w: %w", provider.ErrUnavailable, he)
 	}
 	return err
@@ -525,12 +550,17 @@ func kiwiTitle(title, gender string) string {
 }
 
 // rawOffer is what Offer.Raw holds: the itinerary as Kiwi sent it and the
-// passenger count it was priced for (check_flights needs it back).
+// passengers it was priced for (check_flights needs them back); once Price
+// checked the flights under a reference, that check's session.
 type rawOffer struct {
-	Adults    int             `json:"adults"`
-	Children  int             `json:"children,omitempty"`
-	Infants   int             `json:"infants,omitempty"`
-	Itinerary json.RawMessage `json:"itinerary,omitempty"`
+	Visitor   string             `json:"visitor,omitempty"` // the reference the check ran under
+	Session   string             `json:"session_id,omitempty"`
+	Checked   string             `json:"checked,omitempty"` // the checked total, Money's String form
+	Baggage   []baggageSelection `json:"baggage,omitempty"`
+	Adults    int                `json:"adults"`
+	Children  int                `json:"children,omitempty"`
+	Infants   int                `json:"infants,omitempty"`
+	Itinerary json.RawMessage    `json:"itinerary,omitempty"`
 }
 
 func decodeRaw(b []byte) (rawOffer, error) {

@@ -239,8 +239,9 @@ func (s *Sim) lookupOffer(w http.ResponseWriter, id string) (offerKey, simkit.Jo
 			"The resource you are trying to access does not exist.", nil)
 		return offerKey{}, nil, false
 	}
-	if time.Now().After(time.Unix(key.Created, 0).Add(s.OfferTTL)) {
-		offerGone(w)
+	if time.Now().After(time.Unix(key.Created, 0).Add(s.offerTTL())) {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_state_error", "offer_expired",
+			"Offer expired", "The requested offer has expired, please create a new offer request.", nil)
 		return offerKey{}, nil, false
 	}
 	return key, f, true
@@ -264,7 +265,7 @@ type offerOut = map[string]any
 
 func (s *Sim) renderOffer(k offerKey, j simkit.Journey, amount int64, cabin string) offerOut {
 	created := time.Unix(k.Created, 0).UTC()
-	expires := created.Add(s.OfferTTL)
+	expires := created.Add(s.offerTTL())
 	total := money.Money{Amount: amount, Currency: s.Currency}
 	tax := money.Money{Amount: amount * 15 / 100, Currency: s.Currency}
 	base := money.Money{Amount: amount - tax.Amount, Currency: s.Currency}
@@ -360,4 +361,13 @@ func airline(code string) map[string]any {
 		name = code
 	}
 	return map[string]any{"iata_code": code, "name": name, "id": "aln_0000" + hashID(code, 18)}
+}
+
+// offerTTL is how long an offer lives: the OfferTTL knob when set, else the
+// simulator's OfferTTL.
+func (s *Sim) offerTTL() time.Duration {
+	if ttl := s.Kit.Knobs().OfferTTL; ttl > 0 {
+		return ttl
+	}
+	return s.OfferTTL
 }

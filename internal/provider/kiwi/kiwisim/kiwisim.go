@@ -209,9 +209,10 @@ func (s *Sim) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var items []searchItem
+	now := time.Now().Unix()
 	for d, n := dateFrom, 0; !d.After(dateTo) && n < 31; d, n = d.AddDate(0, 0, 1), n+1 {
 		for _, j := range simkit.Journeys("kiwi", Carriers, from, to, d, ret) {
-			ref := offerRef{Origin: from, Destination: to, Date: d, Return: ret, Index: j[0].Index, Party: party, Currency: curr}
+			ref := offerRef{Origin: from, Destination: to, Date: d, Return: ret, Index: j[0].Index, Party: party, Currency: curr, Created: now}
 			items = append(items, item(ref, j))
 		}
 	}
@@ -283,36 +284,16 @@ type priceConversion struct {
 	Amount   json.Number `json:"amount"`
 }
 
-// baggage is a check_flights baggage block: a free personal item and no
-// hold bag, or a paid hold bag.
-func baggage() map[string]any {
-	free := map[string]any{"currency": "EUR", "amount": 0, "base": 0, "service": 0, "service_flat": 0, "merchant": 0}
-	paid := map[string]any{"currency": "EUR", "amount": 25, "base": 21, "service": 4, "service_flat": 0, "merchant": 0}
-	groups := map[string]any{"passenger_groups": []string{"adult", "child"}}
-	return map[string]any{
-		"definitions": map[string]any{
-			"hand_bag": []any{map[string]any{"category": "personal_item", "conditions": groups, "price": free,
-				"restrictions": map[string]int{"weight": 5, "height": 30, "length": 40, "width": 20, "dimensions_sum": 90}}},
-			"hold_bag": []any{map[string]any{"category": "hold_bag", "conditions": groups, "price": paid,
-				"restrictions": map[string]int{"weight": 20, "height": 52, "length": 78, "width": 28, "dimensions_sum": 158}}},
-		},
-		"combinations": map[string]any{
-			"hand_bag": []any{map[string]any{"indices": []int{0}, "category": "hand_bag", "conditions": groups, "price": free}},
-			"hold_bag": []any{
-				map[string]any{"indices": []int{}, "category": "hold_bag", "conditions": groups, "price": free},
-				map[string]any{"indices": []int{0}, "category": "hold_bag", "conditions": groups, "price": paid},
-			},
-		},
-		"notices": map[string]any{},
-	}
-}
-
 func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 	s.Kit.Count(func(st *simkit.Stats) { st.Prices++ })
 	q := r.URL.Query()
 	ref, f, err := decodeToken(q.Get("booking_token"))
 	if err != nil {
 		badRequest(w, err.Error())
+		return
+	}
+	if s.expired(ref) {
+		badRequest(w, "Expired booking token")
 		return
 	}
 	party, problem := readParty(q, ref.Party)
@@ -397,6 +378,10 @@ func (s *Sim) saveBooking(w http.ResponseWriter, r *http.Request) {
 	ref, f, err := decodeToken(body.BookingToken)
 	if err != nil {
 		badRequest(w, err.Error())
+		return
+	}
+	if s.expired(ref) {
+		badRequest(w, "Expired booking token")
 		return
 	}
 	switch {

@@ -22,6 +22,7 @@ type offerRef struct {
 	Index               int       // the outbound flight of the inventory
 	Party               simkit.Party
 	Currency            string
+	Created             int64 // unix seconds of the search
 }
 
 // quote is what the party pays for a journey of adult fare eurMinor (the
@@ -39,8 +40,8 @@ func encodeToken(o offerRef) string {
 	if !o.Return.IsZero() {
 		ret = o.Return.Format(time.DateOnly)
 	}
-	s := fmt.Sprintf("kw2|%s|%s|%s|%s|%d|%d|%d|%d|%s", o.Origin, o.Destination, o.Date.Format(time.DateOnly), ret,
-		o.Index, o.Party.Adults, o.Party.Children, o.Party.Infants, o.Currency)
+	s := fmt.Sprintf("kw2|%s|%s|%s|%s|%d|%d|%d|%d|%s|%d", o.Origin, o.Destination, o.Date.Format(time.DateOnly), ret,
+		o.Index, o.Party.Adults, o.Party.Children, o.Party.Infants, o.Currency, o.Created)
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
@@ -53,11 +54,12 @@ func decodeToken(tok string) (offerRef, simkit.Journey, error) {
 		return offerRef{}, nil, bad
 	}
 	p := strings.Split(string(b), "|")
-	if len(p) != 10 || p[0] != "kw2" {
+	if len(p) != 11 || p[0] != "kw2" {
 		return offerRef{}, nil, bad
 	}
 	o := offerRef{Origin: p[1], Destination: p[2], Currency: p[9]}
-	var errs [6]error
+	var errs [7]error
+	o.Created, errs[6] = strconv.ParseInt(p[10], 10, 64)
 	o.Date, errs[0] = time.Parse(time.DateOnly, p[3])
 	if p[4] != "" {
 		o.Return, errs[1] = time.Parse(time.DateOnly, p[4])
@@ -109,4 +111,11 @@ func checkedFlights(token string, j simkit.Journey) []map[string]any {
 		}
 	}
 	return out
+}
+
+// expired reports a booking token older than the OfferTTL knob (never
+// when the knob is not set).
+func (s *Sim) expired(o offerRef) bool {
+	ttl := s.Kit.Knobs().OfferTTL
+	return ttl > 0 && time.Now().After(time.Unix(o.Created, 0).Add(ttl))
 }
