@@ -48,7 +48,8 @@ import (
 type Provider interface {
 	// Name is the provider's public name: "duffel", "amadeus" or "kiwi".
 	Name() string
-	// Search returns the provider's offers for a one-way trip. Safe to retry.
+	// Search returns the provider's offers for a one-way or round trip, for
+	// every passenger of req. Safe to retry.
 	Search(ctx context.Context, req SearchRequest) ([]Offer, error)
 	// Price confirms an offer's current price before booking. Safe to retry.
 	// Errors: ErrUnavailable (sold out, offer gone).

@@ -1,5 +1,5 @@
 // Package trips is the domain of third-party bookings: a customer asks for
-// a one-way trip, and reservd books the cheapest offer across providers,
+// a one-way or round trip, and reservd books the cheapest offer across providers,
 // recording every attempt, falling back when a provider refuses, and never
 // booking twice.
 package trips

@@ -1,4 +1,5 @@
-// Package kiwi is the adapter for Kiwi.com's Tequila API: a one-way search,
+// Package kiwi is the adapter for Kiwi.com's Tequila API: a search (one way,
+// or a round trip with return_from/return_to; adults, children, infants),
 // the booking API's price check (check_flights, polled), booking
 // (save_booking then confirm_payment) and an order lookup by our reference.
 //
@@ -7,11 +8,14 @@
 //   - Authentication: every request carries the header "apikey: <KIWI_API_KEY>"
 //     (Tequila search and booking guides; kiwicom/margarita
 //     apps/graphql/src/services/fetch/tequilaFetch.js).
-//   - GET /v2/search?fly_from&fly_to&date_from&date_to (dd/mm/yyyy)&adults&curr
+//   - GET /v2/search?fly_from&fly_to&date_from&date_to (dd/mm/yyyy)&return_from
+//     &return_to (a round trip)&adults&children&infants&curr
 //     &max_stopovers=0&limit: {"currency", "data": [{"id", "price" (a JSON
 //     number in curr), "booking_token", "route": [{"airline", "flight_no",
 //     "flyFrom", "flyTo", "local_departure", "utc_departure", "local_arrival",
-//     "utc_arrival"}]}]} (https://tequila.kiwi.com/portal/docs/tequila_api/search_api).
+//     "utc_arrival", "return" (1 on the way back: Segment.Slice 1)}]}]}
+//     (https://tequila.kiwi.com/portal/docs/tequila_api/search_api).
+//     save_booking's passengers carry "category": adult, child or infant.
 //   - GET /v2/booking/check_flights?booking_token&bnum&adults&children&infants
 //     &currency&session_id&visitor_uniqid: polled every PollInterval until
 //     "flights_checked" is true; "flights_invalid" means sold out or
