@@ -41,8 +41,11 @@
 // booking is visitor_uniqid ("if used, the same has to be used for all
 // requests in session: check_flights, save_booking, confirm_payment"), so
 // Book sends OrderRequest.Reference as visitor_uniqid on all three calls
-// (it runs its own check_flights for that reason), and FindOrder asks
-// GET /v2/booking/bookings?visitor_uniqid=<reference>, answered with a list
+// (it runs its own check_flights for that reason, unless Price already
+// checked the offer under that reference, Offer.Reference: then Book
+// continues Price's session, and one attempt checks the flights once), and
+// FindOrder asks GET /v2/booking/bookings?visitor_uniqid=<reference>,
+// answered with a list
 // of Kiwi booking objects ({"bid", "status", "price", "currency", …}, the
 // shape of Kiwi's manage-booking data in kiwicom/margarita). That lookup path
 // is not in Kiwi's public documentation (the booking-management reference
