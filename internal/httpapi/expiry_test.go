@@ -24,13 +24,13 @@ func onlyProvider(sims *simset.Set, at string) {
 // then books a trip and works it to its end.
 func bookAfterExpiry(t *testing.T, a *api, svc *aggregator.TripService, sims *simset.Set, at string) map[string]any {
 	t.Helper()
-	sims.Kits()[at].Update(func(k *simkit.Knobs) { k.OfferTTL = time.Second })
+	sims.Kits()[at].Update(func(k *simkit.Knobs) { k.OfferTTL = 2 * time.Second })
 	date := time.Now().UTC().AddDate(0, 0, 50).Format(time.DateOnly)
 	r := a.do("GET", "/offers?origin=LHR&destination=BCN&departure_date="+date+"&currency=EUR", a.client, nil)
 	if r.status != 200 {
 		t.Fatalf("GET /offers = %d %s", r.status, r.body)
 	}
-	time.Sleep(2100 * time.Millisecond) // offer times are whole seconds
+	time.Sleep(2500 * time.Millisecond)
 	body := `{"origin": "LHR", "destination": "BCN", "departure_date": "` + date + `", "currency": "EUR",
 		"passengers": [{"given_name": "Ada", "family_name": "Lovelace", "born_on": "1990-12-10", "title": "ms", "gender": "f"}],
 		"contact": {"email": "ada@example.com", "phone_number": "+14155550100"}}`

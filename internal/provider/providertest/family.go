@@ -108,7 +108,7 @@ func offerExpired(t *testing.T, w *world) {
 	}
 	w.Kit.Update(func(k *simkit.Knobs) { k.OfferTTL = time.Second })
 	offers := w.search(t)
-	time.Sleep(2100 * time.Millisecond) // offer times are whole seconds
+	time.Sleep(1500 * time.Millisecond)
 	_, err := w.c.Price(t.Context(), offers[0])
 	if !errors.Is(err, provider.ErrOfferExpired) || !errors.Is(err, provider.ErrUnavailable) {
 		t.Fatalf("price of an expired offer: %v, want ErrOfferExpired", err)

@@ -39,7 +39,7 @@ type offerKey struct {
 	Return              string // YYYY-MM-DD of a round trip's return, "" one way
 	Adults              int
 	Children, Infants   int
-	Created             int64  // unix seconds of the search
+	Created             int64  // unix milliseconds of the search
 	Request             uint64 // the simulator's offer request number
 	Index               int    // the outbound flight of the inventory
 }
@@ -178,7 +178,7 @@ func (s *Sim) createOfferRequest(w http.ResponseWriter, r *http.Request) {
 	s.seq++
 	key := offerKey{
 		Origin: strings.ToUpper(sl.Origin), Destination: strings.ToUpper(sl.Destination), Date: sl.DepartureDate, Return: ret,
-		Adults: party.Adults, Children: party.Children, Infants: party.Infants, Created: now.Unix(), Request: s.seq,
+		Adults: party.Adults, Children: party.Children, Infants: party.Infants, Created: now.UnixMilli(), Request: s.seq,
 	}
 	s.mu.Unlock()
 	date, retDate := key.dates()
@@ -239,7 +239,7 @@ func (s *Sim) lookupOffer(w http.ResponseWriter, id string) (offerKey, simkit.Jo
 			"The resource you are trying to access does not exist.", nil)
 		return offerKey{}, nil, false
 	}
-	if time.Now().After(time.Unix(key.Created, 0).Add(s.offerTTL())) {
+	if time.Now().After(time.UnixMilli(key.Created).Add(s.offerTTL())) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_state_error", "offer_expired",
 			"Offer expired", "The requested offer has expired, please create a new offer request.", nil)
 		return offerKey{}, nil, false
@@ -264,7 +264,7 @@ func offerGone(w http.ResponseWriter) {
 type offerOut = map[string]any
 
 func (s *Sim) renderOffer(k offerKey, j simkit.Journey, amount int64, cabin string) offerOut {
-	created := time.Unix(k.Created, 0).UTC()
+	created := time.UnixMilli(k.Created).UTC()
 	expires := created.Add(s.offerTTL())
 	total := money.Money{Amount: amount, Currency: s.Currency}
 	tax := money.Money{Amount: amount * 15 / 100, Currency: s.Currency}

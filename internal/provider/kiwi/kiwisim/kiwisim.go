@@ -209,7 +209,7 @@ func (s *Sim) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var items []searchItem
-	now := time.Now().Unix()
+	now := time.Now().UnixMilli()
 	for d, n := dateFrom, 0; !d.After(dateTo) && n < 31; d, n = d.AddDate(0, 0, 1), n+1 {
 		for _, j := range simkit.Journeys("kiwi", Carriers, from, to, d, ret) {
 			ref := offerRef{Origin: from, Destination: to, Date: d, Return: ret, Index: j[0].Index, Party: party, Currency: curr, Created: now}

@@ -22,7 +22,7 @@ type offerRef struct {
 	Index               int       // the outbound flight of the inventory
 	Party               simkit.Party
 	Currency            string
-	Created             int64 // unix seconds of the search
+	Created             int64 // unix milliseconds of the search
 }
 
 // quote is what the party pays for a journey of adult fare eurMinor (the
@@ -117,5 +117,5 @@ func checkedFlights(token string, j simkit.Journey) []map[string]any {
 // when the knob is not set).
 func (s *Sim) expired(o offerRef) bool {
 	ttl := s.Kit.Knobs().OfferTTL
-	return ttl > 0 && time.Now().After(time.Unix(o.Created, 0).Add(ttl))
+	return ttl > 0 && time.Now().After(time.UnixMilli(o.Created).Add(ttl))
 }
