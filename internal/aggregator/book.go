@@ -333,6 +333,9 @@ func attemptOutcome(err error) string {
 	return trips.OutcomeError
 }
 
+// passengerTypes maps the trips package's passenger types to the providers'.
+var passengerTypes = map[string]string{trips.Adult: provider.Adult, trips.Child: provider.Child, trips.Infant: provider.Infant}
+
 // passengers are the trip's travellers as an order names them: adults,
 // then children, then infants (the order of the search's travellers), each
 // with their type and age on the departure date.
@@ -343,7 +346,7 @@ func passengers(r trips.Request) []provider.Passenger {
 		out[i] = provider.Passenger{GivenName: p.GivenName, FamilyName: p.FamilyName, BornOn: p.BornOn,
 			Title: p.Title, Gender: p.Gender, Email: p.Email, PhoneNumber: p.PhoneNumber, Type: provider.Adult}
 		if born, err := trips.ParseDate(p.BornOn); err == nil && !dep.IsZero() {
-			out[i].Type, out[i].Age = trips.PassengerType(born, dep), trips.AgeOn(born, dep)
+			out[i].Type, out[i].Age = passengerTypes[trips.PassengerType(born, dep)], trips.AgeOn(born, dep)
 		}
 		if r.Contact != nil {
 			if out[i].Email == "" {

@@ -117,7 +117,8 @@ type SearchRequest struct {
 // RoundTrip reports whether r has a return.
 func (r SearchRequest) RoundTrip() bool { return !r.ReturnDate.IsZero() }
 
-// Passenger types, as trips.PassengerType derives them.
+// Passenger types of a search and an order (the aggregator derives them
+// with trips.PassengerType).
 const (
 	Adult  = "adult"
 	Child  = "child"

@@ -3,8 +3,13 @@ package trips
 import (
 	"fmt"
 	"time"
+)
 
-	"github.com/reservd/reservd/internal/provider"
+// Passenger types.
+const (
+	Adult  = "adult"
+	Child  = "child"
+	Infant = "infant" // under 2, on an adult's lap, without a seat
 )
 
 // A passenger's type follows from their date of birth and the trip's
@@ -30,23 +35,23 @@ func birthdayOn(bornOn time.Time, year int) time.Time {
 	return time.Date(year, bornOn.Month(), bornOn.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// PassengerType is provider.Adult, provider.Child or provider.Infant for
+// PassengerType is Adult, Child or Infant for
 // someone born on bornOn who departs on departure.
 func PassengerType(bornOn, departure time.Time) string {
 	switch age := AgeOn(bornOn, departure); {
 	case age < 2:
-		return provider.Infant
+		return Infant
 	case age < 12:
-		return provider.Child
+		return Child
 	}
-	return provider.Adult
+	return Adult
 }
 
 func typeIndex(t string) int {
 	switch t {
-	case provider.Child:
+	case Child:
 		return 1
-	case provider.Infant:
+	case Infant:
 		return 2
 	}
 	return 0
@@ -92,9 +97,9 @@ func (r Request) Party() (adults, children, infants int, ages []int) {
 			continue
 		}
 		switch PassengerType(b, dep) {
-		case provider.Child:
+		case Child:
 			kids = append(kids, AgeOn(b, dep))
-		case provider.Infant:
+		case Infant:
 			babies = append(babies, AgeOn(b, dep))
 		default:
 			adults++

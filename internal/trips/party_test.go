@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/reservd/reservd/internal/provider"
 )
 
 func day(s string) time.Time {
@@ -23,13 +21,13 @@ func TestPassengerType(t *testing.T) {
 		want string
 		age  int
 	}{
-		{"2034-06-16", provider.Infant, 1}, // 2 the day after departure
-		{"2034-06-15", provider.Child, 2},  // 2 on the departure date
-		{"2024-06-16", provider.Child, 11},
-		{"2024-06-15", provider.Adult, 12},
-		{"1980-01-01", provider.Adult, 56},
-		{"2036-01-01", provider.Infant, 0},
-		{"2032-02-29", provider.Child, 4},
+		{"2034-06-16", Infant, 1}, // 2 the day after departure
+		{"2034-06-15", Child, 2},  // 2 on the departure date
+		{"2024-06-16", Child, 11},
+		{"2024-06-15", Adult, 12},
+		{"1980-01-01", Adult, 56},
+		{"2036-01-01", Infant, 0},
+		{"2032-02-29", Child, 4},
 	} {
 		if got := PassengerType(day(c.born), dep); got != c.want {
 			t.Errorf("born %s: type %s, want %s", c.born, got, c.want)
