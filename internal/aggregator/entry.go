@@ -17,7 +17,8 @@ import (
 // byte slices are a uvarint length and the bytes, integers varints, a bool a
 // byte, a time its MarshalBinary form (as gob keeps a time: the instant and
 // the zone's offset) after a one-byte length, a slice a uvarint count and its
-// elements. The first byte is the form's version.
+// elements. A segment starts with its slice (0 or 1) as a uvarint. The
+// first byte is the form's version.
 //
 // Change the form only with cacheVersion, whose keys keep entries of
 // different forms apart.
@@ -263,7 +264,9 @@ func (r *entryReader) segments() []provider.Segment {
 	ss := make([]provider.Segment, n)
 	for i := range ss {
 		s := &ss[i]
-		s.Slice = int(min(r.uint(), 1))
+		if s.Slice = int(r.uint()); s.Slice > 1 {
+			r.fail() // an offer has an outbound and at most a return
+		}
 		s.Carrier = r.str()
 		s.FlightNumber = r.str()
 		s.Origin = r.str()
