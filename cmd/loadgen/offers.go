@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,8 +43,15 @@ func offers(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	dest := fs.String("destination", "JFK", "destination with -same")
 	date := fs.String("date", time.Now().UTC().AddDate(0, 0, 30).Format(time.DateOnly), "departure date with -same")
 	currency := fs.String("currency", "USD", "currency")
+	returnDays := fs.Int("return-days", 0, "round trips returning this many days after departure (0: one way)")
+	adults := fs.Int("adults", 1, "adults per search")
+	children := fs.Int("children", 0, "children per search")
+	infants := fs.Int("infants", 0, "infants per search")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *returnDays < 0 || *adults < 1 || *children < 0 || *infants < 0 {
+		return fmt.Errorf("offers: -return-days, -children and -infants must not be negative, -adults at least 1")
 	}
 	if err := o.check(true); err != nil {
 		return err
@@ -51,8 +60,20 @@ func offers(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer c.hc.CloseIdleConnections()
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	query := func(origin, dest, date string) string {
-		return "/offers?" + url.Values{"origin": {origin}, "destination": {dest}, "departure_date": {date},
-			"adults": {"1"}, "currency": {*currency}}.Encode()
+		q := url.Values{"origin": {origin}, "destination": {dest}, "departure_date": {date},
+			"adults": {strconv.Itoa(*adults)}, "currency": {*currency}}
+		if *children > 0 {
+			q.Set("children", strconv.Itoa(*children))
+		}
+		if *infants > 0 {
+			q.Set("infants", strconv.Itoa(*infants))
+		}
+		if *returnDays > 0 {
+			if d, err := time.Parse(time.DateOnly, date); err == nil {
+				q.Set("return_date", d.AddDate(0, 0, *returnDays).Format(time.DateOnly))
+			}
+		}
+		return "/offers?" + q.Encode()
 	}
 	fixed := query(*origin, *dest, *date)
 	var seq atomic.Int64
@@ -88,6 +109,19 @@ func offers(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	name := "offers distinct"
 	if *same {
 		name = "offers same"
+	}
+	if *returnDays > 0 || *adults != 1 || *children > 0 || *infants > 0 {
+		trip := "one-way"
+		if *returnDays > 0 {
+			trip = "round-trip"
+		}
+		name += fmt.Sprintf(" %s %dA", trip, *adults)
+		if *children > 0 {
+			name += fmt.Sprintf("+%dC", *children)
+		}
+		if *infants > 0 {
+			name += fmt.Sprintf("+%dI", *infants)
+		}
 	}
 	sums := []Summary{Summarize(name, samples, elapsed)}
 	if !*same {

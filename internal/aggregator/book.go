@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
+	"github.com/reservd/reservd/internal/money"
 	"github.com/reservd/reservd/internal/provider"
 	"github.com/reservd/reservd/internal/trips"
 )
@@ -34,10 +37,16 @@ func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.T
 	if err != nil {
 		return a.fail(ctx, t, save)
 	}
-	res, err := a.Search(ctx, provider.SearchRequest{
-		Origin: t.Request.Origin, Destination: t.Request.Destination, DepartureDate: date,
-		Adults: len(t.Request.Passengers), Currency: t.Request.Currency,
-	})
+	req := provider.SearchRequest{
+		Origin: t.Request.Origin, Destination: t.Request.Destination, DepartureDate: date, Currency: t.Request.Currency,
+	}
+	req.Adults, req.Children, req.Infants, req.Ages = t.Request.Party()
+	if t.Request.ReturnDate != "" {
+		if req.ReturnDate, err = trips.ParseDate(t.Request.ReturnDate); err != nil {
+			return a.fail(ctx, t, save)
+		}
+	}
+	res, err := a.Search(ctx, req)
 	if err != nil {
 		return t, fmt.Errorf("%w: search: %v", ErrRetryLater, err)
 	}
@@ -50,10 +59,19 @@ func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.T
 			tried[at.OfferID] = true
 		}
 	}
+	if anyExpired(res.Offers, timeNow()) {
+		// A cached search outlived some of its offers: ask the providers
+		// again; max_price applies to what they quote now.
+		if fresh, err := a.search(ctx, req); err == nil {
+			res = fresh
+		}
+	}
 	before := len(t.Attempts)
-	for _, offer := range res.Offers {
-		if tried[offer.ID] {
-			continue
+	searchedAgain := false
+	for i := 0; i < len(res.Offers); i++ {
+		offer := res.Offers[i]
+		if tried[offer.ID] || expired(offer, timeNow()) {
+			continue // an expired offer cannot be booked: a new search finds its flights again
 		}
 		if t.Request.MaxPrice != nil && offer.Price.Amount > t.Request.MaxPrice.Amount {
 			break // cheapest first: every offer left costs more
@@ -62,6 +80,25 @@ func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.T
 			return t, fmt.Errorf("%w: %v", ErrRetryLater, err) // out of time, not out of offers
 		}
 		done, err := a.try(ctx, &t, offer, save)
+		if errors.Is(err, errOfferExpired) {
+			if searchedAgain {
+				continue // expired twice in one pass: fall back to the next offer
+			}
+			// The provider says the offer's time ran out: search again and
+			// start over, cheapest first, max_price applied to the new prices.
+			searchedAgain = true
+			fresh, err := a.search(ctx, req)
+			if err != nil {
+				return t, fmt.Errorf("%w: search again after an expired offer: %v", ErrRetryLater, err)
+			}
+			res, i = fresh, -1
+			for _, at := range t.Attempts {
+				if !transientOutcome(at.Outcome) {
+					tried[at.OfferID] = true
+				}
+			}
+			continue
+		}
 		if err != nil || done {
 			return t, err
 		}
@@ -74,6 +111,24 @@ func (a *Aggregator) Book(ctx context.Context, t trips.Trip, save Save) (trips.T
 		}
 	}
 	return a.fail(ctx, t, save)
+}
+
+// errOfferExpired is try's word that the provider refused the offer as
+// expired (recorded as unavailable): Book searches again.
+var errOfferExpired = errors.New("offer expired at the provider")
+
+// expired reports an offer whose provider-stated expiry has passed.
+func expired(o Offer, now time.Time) bool {
+	return !o.ExpiresAt.IsZero() && !now.Before(o.ExpiresAt)
+}
+
+func anyExpired(offers []Offer, now time.Time) bool {
+	for _, o := range offers {
+		if expired(o, now) {
+			return true
+		}
+	}
+	return false
 }
 
 // transientOutcome reports an attempt that failed for want of a provider.
@@ -89,23 +144,39 @@ func (a *Aggregator) try(ctx context.Context, t *trips.Trip, offer Offer, save S
 	if g == nil {
 		return false, a.record(ctx, t, at, trips.OutcomeError, "provider not configured", save)
 	}
-	priced := offer.Source
+	// The provider's price confirmation, once per attempt, under the
+	// attempt's reference (Kiwi's Book continues the session it opens).
+	source := offer.Source
+	source.Reference = at.Reference
+	priced := source
 	priceCtx, call := a.startCall(ctx, g.Name(), "price")
 	err = g.retrying(priceCtx, func(ctx context.Context) error {
 		var err error
-		priced, err = g.Price(ctx, offer.Source)
+		priced, err = g.Price(ctx, source)
 		return err
 	})
 	call.end(err)
+	step := priceStep(g.Provider)
 	var changed *provider.PriceChangedError
 	switch {
 	case errors.As(err, &changed):
 		priced.Price = changed.New
+		at.Detail = fmt.Sprintf("%s: the price moved from %s to %s", step, decimal(changed.Old), decimal(changed.New))
 	case ctx.Err() != nil:
 		return false, fmt.Errorf("%w: %v", ErrRetryLater, err) // our time ran out, not the provider
+	case errors.Is(err, provider.ErrOfferExpired):
+		at.Detail = step + ": the offer expired; searching again"
+		if err := a.record(ctx, t, at, trips.OutcomeUnavailable, err.Error(), save); err != nil {
+			return false, err
+		}
+		return false, errOfferExpired
 	case err != nil:
+		at.Detail = step + " failed"
 		return false, a.record(ctx, t, at, attemptOutcome(err), err.Error(), save)
+	default:
+		at.Detail = fmt.Sprintf("%s: %s, as offered", step, decimal(priced.Price))
 	}
+	priced.Reference = at.Reference
 	price, err := a.rates.Convert(priced.Price, t.Request.Currency)
 	if err != nil {
 		return false, a.record(ctx, t, at, trips.OutcomeError, err.Error(), save)
@@ -139,7 +210,13 @@ func (a *Aggregator) try(ctx context.Context, t *trips.Trip, offer Offer, save S
 	}
 	if definite(err) {
 		t.InFlight = nil
-		return false, a.record(ctx, t, at, attemptOutcome(err), err.Error(), save)
+		if err := a.record(ctx, t, at, attemptOutcome(err), err.Error(), save); err != nil {
+			return false, err
+		}
+		if errors.Is(err, provider.ErrOfferExpired) {
+			return false, errOfferExpired
+		}
+		return false, nil
 	}
 	// The order may or may not exist: find out before anything else.
 	a.log.WarnContext(ctx, "order outcome unknown; looking it up", "provider", g.Name(), "reference", at.Reference, "error", err.Error())
@@ -180,7 +257,7 @@ func (a *Aggregator) confirm(ctx context.Context, t *trips.Trip, at trips.Attemp
 			at.Price = p
 		}
 	}
-	at.Outcome, at.Detail = trips.OutcomeConfirmed, "order "+order.ID
+	at.Outcome, at.Detail = trips.OutcomeConfirmed, withCheck("order "+order.ID, at.Detail)
 	a.m.attempts.WithLabelValues(at.Provider, at.Outcome).Inc()
 	t.Attempts = append(t.Attempts, at)
 	t.InFlight = nil
@@ -191,11 +268,33 @@ func (a *Aggregator) confirm(ctx context.Context, t *trips.Trip, at trips.Attemp
 	return save(ctx, *t)
 }
 
+// record ends attempt at with outcome; detail says why, followed by the
+// price confirmation's result when the attempt got that far (at.Detail).
 func (a *Aggregator) record(ctx context.Context, t *trips.Trip, at trips.Attempt, outcome, detail string, save Save) error {
-	at.Outcome, at.Detail = outcome, detail
+	at.Outcome, at.Detail = outcome, withCheck(detail, at.Detail)
 	a.m.attempts.WithLabelValues(at.Provider, outcome).Inc()
 	t.Attempts = append(t.Attempts, at)
 	return save(ctx, *t)
+}
+
+// withCheck appends the price confirmation's result, when there is one, to
+// an attempt's detail: "order ord_1 (check_flights: 210.67 EUR, as offered)".
+func withCheck(detail, check string) string {
+	if check == "" {
+		return detail
+	}
+	return detail + " (" + check + ")"
+}
+
+// decimal writes m as people read it: "214.13 GBP".
+func decimal(m money.Money) string { return m.Decimal() + " " + m.Currency }
+
+// priceStep names p's price confirmation.
+func priceStep(p provider.Provider) string {
+	if n, ok := p.(provider.PriceStepNamer); ok {
+		return n.PriceStep()
+	}
+	return "price check"
 }
 
 func (a *Aggregator) fail(ctx context.Context, t trips.Trip, save Save) (trips.Trip, error) {
@@ -234,11 +333,21 @@ func attemptOutcome(err error) string {
 	return trips.OutcomeError
 }
 
+// passengerTypes maps the trips package's passenger types to the providers'.
+var passengerTypes = map[string]string{trips.Adult: provider.Adult, trips.Child: provider.Child, trips.Infant: provider.Infant}
+
+// passengers are the trip's travellers as an order names them: adults,
+// then children, then infants (the order of the search's travellers), each
+// with their type and age on the departure date.
 func passengers(r trips.Request) []provider.Passenger {
 	out := make([]provider.Passenger, len(r.Passengers))
+	dep, _ := trips.ParseDate(r.DepartureDate)
 	for i, p := range r.Passengers {
 		out[i] = provider.Passenger{GivenName: p.GivenName, FamilyName: p.FamilyName, BornOn: p.BornOn,
-			Title: p.Title, Gender: p.Gender, Email: p.Email, PhoneNumber: p.PhoneNumber}
+			Title: p.Title, Gender: p.Gender, Email: p.Email, PhoneNumber: p.PhoneNumber, Type: provider.Adult}
+		if born, err := trips.ParseDate(p.BornOn); err == nil && !dep.IsZero() {
+			out[i].Type, out[i].Age = passengerTypes[trips.PassengerType(born, dep)], trips.AgeOn(born, dep)
+		}
 		if r.Contact != nil {
 			if out[i].Email == "" {
 				out[i].Email = r.Contact.Email
@@ -248,5 +357,7 @@ func passengers(r trips.Request) []provider.Passenger {
 			}
 		}
 	}
+	rank := map[string]int{provider.Adult: 0, provider.Child: 1, provider.Infant: 2}
+	slices.SortStableFunc(out, func(x, y provider.Passenger) int { return rank[x.Type] - rank[y.Type] })
 	return out
 }

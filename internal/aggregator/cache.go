@@ -21,7 +21,7 @@ import (
 //
 // Their keys carry a version: replicas of different versions (a rolling
 // deploy) never read each other's entries, whose form may differ.
-const cacheVersion = "v3"
+const cacheVersion = "v4"
 
 // searchEntry is the search as its cache entry keeps it.
 type searchEntry struct {
@@ -38,7 +38,12 @@ func answerKey(enc Encoding, r provider.SearchRequest) string {
 }
 
 func searchID(r provider.SearchRequest) string {
-	return fmt.Sprintf("%s:%s:%s:%d:%s", r.Origin, r.Destination, r.DepartureDate.Format(time.DateOnly), r.Adults, r.Currency)
+	ret := "-"
+	if r.RoundTrip() {
+		ret = r.ReturnDate.Format(time.DateOnly)
+	}
+	return fmt.Sprintf("%s:%s:%s:%s:%d:%d:%d:%v:%s", r.Origin, r.Destination, r.DepartureDate.Format(time.DateOnly), ret,
+		r.Adults, r.Children, r.Infants, r.Ages, r.Currency)
 }
 
 // cachedSearch returns the stored search identical to req, and when it was made.

@@ -17,11 +17,12 @@ import (
 // byte slices are a uvarint length and the bytes, integers varints, a bool a
 // byte, a time its MarshalBinary form (as gob keeps a time: the instant and
 // the zone's offset) after a one-byte length, a slice a uvarint count and its
-// elements. The first byte is the form's version.
+// elements. A segment starts with its slice (0 or 1) as a uvarint. The
+// first byte is the form's version.
 //
 // Change the form only with cacheVersion, whose keys keep entries of
 // different forms apart.
-const entryForm = 1
+const entryForm = 2
 
 // errEntry reports a search entry that is not of this form: cut short, of
 // another version, or with bytes left over.
@@ -143,6 +144,7 @@ func appendTime(b []byte, t time.Time, err *error) []byte {
 func appendSegments(b []byte, ss []provider.Segment, err *error) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ss)))
 	for _, s := range ss {
+		b = binary.AppendUvarint(b, uint64(s.Slice))
 		b = appendString(b, s.Carrier)
 		b = appendString(b, s.FlightNumber)
 		b = appendString(b, s.Origin)
@@ -262,6 +264,9 @@ func (r *entryReader) segments() []provider.Segment {
 	ss := make([]provider.Segment, n)
 	for i := range ss {
 		s := &ss[i]
+		if s.Slice = int(r.uint()); s.Slice > 1 {
+			r.fail() // an offer has an outbound and at most a return
+		}
 		s.Carrier = r.str()
 		s.FlightNumber = r.str()
 		s.Origin = r.str()

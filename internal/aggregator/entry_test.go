@@ -32,6 +32,7 @@ func sampleEntry(t testing.TB, offers int) searchEntry {
 		segs := []provider.Segment{
 			{Carrier: "UA", FlightNumber: "123", Origin: "SFO", Destination: "ORD", DepartsAt: dep, ArrivesAt: dep.Add(4 * time.Hour).In(odd)},
 			{Carrier: "AA", FlightNumber: "9", Origin: "ORD", Destination: "JFK", DepartsAt: dep.Add(6 * time.Hour).UTC(), ArrivesAt: dep.Add(9 * time.Hour)},
+			{Slice: 1, Carrier: "AA", FlightNumber: "10", Origin: "JFK", Destination: "SFO", DepartsAt: dep.Add(72 * time.Hour).UTC(), ArrivesAt: dep.Add(78 * time.Hour)},
 		}
 		var raw []byte
 		if i%2 == 0 {

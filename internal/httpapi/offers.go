@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,7 +33,16 @@ type offerView struct {
 	Price         money.Money   `json:"price"`
 	ProviderPrice money.Money   `json:"provider_price"`
 	Segments      []segmentView `json:"segments"`
+	Slices        []sliceView   `json:"slices"`
 	ExpiresAt     time.Time     `json:"expires_at"`
+}
+
+// sliceView is one journey of an offer: the outbound, and a round trip's
+// return.
+type sliceView struct {
+	Origin      string        `json:"origin"`
+	Destination string        `json:"destination"`
+	Segments    []segmentView `json:"segments"`
 }
 
 type providerView struct {
@@ -54,6 +64,12 @@ func viewOffer(o aggregator.Offer) offerView {
 	for i, s := range o.Segments {
 		v.Segments[i] = segmentView{Carrier: s.Carrier, FlightNumber: s.FlightNumber, Origin: s.Origin, Destination: s.Destination,
 			DepartsAt: s.DepartsAt.UTC(), ArrivesAt: s.ArrivesAt.UTC()}
+		if i == 0 || s.Slice != o.Segments[i-1].Slice {
+			v.Slices = append(v.Slices, sliceView{Origin: s.Origin})
+		}
+		sl := &v.Slices[len(v.Slices)-1]
+		sl.Destination = s.Destination
+		sl.Segments = append(sl.Segments, v.Segments[i])
 	}
 	return v
 }
@@ -74,19 +90,48 @@ func (s *Server) listOffers(w http.ResponseWriter, r *http.Request) error {
 	} else if req.Destination == req.Origin {
 		errs.Add("destination", "must differ from origin")
 	}
+	now := time.Now()
 	if d, err := trips.ParseDate(q.Get("departure_date")); err != nil {
 		errs.Add("departure_date", "is required: a date like 2026-12-24")
-	} else if problem := trips.CheckDeparture(d, time.Now()); problem != "" {
+	} else if problem := trips.CheckDeparture(d, now); problem != "" {
 		errs.Add("departure_date", problem)
 	} else {
 		req.DepartureDate = d
 	}
-	if v := q.Get("adults"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > trips.MaxPassengers {
-			errs.Add("adults", "must be an integer from 1 to 9")
+	if v := q.Get("return_date"); v != "" {
+		if d, err := trips.ParseDate(v); err != nil {
+			errs.Add("return_date", "must be a date like 2026-12-31")
+		} else if !req.DepartureDate.IsZero() {
+			if problem := trips.CheckReturn(req.DepartureDate, d, now); problem != "" {
+				errs.Add("return_date", problem)
+			} else {
+				req.ReturnDate = d
+			}
 		}
-		req.Adults = n
+	}
+	counted := true
+	for _, c := range []struct {
+		name string
+		n    *int
+		min  int
+	}{{"adults", &req.Adults, 1}, {"children", &req.Children, 0}, {"infants", &req.Infants, 0}} {
+		if v := q.Get(c.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < c.min || n > trips.MaxPassengers {
+				errs.Add(c.name, fmt.Sprintf("must be an integer from %d to %d", c.min, trips.MaxPassengers))
+				counted = false
+			}
+			*c.n = n
+		}
+	}
+	if counted {
+		if problem := trips.CheckParty(req.Adults, req.Children, req.Infants); problem != "" {
+			field := "adults"
+			if req.Infants > req.Adults {
+				field = "infants"
+			}
+			errs.Add(field, problem)
+		}
 	}
 	if v := q.Get("currency"); v != "" {
 		req.Currency = strings.ToUpper(v)

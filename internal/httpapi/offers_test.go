@@ -23,7 +23,13 @@ func newOffersAPI(t *testing.T) (*api, *aggregator.TripService, *simset.Set) {
 // newCachedOffersAPI is newOffersAPI, with production's search cache when cached.
 func newCachedOffersAPI(t *testing.T, cached bool) (*api, *aggregator.TripService, *simset.Set) {
 	t.Helper()
-	st := engines["sqlite"](t)
+	return newOffersAPIOn(t, "sqlite", cached)
+}
+
+// newOffersAPIOn is newCachedOffersAPI over the store engine named engine.
+func newOffersAPIOn(t *testing.T, engine string, cached bool) (*api, *aggregator.TripService, *simset.Set) {
+	t.Helper()
+	st := engines[engine](t)
 	sims, err := simset.Start()
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,8 @@ import (
 type Provider interface {
 	// Name is the provider's public name: "duffel", "amadeus" or "kiwi".
 	Name() string
-	// Search returns the provider's offers for a one-way trip. Safe to retry.
+	// Search returns the provider's offers for a one-way or round trip, for
+	// every passenger of req. Safe to retry.
 	Search(ctx context.Context, req SearchRequest) ([]Offer, error)
 	// Price confirms an offer's current price before booking. Safe to retry.
 	// Errors: ErrUnavailable (sold out, offer gone).
@@ -77,6 +78,13 @@ type Provider interface {
 	CancelStatus(ctx context.Context, orderID string) (Cancellation, error)
 }
 
+// PriceStepNamer is a Provider that names its price confirmation (what
+// Price does) for the records of a booking attempt: "offer re-fetch",
+// "flight-offers pricing", "check_flights".
+type PriceStepNamer interface {
+	PriceStep() string
+}
+
 // Cancellation is an order's cancellation as the provider reported it.
 type Cancellation struct {
 	// Canceled is true once the provider has canceled the order.
@@ -86,18 +94,43 @@ type Cancellation struct {
 	Refund *money.Money
 }
 
-// SearchRequest is a one-way search.
+// SearchRequest is a one-way or round-trip search.
 type SearchRequest struct {
 	Origin        string    // IATA airport code
 	Destination   string    // IATA airport code
 	DepartureDate time.Time // a calendar date (midnight UTC)
-	Adults        int
-	Currency      string // the currency the caller wants; providers may quote another
+	// ReturnDate is the return's date (midnight UTC) of a round trip, from
+	// Destination back to Origin; zero for a one-way trip.
+	ReturnDate time.Time
+	Adults     int
+	// Children (2 to 11 on the departure date) take a seat; Infants (under
+	// 2) travel on an adult's lap, without a seat: never more than Adults.
+	Children int
+	Infants  int
+	// Ages are the children's then the infants' ages on the departure date,
+	// when known (a trip's passengers); empty for a search by counts. A
+	// provider that wants ages (Duffel) gets them when known.
+	Ages     []int
+	Currency string // the currency the caller wants; providers may quote another
 }
+
+// RoundTrip reports whether r has a return.
+func (r SearchRequest) RoundTrip() bool { return !r.ReturnDate.IsZero() }
+
+// Passenger types of a search and an order (the aggregator derives them
+// with trips.PassengerType).
+const (
+	Adult  = "adult"
+	Child  = "child"
+	Infant = "infant" // under 2, on an adult's lap, no seat
+)
 
 // Segment is one flight of an offer. Times are UTC instants, converted from
 // the provider's local times with the airport's time zone.
 type Segment struct {
+	// Slice is the journey the segment belongs to: 0 outbound, 1 the
+	// return of a round trip.
+	Slice        int
 	Carrier      string // marketing carrier IATA code, "UA"
 	FlightNumber string // the number alone, "123"
 	Origin       string
@@ -112,13 +145,20 @@ type Offer struct {
 	// ID is the provider's handle to book the offer: Duffel's offer id,
 	// Kiwi's booking_token, or Amadeus's offer id.
 	ID string
-	// Price is the total as the provider quoted it, exact, in its currency.
+	// Price is the total for every passenger as the provider quoted it,
+	// exact, in its currency.
 	Price     money.Money
 	Segments  []Segment
 	ExpiresAt time.Time
 	// Raw is the provider's own representation of the offer when booking
 	// needs it back (Amadeus prices and books the whole flight-offer object).
 	Raw []byte
+	// Reference, set on an offer priced right before it is booked, is that
+	// booking attempt's reference (OrderRequest.Reference). A provider whose
+	// price confirmation opens a session bound to the booking (Kiwi's
+	// check_flights, by visitor_uniqid) opens it under that reference, and
+	// Book continues it instead of confirming the price a second time.
+	Reference string
 }
 
 // Passenger is a traveller of an order.
@@ -130,6 +170,12 @@ type Passenger struct {
 	Gender      string // m or f; optional
 	Email       string
 	PhoneNumber string
+	// Type is Adult, Child or Infant; Age is the age on the departure date.
+	// An OrderRequest lists adults first, then children, then infants (the
+	// order of the search's travellers), and its n-th infant travels on
+	// its n-th adult's lap.
+	Type string
+	Age  int
 }
 
 // OrderRequest asks to book an offer.
@@ -169,6 +215,10 @@ type Order struct {
 var (
 	// ErrUnavailable: the offer is sold out or no longer exists.
 	ErrUnavailable = errors.New("offer no longer available")
+	// ErrOfferExpired is ErrUnavailable because the offer's time ran out:
+	// the same flights may well be on sale under a new offer, found by
+	// searching again.
+	ErrOfferExpired = fmt.Errorf("%w: the offer expired", ErrUnavailable)
 	// ErrNotFound: FindOrder proved that no order exists with that
 	// reference: a documented lookup answered, and listed none. A lookup
 	// that cannot prove absence (a route the provider may not have, an

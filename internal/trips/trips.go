@@ -1,5 +1,5 @@
 // Package trips is the domain of third-party bookings: a customer asks for
-// a one-way trip, and reservd books the cheapest offer across providers,
+// a one-way or round trip, and reservd books the cheapest offer across providers,
 // recording every attempt, falling back when a provider refuses, and never
 // booking twice.
 package trips
@@ -76,13 +76,15 @@ type Contact struct {
 
 // Request is what a customer asked for.
 type Request struct {
-	Origin        string       `json:"origin"`
-	Destination   string       `json:"destination"`
-	DepartureDate string       `json:"departure_date"`
-	Currency      string       `json:"currency"`
-	Passengers    []Passenger  `json:"passengers"`
-	Contact       *Contact     `json:"contact,omitempty"`
-	MaxPrice      *money.Money `json:"max_price,omitempty"`
+	Origin        string `json:"origin"`
+	Destination   string `json:"destination"`
+	DepartureDate string `json:"departure_date"`
+	// ReturnDate makes the trip a round trip; "" for one way.
+	ReturnDate string       `json:"return_date,omitempty"`
+	Currency   string       `json:"currency"`
+	Passengers []Passenger  `json:"passengers"`
+	Contact    *Contact     `json:"contact,omitempty"`
+	MaxPrice   *money.Money `json:"max_price,omitempty"`
 }
 
 // Attempt is one try at booking an offer.
@@ -154,10 +156,21 @@ func (r *Request) Validate(today time.Time) error {
 	} else if r.Destination == r.Origin {
 		errs.Add("destination", "must differ from origin")
 	}
-	if d, err := ParseDate(r.DepartureDate); err != nil {
+	dep, err := ParseDate(r.DepartureDate)
+	if err != nil {
 		errs.Add("departure_date", "must be a date like 2026-12-24")
-	} else if problem := CheckDeparture(d, today); problem != "" {
+	} else if problem := CheckDeparture(dep, today); problem != "" {
 		errs.Add("departure_date", problem)
+		err = errors.New(problem)
+	}
+	if r.ReturnDate != "" {
+		if ret, rerr := ParseDate(r.ReturnDate); rerr != nil {
+			errs.Add("return_date", "must be a date like 2026-12-31")
+		} else if err == nil {
+			if problem := CheckReturn(dep, ret, today); problem != "" {
+				errs.Add("return_date", problem)
+			}
+		}
 	}
 	if !money.Known(r.Currency) {
 		errs.Add("currency", "must be an ISO 4217 currency code such as USD")
@@ -194,6 +207,17 @@ func (r *Request) Validate(today time.Time) error {
 		}
 		if p.PhoneNumber != "" && !phoneRe.MatchString(p.PhoneNumber) {
 			errs.Add(f+"phone_number", "must be in E.164 form, like +14155550100")
+		}
+	}
+	if err == nil && len(r.Passengers) > 0 {
+		var n [3]int
+		for _, p := range r.Passengers {
+			if b, err := ParseDate(p.BornOn); err == nil {
+				n[typeIndex(PassengerType(b, dep))]++
+			}
+		}
+		if problem := CheckParty(n[0], n[1], n[2]); problem != "" {
+			errs.Add("passengers", problem)
 		}
 	}
 	if c := r.Contact; c != nil {
@@ -284,7 +308,7 @@ func (t *Trip) UnmarshalState(b []byte) error {
 		// confirmed attempt's detail ("order <id>").
 		for _, a := range t.Attempts {
 			if id, ok := strings.CutPrefix(a.Detail, "order "); ok && a.Outcome == OutcomeConfirmed {
-				t.OrderID = id
+				t.OrderID, _, _ = strings.Cut(id, " (") // "order <id> (<price check>)"
 			}
 		}
 	}

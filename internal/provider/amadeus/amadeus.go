@@ -105,22 +105,20 @@ func New(cfg Config, httpClient *http.Client) *Client {
 // Name returns "amadeus".
 func (c *Client) Name() string { return Name }
 
-// Search runs Flight Offers Search for a one-way trip.
+// PriceStep names Price for the attempts' records: Amadeus confirms an offer with Flight Offers Price.
+func (c *Client) PriceStep() string { return "flight-offers pricing" }
+
+// Search runs Flight Offers Search (its POST form, which takes passenger
+// types): one originDestination, or two for a round trip, and travelers
+// ADULT, CHILD and HELD_INFANT, ids 1.. in that order, the n-th held infant
+// associated with the n-th adult.
 func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]provider.Offer, error) {
-	adults := req.Adults
-	if adults < 1 {
-		adults = 1
+	body, err := json.Marshal(searchBody(req, c.max))
+	if err != nil {
+		return nil, fmt.Errorf("amadeus search: %w", err)
 	}
-	q := url.Values{}
-	q.Set("originLocationCode", req.Origin)
-	q.Set("destinationLocationCode", req.Destination)
-	q.Set("departureDate", req.DepartureDate.Format(time.DateOnly))
-	q.Set("adults", strconv.Itoa(adults))
-	if req.Currency != "" {
-		q.Set("currencyCode", req.Currency)
-	}
-	q.Set("max", strconv.Itoa(c.max))
-	res, err := c.call(ctx, http.MethodGet, "/v2/shopping/flight-offers?"+q.Encode(), nil, nil)
+	// Like pricing, the POST form reads: X-HTTP-Method-Override: GET.
+	res, err := c.call(ctx, http.MethodPost, "/v2/shopping/flight-offers", body, http.Header{"X-Http-Method-Override": {"GET"}})
 	if err != nil {
 		return nil, fmt.Errorf("amadeus search: %w", err)
 	}
@@ -132,6 +130,60 @@ func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]prov
 		return nil, fmt.Errorf("amadeus search: %w", err)
 	}
 	return offers, nil
+}
+
+type originDestination struct {
+	ID                      string `json:"id"`
+	OriginLocationCode      string `json:"originLocationCode"`
+	DestinationLocationCode string `json:"destinationLocationCode"`
+	DepartureDateTimeRange  struct {
+		Date string `json:"date"`
+	} `json:"departureDateTimeRange"`
+}
+
+type searchTraveler struct {
+	ID                string   `json:"id"`
+	TravelerType      string   `json:"travelerType"`
+	AssociatedAdultID string   `json:"associatedAdultId,omitempty"`
+	FareOptions       []string `json:"fareOptions"`
+}
+
+// searchBody is the POST Flight Offers Search request of req.
+func searchBody(req provider.SearchRequest, maxOffers int) map[string]any {
+	od := func(id, from, to string, d time.Time) originDestination {
+		o := originDestination{ID: id, OriginLocationCode: from, DestinationLocationCode: to}
+		o.DepartureDateTimeRange.Date = d.Format(time.DateOnly)
+		return o
+	}
+	ods := []originDestination{od("1", req.Origin, req.Destination, req.DepartureDate)}
+	if req.RoundTrip() {
+		ods = append(ods, od("2", req.Destination, req.Origin, req.ReturnDate))
+	}
+	adults := max(req.Adults, 1)
+	var travelers []searchTraveler
+	add := func(typ, adult string) {
+		travelers = append(travelers, searchTraveler{ID: strconv.Itoa(len(travelers) + 1), TravelerType: typ,
+			AssociatedAdultID: adult, FareOptions: []string{"STANDARD"}})
+	}
+	for range adults {
+		add("ADULT", "")
+	}
+	for range req.Children {
+		add("CHILD", "")
+	}
+	for i := range req.Infants {
+		add("HELD_INFANT", strconv.Itoa(i%adults+1))
+	}
+	body := map[string]any{
+		"originDestinations": ods,
+		"travelers":          travelers,
+		"sources":            []string{"GDS"},
+		"searchCriteria":     map[string]any{"maxFlightOffers": maxOffers},
+	}
+	if req.Currency != "" {
+		body["currencyCode"] = req.Currency
+	}
+	return body
 }
 
 // Price confirms the offer with Flight Offers Price. When the price moved it

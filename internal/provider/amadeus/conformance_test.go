@@ -24,8 +24,9 @@ func TestConformance(t *testing.T) {
 			return amadeus.New(amadeus.Config{BaseURL: srv.URL, ClientID: id, ClientSecret: secret}, srv.Client())
 		}
 		return providertest.Env{
-			Kit:    sim.Kit,
-			Client: func() provider.Provider { return client("reservd-key", "reservd-secret") },
+			Kit:           sim.Kit,
+			NoOfferExpiry: true,
+			Client:        func() provider.Provider { return client("reservd-key", "reservd-secret") },
 			BadCredentials: func() []provider.Provider {
 				return []provider.Provider{client("reservd-key", "wrong-secret"), client("wrong-key", "reservd-secret")}
 			},

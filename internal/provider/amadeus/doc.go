@@ -20,12 +20,20 @@
 //     https://developers.amadeus.com/self-service/apis-docs/guides/authorization-262
 //     https://github.com/amadeus4dev/developer-guides (docs/API-Keys/authorization.md, docs/common-errors.md)
 //     https://github.com/amadeus4dev/amadeus-python (amadeus/client/access_token.py)
-//   - Search (Flight Offers Search v2): GET /v2/shopping/flight-offers with
-//     originLocationCode, destinationLocationCode, departureDate, adults,
-//     currencyCode and max. The answer is {"meta": {"count", "links"},
+//   - Search (Flight Offers Search v2), in its POST form (the one that takes
+//     passenger types): POST /v2/shopping/flight-offers with the header
+//     X-HTTP-Method-Override: GET and the body {currencyCode,
+//     originDestinations: [{id, originLocationCode, destinationLocationCode,
+//     departureDateTimeRange: {date}}] (a second, back, for a round trip),
+//     travelers: [{id, travelerType: ADULT | CHILD | HELD_INFANT,
+//     associatedAdultId (a held infant's adult), fareOptions}], sources,
+//     searchCriteria: {maxFlightOffers}}. Travelers are numbered 1.. adults
+//     first, then children, then infants, the n-th infant held by the n-th
+//     adult; an order's travelers take the same ids. The answer is {"meta": {"count", "links"},
 //     "data": [flight-offer…], "dictionaries"}. A flight-offer has an id
 //     (a sequence number within the answer), lastTicketingDate,
-//     itineraries[].segments[] with departure/arrival {iataCode, at} in the
+//     itineraries[].segments[] (one itinerary per originDestination: the
+//     second is Segment.Slice 1) with departure/arrival {iataCode, at} in the
 //     airport's local time without offset, carrierCode (marketing carrier)
 //     and number, and price {currency, total, base, grandTotal} as decimal
 //     strings. Offer.Price is price.grandTotal, Offer.Raw the flight-offer

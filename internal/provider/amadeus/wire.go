@@ -227,12 +227,13 @@ func lastTicketingEnd(s string) time.Time {
 
 func normalizeSegments(its []wireItinerary) ([]provider.Segment, error) {
 	var segs []provider.Segment
-	for _, it := range its {
+	for n, it := range its {
 		for _, s := range it.Segments {
 			seg, err := normalizeSegment(s)
 			if err != nil {
 				return nil, err
 			}
+			seg.Slice = n // one itinerary per originDestination
 			segs = append(segs, seg)
 		}
 	}

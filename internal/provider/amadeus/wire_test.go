@@ -52,14 +52,15 @@ func TestParseSearchResponse(t *testing.T) {
 	if want := utc("2021-03-09T00:00:00Z"); !o.ExpiresAt.Equal(want) {
 		t.Errorf("expires = %v, want %v", o.ExpiresAt, want)
 	}
+	// The documentation's round trip: the second itinerary is the return.
 	// Local times from the documentation, converted with each airport's zone:
 	// New York is on EDT until 7 November 2021, Madrid and Amsterdam on CET
 	// since 31 October.
 	want := []provider.Segment{
 		{Carrier: "DL", FlightNumber: "5628", Origin: "BOS", Destination: "LGA", DepartsAt: utc("2021-11-02T01:00:00Z"), ArrivesAt: utc("2021-11-02T02:24:00Z")},
 		{Carrier: "DL", FlightNumber: "126", Origin: "JFK", Destination: "MAD", DepartsAt: utc("2021-11-02T23:30:00Z"), ArrivesAt: utc("2021-11-03T07:15:00Z")},
-		{Carrier: "KL", FlightNumber: "1706", Origin: "MAD", Destination: "AMS", DepartsAt: utc("2021-11-05T19:25:00Z"), ArrivesAt: utc("2021-11-05T22:00:00Z")},
-		{Carrier: "KL", FlightNumber: "6017", Origin: "AMS", Destination: "BOS", DepartsAt: utc("2021-11-06T09:45:00Z"), ArrivesAt: utc("2021-11-06T17:44:00Z")},
+		{Slice: 1, Carrier: "KL", FlightNumber: "1706", Origin: "MAD", Destination: "AMS", DepartsAt: utc("2021-11-05T19:25:00Z"), ArrivesAt: utc("2021-11-05T22:00:00Z")},
+		{Slice: 1, Carrier: "KL", FlightNumber: "6017", Origin: "AMS", Destination: "BOS", DepartsAt: utc("2021-11-06T09:45:00Z"), ArrivesAt: utc("2021-11-06T17:44:00Z")},
 	}
 	if !reflect.DeepEqual(o.Segments, want) {
 		t.Errorf("segments =\n%+v\nwant\n%+v", o.Segments, want)

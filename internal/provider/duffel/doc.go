@@ -15,8 +15,12 @@
 //     https://duffel.com/docs/api/overview/errors
 //   - Search: POST /air/offer_requests?return_offers=true (plus
 //     supplier_timeout in milliseconds when the context has a deadline)
-//     with slices [{origin, destination, departure_date}], passengers
-//     [{type: adult}] and cabin_class. Each offer has total_amount and
+//     with slices [{origin, destination, departure_date}] (a second slice,
+//     back, for a round trip: Segment.Slice 1), passengers [{type: adult}]
+//     then each child's and infant's {age} (or, age unknown, {type: child}
+//     and {type: infant_without_seat}), and cabin_class. An order names
+//     each offer passenger by its pas_ id, in the search's order, and an
+//     adult holding an infant names it in infant_passenger_id. Each offer has total_amount and
 //     total_currency as a decimal string and currency code, expires_at, the
 //     offer's passengers (pas_ ids, needed to book), and slices[].segments[]
 //     with departing_at / arriving_at in the local time of the origin /

@@ -87,24 +87,27 @@ func New(cfg Config, httpClient *http.Client) *Client {
 // Name is "duffel".
 func (c *Client) Name() string { return "duffel" }
 
-// Search creates an offer request for a one-way trip and returns its offers.
-// Duffel quotes in the account's billing currency; req.Currency is not sent.
+// PriceStep names Price for the attempts' records: Duffel confirms an offer by reading it again (GET /air/offers/{id}).
+func (c *Client) PriceStep() string { return "offer re-fetch" }
+
+// Search creates an offer request for a one-way trip (one slice) or a
+// round trip (a second slice back) and returns its offers. Adults are
+// passengers of type "adult"; children and infants are sent by their age
+// when the request knows it, else as the types "child" and
+// "infant_without_seat". Duffel quotes in the account's billing currency;
+// req.Currency is not sent.
 func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]provider.Offer, error) {
 	if len(req.Origin) != 3 || len(req.Destination) != 3 || req.DepartureDate.IsZero() {
 		return nil, fmt.Errorf("%w: duffel search needs IATA origin, destination and a date", provider.ErrRejected)
 	}
-	adults := max(req.Adults, 1)
+	origin, dest := strings.ToUpper(req.Origin), strings.ToUpper(req.Destination)
 	body := offerRequestBody{
-		Slices: []sliceRequest{{
-			Origin:        strings.ToUpper(req.Origin),
-			Destination:   strings.ToUpper(req.Destination),
-			DepartureDate: req.DepartureDate.Format(time.DateOnly),
-		}},
-		Passengers: make([]passengerRequest, adults),
+		Slices:     []sliceRequest{{Origin: origin, Destination: dest, DepartureDate: req.DepartureDate.Format(time.DateOnly)}},
+		Passengers: searchPassengers(req),
 		CabinClass: c.cfg.CabinClass,
 	}
-	for i := range body.Passengers {
-		body.Passengers[i].Type = "adult"
+	if req.RoundTrip() {
+		body.Slices = append(body.Slices, sliceRequest{Origin: dest, Destination: origin, DepartureDate: req.ReturnDate.Format(time.DateOnly)})
 	}
 	q := url.Values{"return_offers": {"true"}}
 	if dl, ok := ctx.Deadline(); ok {
@@ -189,8 +192,13 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		Payments:       []payment{{Type: "balance", Amount: expected.Decimal(), Currency: expected.Currency}},
 		Metadata:       map[string]string{MetadataReferenceKey: req.Reference},
 	}
+	types := make([]string, len(req.Passengers))
 	for i, p := range req.Passengers {
 		body.Passengers = append(body.Passengers, c.orderPassenger(ids[i], p))
+		types[i] = p.Type
+	}
+	if err := linkInfants(body.Passengers, types); err != nil {
+		return provider.Order{}, err
 	}
 
 	// Remember which offer the reference books before asking: if the answer
@@ -227,6 +235,49 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		return provider.Order{}, fmt.Errorf("duffel: order created but its answer is unreadable (FindOrder %q): %w", req.Reference, err)
 	}
 	return order, nil
+}
+
+// searchPassengers are the offer request's passengers: adults, children,
+// infants, in that order (the order of the offer's passengers).
+func searchPassengers(req provider.SearchRequest) []passengerRequest {
+	out := make([]passengerRequest, 0, max(req.Adults, 1)+req.Children+req.Infants)
+	for range max(req.Adults, 1) {
+		out = append(out, passengerRequest{Type: "adult"})
+	}
+	known := len(req.Ages) == req.Children+req.Infants
+	for i := range req.Children + req.Infants {
+		switch {
+		case known:
+			age := req.Ages[i]
+			out = append(out, passengerRequest{Age: &age})
+		case i < req.Children:
+			out = append(out, passengerRequest{Type: "child"})
+		default:
+			out = append(out, passengerRequest{Type: "infant_without_seat"})
+		}
+	}
+	return out
+}
+
+// linkInfants sets infant_passenger_id: the n-th infant travels on the n-th
+// adult's lap (provider.Passenger's order).
+func linkInfants(ps []orderPassenger, types []string) error {
+	var adults, infants []int
+	for i, t := range types {
+		switch t {
+		case provider.Infant:
+			infants = append(infants, i)
+		case provider.Adult, "":
+			adults = append(adults, i)
+		}
+	}
+	if len(infants) > len(adults) {
+		return fmt.Errorf("%w: %d infants and %d adults: each infant travels on an adult's lap", provider.ErrRejected, len(infants), len(adults))
+	}
+	for n, i := range infants {
+		ps[adults[n]].InfantPassengerID = ps[i].ID
+	}
+	return nil
 }
 
 func (c *Client) orderPassenger(id string, p provider.Passenger) orderPassenger {

@@ -18,6 +18,8 @@ var (
 		"offer_request_already_booked": true,
 		"offer_request_expired":        true,
 	}
+	// The offer's time ran out: a new search may find the flights again.
+	expiredCodes = map[string]bool{"offer_expired": true, "offer_request_expired": true}
 	// The payment no longer matches the offer: its price moved.
 	priceCodes = map[string]bool{
 		"payment_amount_does_not_match_order_amount":     true,
@@ -41,6 +43,11 @@ func (e unavailableError) Error() string {
 }
 func (e unavailableError) Unwrap() []error { return []error{provider.ErrUnavailable, e.HTTPError} }
 
+// expiredError is an offer whose time ran out: provider.ErrOfferExpired.
+type expiredError struct{ unavailableError }
+
+func (e expiredError) Unwrap() []error { return []error{provider.ErrOfferExpired, e.HTTPError} }
+
 // priceMismatchError is Duffel refusing a payment that no longer matches the
 // offer's total. Book turns it into a *provider.PriceChangedError after
 // reading the offer's new price; anywhere else it is a rejection.
@@ -62,6 +69,8 @@ func mapError(status int, h http.Header, body []byte, now time.Time) error {
 	switch {
 	case status == http.StatusTooManyRequests:
 		return &provider.RateLimitedError{RetryAfter: retryAfter(h, now)}
+	case expiredCodes[he.Code]:
+		return expiredError{unavailableError{he}}
 	case unavailableCodes[he.Code]:
 		return unavailableError{he}
 	case priceCodes[he.Code]:

@@ -32,7 +32,8 @@ type sliceRequest struct {
 }
 
 type passengerRequest struct {
-	Type string `json:"type"`
+	Type string `json:"type,omitempty"`
+	Age  *int   `json:"age,omitempty"`
 }
 
 type orderBody struct {
@@ -44,14 +45,15 @@ type orderBody struct {
 }
 
 type orderPassenger struct {
-	ID          string `json:"id"`
-	Title       string `json:"title,omitempty"`
-	Gender      string `json:"gender,omitempty"`
-	GivenName   string `json:"given_name"`
-	FamilyName  string `json:"family_name"`
-	BornOn      string `json:"born_on"`
-	Email       string `json:"email,omitempty"`
-	PhoneNumber string `json:"phone_number,omitempty"`
+	ID                string `json:"id"`
+	InfantPassengerID string `json:"infant_passenger_id,omitempty"`
+	Title             string `json:"title,omitempty"`
+	Gender            string `json:"gender,omitempty"`
+	GivenName         string `json:"given_name"`
+	FamilyName        string `json:"family_name"`
+	BornOn            string `json:"born_on"`
+	Email             string `json:"email,omitempty"`
+	PhoneNumber       string `json:"phone_number,omitempty"`
 }
 
 type payment struct {
@@ -217,12 +219,13 @@ func parseOffer(raw json.RawMessage) (provider.Offer, error) {
 		}
 		o.ExpiresAt = t.UTC()
 	}
-	for _, sl := range w.Slices {
+	for n, sl := range w.Slices {
 		for _, seg := range sl.Segments {
 			s, err := parseSegment(seg)
 			if err != nil {
 				return provider.Offer{}, fmt.Errorf("duffel: offer %s: %w", w.ID, err)
 			}
+			s.Slice = n
 			o.Segments = append(o.Segments, s)
 		}
 	}

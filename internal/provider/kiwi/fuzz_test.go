@@ -20,7 +20,7 @@ import (
 func FuzzParseSearchResponse(f *testing.F) {
 	f.Add(fixture(f, "search_response.json"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		offers, err := parseSearchResponse(body, 1, time.Time{})
+		offers, err := parseSearchResponse(body, rawOffer{Adults: 1}, time.Time{})
 		if err != nil {
 			return
 		}

@@ -1,4 +1,5 @@
-// Package kiwi is the adapter for Kiwi.com's Tequila API: a one-way search,
+// Package kiwi is the adapter for Kiwi.com's Tequila API: a search (one way,
+// or a round trip with return_from/return_to; adults, children, infants),
 // the booking API's price check (check_flights, polled), booking
 // (save_booking then confirm_payment) and an order lookup by our reference.
 //
@@ -7,11 +8,14 @@
 //   - Authentication: every request carries the header "apikey: <KIWI_API_KEY>"
 //     (Tequila search and booking guides; kiwicom/margarita
 //     apps/graphql/src/services/fetch/tequilaFetch.js).
-//   - GET /v2/search?fly_from&fly_to&date_from&date_to (dd/mm/yyyy)&adults&curr
+//   - GET /v2/search?fly_from&fly_to&date_from&date_to (dd/mm/yyyy)&return_from
+//     &return_to (a round trip)&adults&children&infants&curr
 //     &max_stopovers=0&limit: {"currency", "data": [{"id", "price" (a JSON
 //     number in curr), "booking_token", "route": [{"airline", "flight_no",
 //     "flyFrom", "flyTo", "local_departure", "utc_departure", "local_arrival",
-//     "utc_arrival"}]}]} (https://tequila.kiwi.com/portal/docs/tequila_api/search_api).
+//     "utc_arrival", "return" (1 on the way back: Segment.Slice 1)}]}]}
+//     (https://tequila.kiwi.com/portal/docs/tequila_api/search_api).
+//     save_booking's passengers carry "category": adult, child or infant.
 //   - GET /v2/booking/check_flights?booking_token&bnum&adults&children&infants
 //     &currency&session_id&visitor_uniqid: polled every PollInterval until
 //     "flights_checked" is true; "flights_invalid" means sold out or
@@ -37,8 +41,11 @@
 // booking is visitor_uniqid ("if used, the same has to be used for all
 // requests in session: check_flights, save_booking, confirm_payment"), so
 // Book sends OrderRequest.Reference as visitor_uniqid on all three calls
-// (it runs its own check_flights for that reason), and FindOrder asks
-// GET /v2/booking/bookings?visitor_uniqid=<reference>, answered with a list
+// (it runs its own check_flights for that reason, unless Price already
+// checked the offer under that reference, Offer.Reference: then Book
+// continues Price's session, and one attempt checks the flights once), and
+// FindOrder asks GET /v2/booking/bookings?visitor_uniqid=<reference>,
+// answered with a list
 // of Kiwi booking objects ({"bid", "status", "price", "currency", …}, the
 // shape of Kiwi's manage-booking data in kiwicom/margarita). That lookup path
 // is not in Kiwi's public documentation (the booking-management reference
@@ -165,7 +172,12 @@ func New(cfg Config, httpClient *http.Client) *Client {
 // Name is "kiwi".
 func (c *Client) Name() string { return "kiwi" }
 
-// Search asks /v2/search for non-stop flights on one date.
+// PriceStep names Price for the attempts' records: Kiwi confirms an offer with check_flights.
+func (c *Client) PriceStep() string { return "check_flights" }
+
+// Search asks /v2/search for non-stop flights on one date, and for a round
+// trip back on return_from/return_to (the return date), for adults,
+// children and infants.
 func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]provider.Offer, error) {
 	if req.Origin == "" || req.Destination == "" || req.DepartureDate.IsZero() {
 		return nil, fmt.Errorf("kiwi search: origin, destination and date are required: %w", provider.ErrRejected)
@@ -182,17 +194,25 @@ func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]prov
 		"date_from":     {date},
 		"date_to":       {date},
 		"adults":        {strconv.Itoa(adults)},
+		"children":      {strconv.Itoa(req.Children)},
+		"infants":       {strconv.Itoa(req.Infants)},
 		"curr":          {curr},
 		"max_stopovers": {"0"},
 		"vehicle_type":  {"aircraft"},
 		"sort":          {"price"},
 		"limit":         {strconv.Itoa(c.cfg.SearchLimit)},
 	}
+	if req.RoundTrip() {
+		back := req.ReturnDate.UTC().Format("02/01/2006")
+		q.Set("return_from", back)
+		q.Set("return_to", back)
+	}
 	body, err := c.do(ctx, http.MethodGet, searchPath, q, nil)
 	if err != nil {
 		return nil, fmt.Errorf("kiwi search: %w", err)
 	}
-	offers, err := parseSearchResponse(body, adults, c.cfg.Now().Add(tokenLifetime))
+	party := rawOffer{Adults: adults, Children: req.Children, Infants: req.Infants}
+	offers, err := parseSearchResponse(body, party, c.cfg.Now().Add(tokenLifetime))
 	if err != nil {
 		return nil, fmt.Errorf("kiwi search: %w", err)
 	}
@@ -201,18 +221,28 @@ func (c *Client) Search(ctx context.Context, req provider.SearchRequest) ([]prov
 
 // Price runs check_flights until Kiwi has checked the flights. It returns
 // the offer at the checked price; when that differs from offer.Price, also a
-// *PriceChangedError.
+// *PriceChangedError. With offer.Reference set (the offer is about to be
+// booked under it), the check runs under that reference as visitor_uniqid
+// and the returned offer carries its session, so that Book continues it
+// rather than checking the flights a second time.
 func (c *Client) Price(ctx context.Context, offer provider.Offer) (provider.Offer, error) {
 	raw, err := decodeRaw(offer.Raw)
 	if err != nil {
 		return offer, fmt.Errorf("kiwi price: %w", err)
 	}
-	res, err := c.checkFlights(ctx, offer, raw.Adults, "")
+	res, err := c.checkFlights(ctx, offer, raw, offer.Reference)
 	if err != nil {
 		return offer, fmt.Errorf("kiwi price: %w", err)
 	}
 	out := offer
 	out.Price = res.Total
+	if offer.Reference != "" {
+		raw.Visitor, raw.Session, raw.Checked = offer.Reference, res.SessionID, res.Total.String()
+		raw.Baggage = res.baggageFor(raw.Adults + raw.Children + raw.Infants)
+		if out.Raw, err = json.Marshal(raw); err != nil {
+			return offer, fmt.Errorf("kiwi price: %w", err)
+		}
+	}
 	if res.Total != offer.Price {
 		return out, &provider.PriceChangedError{Old: offer.Price, New: res.Total}
 	}
@@ -227,10 +257,19 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		return provider.Order{}, fmt.Errorf("kiwi book: reference, offer and passengers are required: %w", provider.ErrRejected)
 	}
 	offer := req.Offer
-	adults := len(req.Passengers)
-	checked, err := c.checkFlights(ctx, offer, adults, req.Reference)
-	if err != nil {
-		return provider.Order{}, fmt.Errorf("kiwi book: %w", err)
+	party := partyOf(req.Passengers)
+	var checked checkResult
+	baggage := []baggageSelection(nil)
+	if raw, err := decodeRaw(offer.Raw); err == nil && raw.Session != "" && raw.Visitor == req.Reference &&
+		raw.Checked == offer.Price.String() && raw.Adults == party.Adults && raw.Children == party.Children && raw.Infants == party.Infants {
+		// Price checked the flights under this reference at this price:
+		// continue its session.
+		checked, baggage = checkResult{Checked: true, SessionID: raw.Session, Total: offer.Price}, raw.Baggage
+	} else {
+		if checked, err = c.checkFlights(ctx, offer, party, req.Reference); err != nil {
+			return provider.Order{}, fmt.Errorf("kiwi book: %w", err)
+		}
+		baggage = checked.baggageFor(len(req.Passengers))
 	}
 	if checked.Total != offer.Price {
 		return provider.Order{}, &provider.PriceChangedError{Old: offer.Price, New: checked.Total}
@@ -244,7 +283,7 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		BookingToken:             offer.ID,
 		SessionID:                checked.SessionID,
 		Passengers:               savePassengers(req.Passengers),
-		Baggage:                  checked.baggageFor(adults),
+		Baggage:                  baggage,
 	}
 	body, err := c.do(ctx, http.MethodPost, saveBookingPath, visitor, saveReq)
 	if err != nil {
@@ -311,16 +350,16 @@ func (c *Client) FindOrder(ctx context.Context, reference string) (provider.Orde
 
 // checkFlights polls check_flights until the flights are checked, invalid,
 // or ctx ends. visitor, when set, binds the session to our reference.
-func (c *Client) checkFlights(ctx context.Context, offer provider.Offer, adults int, visitor string) (checkResult, error) {
+func (c *Client) checkFlights(ctx context.Context, offer provider.Offer, party rawOffer, visitor string) (checkResult, error) {
 	if offer.ID == "" || offer.Price.Currency == "" {
 		return checkResult{}, fmt.Errorf("offer without booking token or currency: %w", provider.ErrRejected)
 	}
 	q := url.Values{
 		"booking_token": {offer.ID},
 		"bnum":          {"0"},
-		"adults":        {strconv.Itoa(max(adults, 1))},
-		"children":      {"0"},
-		"infants":       {"0"},
+		"adults":        {strconv.Itoa(max(party.Adults, 1))},
+		"children":      {strconv.Itoa(party.Children)},
+		"infants":       {strconv.Itoa(party.Infants)},
 		"currency":      {offer.Price.Currency},
 	}
 	if visitor != "" {
@@ -361,6 +400,9 @@ func offerGone(err error) error {
 	var he *provider.HTTPError
 	if errors.Is(err, provider.ErrRejected) && errors.As(err, &he) &&
 		strings.Contains(strings.ToLower(he.Detail), "booking token") {
+		if strings.Contains(strings.ToLower(he.Detail), "expired") {
+			return fmt.Errorf("%w: %w", provider.ErrOfferExpired, he)
+		}
 		return fmt.Errorf("%w: %w", provider.ErrUnavailable, he)
 	}
 	return err
@@ -463,11 +505,38 @@ func savePassengers(ps []provider.Passenger) []savePassenger {
 	for i, p := range ps {
 		out[i] = savePassenger{
 			Name: p.GivenName, Surname: p.FamilyName, Birthday: p.BornOn,
-			Title: kiwiTitle(p.Title, p.Gender), Category: "adult",
+			Title: kiwiTitle(p.Title, p.Gender), Category: category(p.Type),
 			Email: p.Email, Phone: p.PhoneNumber,
 		}
 	}
 	return out
+}
+
+// category is Kiwi's passenger category of a passenger type.
+func category(t string) string {
+	switch t {
+	case provider.Child:
+		return "child"
+	case provider.Infant:
+		return "infant"
+	}
+	return "adult"
+}
+
+// partyOf counts an order's passengers by type.
+func partyOf(ps []provider.Passenger) rawOffer {
+	var r rawOffer
+	for _, p := range ps {
+		switch p.Type {
+		case provider.Child:
+			r.Children++
+		case provider.Infant:
+			r.Infants++
+		default:
+			r.Adults++
+		}
+	}
+	return r
 }
 
 // kiwiTitle maps our titles to Kiwi's two, "Mr" and "Ms".
@@ -488,10 +557,17 @@ func kiwiTitle(title, gender string) string {
 }
 
 // rawOffer is what Offer.Raw holds: the itinerary as Kiwi sent it and the
-// passenger count it was priced for (check_flights needs it back).
+// passengers it was priced for (check_flights needs them back); once Price
+// checked the flights under a reference, that check's session.
 type rawOffer struct {
-	Adults    int             `json:"adults"`
-	Itinerary json.RawMessage `json:"itinerary,omitempty"`
+	Visitor   string             `json:"visitor,omitempty"` // the reference the check ran under
+	Session   string             `json:"session_id,omitempty"`
+	Checked   string             `json:"checked,omitempty"` // the checked total, Money's String form
+	Baggage   []baggageSelection `json:"baggage,omitempty"`
+	Adults    int                `json:"adults"`
+	Children  int                `json:"children,omitempty"`
+	Infants   int                `json:"infants,omitempty"`
+	Itinerary json.RawMessage    `json:"itinerary,omitempty"`
 }
 
 func decodeRaw(b []byte) (rawOffer, error) {

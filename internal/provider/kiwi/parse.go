@@ -41,10 +41,11 @@ type routeLeg struct {
 	Return         int        `json:"return"`
 }
 
-// parseSearchResponse normalizes a search answer. adults is the passenger
-// count the search was priced for (kept in Offer.Raw for check_flights);
-// expiresAt is when the booking tokens stop being checkable.
-func parseSearchResponse(body []byte, adults int, expiresAt time.Time) ([]provider.Offer, error) {
+// parseSearchResponse normalizes a search answer. party is the passengers
+// the search was priced for (kept in Offer.Raw for check_flights);
+// expiresAt is when the booking tokens stop being checkable. A route leg
+// with "return": 1 is the way back of a round trip: slice 1.
+func parseSearchResponse(body []byte, party rawOffer, expiresAt time.Time) ([]provider.Offer, error) {
 	var res searchResponse
 	if err := decodeJSON(body, &res); err != nil {
 		return nil, fmt.Errorf("decode search answer: %w", err)
@@ -73,19 +74,20 @@ func parseSearchResponse(body []byte, adults int, expiresAt time.Time) ([]provid
 		}
 		var segs []provider.Segment
 		for j, leg := range it.Route {
-			if leg.Return != 0 {
-				continue // an inbound leg; we search one-way
-			}
 			seg, err := parseLeg(leg)
 			if err != nil {
 				return nil, fmt.Errorf("itinerary %d (%s) leg %d: %w", i, it.ID, j, err)
 			}
+			if leg.Return != 0 {
+				seg.Slice = 1
+			}
 			segs = append(segs, seg)
 		}
-		if len(segs) == 0 {
+		if len(segs) == 0 || segs[0].Slice != 0 {
 			return nil, fmt.Errorf("itinerary %d (%s): no outbound route", i, it.ID)
 		}
-		rawOffer, err := json.Marshal(rawOffer{Adults: max(adults, 1), Itinerary: raw})
+		party.Adults, party.Itinerary = max(party.Adults, 1), raw
+		rawOffer, err := json.Marshal(party)
 		if err != nil {
 			return nil, err
 		}

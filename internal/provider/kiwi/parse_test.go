@@ -36,7 +36,7 @@ func utc(s string) time.Time {
 func TestParseSearchResponse(t *testing.T) {
 	t.Parallel()
 	exp := utc("2026-10-07T10:30:00Z")
-	offers, err := parseSearchResponse(fixture(t, "search_response.json"), 1, exp)
+	offers, err := parseSearchResponse(fixture(t, "search_response.json"), rawOffer{Adults: 1}, exp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,12 +80,12 @@ func TestParseSearchResponse(t *testing.T) {
 func TestParseSearchResponseEmpty(t *testing.T) {
 	t.Parallel()
 	for _, body := range []string{`{"currency": "EUR", "data": []}`, `{"data": [], "_results": 0}`} {
-		offers, err := parseSearchResponse([]byte(body), 1, time.Time{})
+		offers, err := parseSearchResponse([]byte(body), rawOffer{Adults: 1}, time.Time{})
 		if err != nil || len(offers) != 0 {
 			t.Errorf("%s: %d offers, %v", body, len(offers), err)
 		}
 	}
-	if _, err := parseSearchResponse([]byte(`{"currency": "XXX", "data": [{}]}`), 1, time.Time{}); err == nil {
+	if _, err := parseSearchResponse([]byte(`{"currency": "XXX", "data": [{}]}`), rawOffer{Adults: 1}, time.Time{}); err == nil {
 		t.Error("an unknown currency passed")
 	}
 }

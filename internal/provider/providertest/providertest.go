@@ -46,6 +46,9 @@ type Env struct {
 	// NoRefundAmount: the provider states no refund amount when it cancels
 	// an order (Amadeus' deletion answers 204 without a body).
 	NoRefundAmount bool
+	// NoOfferExpiry: the provider states no offer expiry and its simulator
+	// does not expire offers (Amadeus' search answers carry none).
+	NoOfferExpiry bool
 }
 
 // WantMappedError checks what an adapter made of a non-2xx answer: a 429 is
@@ -115,6 +118,8 @@ func Run(t *testing.T, h Harness) {
 		{"CancelWithRefund", cancelOK},
 		{"CancelRefused", cancelRefused},
 		{"AmbiguousCancelThenLookup", ambiguousCancel},
+		{"RoundTripFamily", roundTripFamily},
+		{"OfferExpired", offerExpired},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()

@@ -38,6 +38,12 @@ type Knobs struct {
 	PriceChangeAtBooking int `json:"price_change_at_booking"`
 	// SoldOut makes every offer unavailable at pricing and booking.
 	SoldOut bool `json:"sold_out"`
+	// OfferTTL, when set, is how long after its search an offer can be
+	// priced and booked (the simulator's own default otherwise): the offers
+	// state it where the provider does (Duffel's expires_at), and an
+	// expired offer is refused the provider's way (Duffel offer_expired,
+	// Kiwi "Expired booking token").
+	OfferTTL time.Duration `json:"offer_ttl,omitempty"`
 	// LoseOrderResponse creates the order, then never answers the call.
 	LoseOrderResponse bool `json:"lose_order_response"`
 	// The order knobs (see OrderFaults) shape the answer to the call that

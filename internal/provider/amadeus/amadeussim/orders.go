@@ -69,13 +69,13 @@ func (s *Sim) book(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, issue{Code: 34651, Title: "SEGMENT SELL FAILURE", Detail: "Could not sell segment 1", Source: &source{Pointer: "/data/flightOffers[0]/itineraries[0]/segments[0]"}})
 		return
 	}
-	if sub.travelers != len(d.Travelers) {
+	if len(sub.types) != len(d.Travelers) {
 		writeErrors(w, http.StatusBadRequest, issue{Code: 4926, Title: "INVALID DATA RECEIVED", Detail: "travelers do not match the flight offer's travelerPricings", Source: &source{Pointer: "/data/travelers"}})
 		return
 	}
 	// The airline's price now: what pricing says, moved again at booking.
-	perTraveler := simkit.Adjust(simkit.Adjust(sub.flight.Amount, k.PriceChangeAtPricing), k.PriceChangeAtBooking)
-	offer := renderOffer(sub.id, sub.flight, sub.currency, sub.travelers, perTraveler)
+	adultFare := simkit.Adjust(simkit.Adjust(sub.journey.Fare(), k.PriceChangeAtPricing), k.PriceChangeAtBooking)
+	offer := renderOffer(sub.id, sub.journey, sub.currency, sub.types, adultFare)
 	if offer.Price.GrandTotal != sub.grandTotal {
 		writeErrors(w, http.StatusBadRequest, issue{
 			Code: 37200, Title: "PRICE DISCREPANCY",
@@ -228,13 +228,14 @@ func recordLocator(seq int, now time.Time) string {
 // submitted is what a flight-offer sent back names.
 type submitted struct {
 	id         string
-	flight     simkit.Flight
+	journey    simkit.Journey
 	currency   string
-	travelers  int
+	types      []string // simkit passenger types of its travelerPricings
 	grandTotal string
 }
 
-// identify finds the inventory flight a flight-offer object names.
+// identify finds the inventory journey a flight-offer object names: one
+// itinerary, or two for a round trip, of one segment each.
 func identify(raw json.RawMessage) (submitted, bool) {
 	var o struct {
 		ID          string `json:"id"`
@@ -255,22 +256,45 @@ func identify(raw json.RawMessage) (submitted, bool) {
 			Currency   string `json:"currency"`
 			GrandTotal string `json:"grandTotal"`
 		} `json:"price"`
-		TravelerPricings []json.RawMessage `json:"travelerPricings"`
+		TravelerPricings []struct {
+			TravelerType string `json:"travelerType"`
+		} `json:"travelerPricings"`
 	}
-	if err := json.Unmarshal(raw, &o); err != nil || len(o.Itineraries) != 1 || len(o.Itineraries[0].Segments) != 1 {
+	if err := json.Unmarshal(raw, &o); err != nil || len(o.Itineraries) < 1 || len(o.Itineraries) > 2 {
 		return submitted{}, false
 	}
-	seg := o.Itineraries[0].Segments[0]
-	if len(seg.Departure.At) < len(time.DateOnly) || !money.Known(o.Price.Currency) || len(o.TravelerPricings) == 0 {
+	if !money.Known(o.Price.Currency) || len(o.TravelerPricings) == 0 {
 		return submitted{}, false
 	}
-	date, err := time.Parse(time.DateOnly, seg.Departure.At[:len(time.DateOnly)])
-	if err != nil {
-		return submitted{}, false
+	var dates [2]time.Time
+	for i, it := range o.Itineraries {
+		if len(it.Segments) != 1 || len(it.Segments[0].Departure.At) < len(time.DateOnly) {
+			return submitted{}, false
+		}
+		d, err := time.Parse(time.DateOnly, it.Segments[0].Departure.At[:len(time.DateOnly)])
+		if err != nil {
+			return submitted{}, false
+		}
+		dates[i] = d
 	}
-	for _, f := range simkit.Inventory(Name, Carriers, seg.Departure.IATACode, seg.Arrival.IATACode, date) {
-		if f.Carrier == seg.CarrierCode && f.Number == seg.Number && f.DepartsLocal == seg.Departure.At {
-			return submitted{id: o.ID, flight: f, currency: o.Price.Currency, travelers: len(o.TravelerPricings), grandTotal: o.Price.GrandTotal}, true
+	sub := submitted{id: o.ID, currency: o.Price.Currency, grandTotal: o.Price.GrandTotal}
+	for _, tp := range o.TravelerPricings {
+		t, ok := simkitType(tp.TravelerType)
+		if !ok {
+			return submitted{}, false
+		}
+		sub.types = append(sub.types, t)
+	}
+	first := o.Itineraries[0].Segments[0]
+	for _, j := range simkit.Journeys(Name, Carriers, first.Departure.IATACode, first.Arrival.IATACode, dates[0], dates[1]) {
+		match := len(j) == len(o.Itineraries)
+		for n := 0; match && n < len(j); n++ {
+			seg := o.Itineraries[n].Segments[0]
+			match = j[n].Carrier == seg.CarrierCode && j[n].Number == seg.Number && j[n].DepartsLocal == seg.Departure.At
+		}
+		if match {
+			sub.journey = j
+			return sub, true
 		}
 	}
 	return submitted{}, false

@@ -82,18 +82,23 @@ type fareJSON struct {
 	IncludedCheckedBags map[string]int `json:"includedCheckedBags"`
 }
 
-// renderOffer renders an offer; perTraveler is in EUR minor units (the
-// inventory's currency) and is quoted in currency at the shipped rates, so
-// that every currency prices the same flight alike.
-func renderOffer(id string, f simkit.Flight, currency string, travelers int, perTraveler int64) offerJSON {
-	perTraveler = simkit.Convert(perTraveler, "EUR", currency)
+// renderOffer renders an offer of journey j for travelers of the given
+// types; adultFare is the journey's adult fare in EUR minor units (the
+// inventory's currency), each traveler's fare (simkit.FareFor) quoted in
+// currency at the shipped rates, so that every currency prices the same
+// flights alike.
+func renderOffer(id string, j simkit.Journey, currency string, types []string, adultFare int64) offerJSON {
 	amount := func(minor int64) string { return money.Money{Amount: minor, Currency: currency}.Decimal() }
-	base := perTraveler * 80 / 100
 	o := offerJSON{
-		Type: "flight-offer", ID: id, Source: "GDS",
-		LastTicketingDate:     f.DepartsLocal[:len(time.DateOnly)],
-		NumberOfBookableSeats: 9,
-		Itineraries: []itineraryJSON{{
+		Type: "flight-offer", ID: id, Source: "GDS", OneWay: len(j) == 1,
+		LastTicketingDate:      j[0].DepartsLocal[:len(time.DateOnly)],
+		NumberOfBookableSeats:  9,
+		ValidatingAirlineCodes: []string{j[0].Carrier},
+	}
+	var fares []fareJSON
+	for n, f := range j {
+		segID := strconv.Itoa(n + 1)
+		o.Itineraries = append(o.Itineraries, itineraryJSON{
 			Duration: isoDuration(f.Duration),
 			Segments: []segmentJSON{{
 				Departure:   endPointJSON{IATACode: f.Origin, Terminal: "1", At: f.DepartsLocal},
@@ -101,29 +106,56 @@ func renderOffer(id string, f simkit.Flight, currency string, travelers int, per
 				CarrierCode: f.Carrier, Number: f.Number,
 				Aircraft:  map[string]string{"code": aircraft(f.Duration)},
 				Operating: map[string]string{"carrierCode": f.Carrier},
-				Duration:  isoDuration(f.Duration), ID: "1",
+				Duration:  isoDuration(f.Duration), ID: segID,
 			}},
-		}},
-		Price: priceJSON{
-			Currency: currency, Total: amount(perTraveler * int64(travelers)), Base: amount(base * int64(travelers)),
-			Fees:       []feeJSON{{Amount: amount(0), Type: "SUPPLIER"}, {Amount: amount(0), Type: "TICKETING"}},
-			GrandTotal: amount(perTraveler * int64(travelers)),
-		},
-		ValidatingAirlineCodes: []string{f.Carrier},
+		})
+		fares = append(fares, fareJSON{SegmentID: segID, Cabin: "ECONOMY", FareBasis: "KLOW" + f.Carrier, Class: "K",
+			IncludedCheckedBags: map[string]int{"quantity": 1}})
+	}
+	var total, baseTotal int64
+	for i, t := range types {
+		fare := simkit.Convert(simkit.FareFor(adultFare, t), "EUR", currency)
+		base := fare * 80 / 100
+		total, baseTotal = total+fare, baseTotal+base
+		tp := travelerPricingJSON{
+			TravelerID: strconv.Itoa(i + 1), FareOption: "STANDARD", TravelerType: amadeusType(t),
+			Price: priceJSON{Currency: currency, Total: amount(fare), Base: amount(base)}, FareDetailsBySegment: fares,
+		}
+		o.TravelerPricings = append(o.TravelerPricings, tp)
+	}
+	o.Price = priceJSON{
+		Currency: currency, Total: amount(total), Base: amount(baseTotal),
+		Fees:       []feeJSON{{Amount: amount(0), Type: "SUPPLIER"}, {Amount: amount(0), Type: "TICKETING"}},
+		GrandTotal: amount(total),
 	}
 	o.PricingOptions.FareType = []string{"PUBLISHED"}
 	o.PricingOptions.IncludedCheckedBagsOnly = true
-	for i := range travelers {
-		o.TravelerPricings = append(o.TravelerPricings, travelerPricingJSON{
-			TravelerID: strconv.Itoa(i + 1), FareOption: "STANDARD", TravelerType: "ADULT",
-			Price: priceJSON{Currency: currency, Total: amount(perTraveler), Base: amount(base)},
-			FareDetailsBySegment: []fareJSON{{
-				SegmentID: "1", Cabin: "ECONOMY", FareBasis: "KLOW" + f.Carrier, Class: "K",
-				IncludedCheckedBags: map[string]int{"quantity": 1},
-			}},
-		})
-	}
 	return o
+}
+
+// amadeusType names a simkit passenger type as Amadeus's travelerType.
+func amadeusType(t string) string {
+	switch t {
+	case simkit.Child:
+		return "CHILD"
+	case simkit.Infant:
+		return "HELD_INFANT"
+	}
+	return "ADULT"
+}
+
+// simkitType is the simkit passenger type of an Amadeus travelerType; ok
+// is false for a type the simulator does not sell.
+func simkitType(t string) (string, bool) {
+	switch t {
+	case "ADULT":
+		return simkit.Adult, true
+	case "CHILD":
+		return simkit.Child, true
+	case "HELD_INFANT":
+		return simkit.Infant, true
+	}
+	return "", false
 }
 
 func isoDuration(d time.Duration) string {

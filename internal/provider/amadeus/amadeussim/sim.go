@@ -4,7 +4,9 @@
 //
 //   - POST /v1/security/oauth2/token (OAuth2 client credentials; OAuth error
 //     envelope, 38187 invalid_client / unsupported_grant_type)
-//   - GET /v2/shopping/flight-offers (Flight Offers Search)
+//   - GET /v2/shopping/flight-offers and POST /v2/shopping/flight-offers
+//     (Flight Offers Search: one way or a round trip, travelers ADULT,
+//     CHILD and HELD_INFANT priced per type, simkit.FareFor)
 //   - POST /v1/shopping/flight-offers/pricing (Flight Offers Price)
 //   - POST /v1/booking/flight-orders (Flight Create Orders)
 //   - GET /v1/booking/flight-orders/{id} (Flight Order Management)
@@ -127,6 +129,7 @@ func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/security/oauth2/token", s.token)
 	mux.Handle("GET /v2/shopping/flight-offers", s.authed(s.search))
+	mux.Handle("POST /v2/shopping/flight-offers", s.authed(s.searchPost))
 	mux.Handle("POST /v1/shopping/flight-offers/pricing", s.authed(s.pricing))
 	mux.Handle("POST /v1/booking/flight-orders", s.authed(s.book))
 	mux.Handle("GET /v1/booking/flight-orders", s.authed(s.searchOrders))

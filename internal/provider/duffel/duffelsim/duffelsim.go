@@ -71,7 +71,7 @@ type orderRecord struct {
 	kit        simkit.Order
 	request    string // the offer request the order booked
 	key        offerKey
-	flight     simkit.Flight
+	journey    simkit.Journey
 	metadata   map[string]string
 	passengers []passengerIn
 	createdAt  time.Time

@@ -79,7 +79,7 @@ func TestEnvelopesAndAuth(t *testing.T) {
 
 func TestOfferIDsRoundTrip(t *testing.T) {
 	t.Parallel()
-	k := offerKey{Origin: "LHR", Destination: "JFK", Date: "2026-12-24", Adults: 2, Created: 1798000000, Request: 17, Index: 3}
+	k := offerKey{Origin: "LHR", Destination: "JFK", Date: "2026-12-24", Adults: 2, Created: 1798000000000, Request: 17, Index: 3}
 	got, ok := parseOfferID(k.offerID())
 	if !ok || got != k {
 		t.Errorf("round trip = %+v, %v", got, ok)

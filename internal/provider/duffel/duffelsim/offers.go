@@ -36,14 +36,20 @@ type offerRequestIn struct {
 type offerKey struct {
 	Origin, Destination string
 	Date                string // YYYY-MM-DD
+	Return              string // YYYY-MM-DD of a round trip's return, "" one way
 	Adults              int
-	Created             int64  // unix seconds of the search
+	Children, Infants   int
+	Created             int64  // unix milliseconds of the search
 	Request             uint64 // the simulator's offer request number
-	Index               int    // the flight of the inventory
+	Index               int    // the outbound flight of the inventory
 }
 
 func (k offerKey) requestPayload() string {
-	return fmt.Sprintf("%s.%s.%s.%d.%d.%d", k.Origin, k.Destination, k.Date, k.Adults, k.Created, k.Request)
+	return fmt.Sprintf("%s.%s.%s.%s.%d.%d.%d.%d.%d", k.Origin, k.Destination, k.Date, k.Return, k.Adults, k.Children, k.Infants, k.Created, k.Request)
+}
+
+func (k offerKey) party() simkit.Party {
+	return simkit.Party{Adults: k.Adults, Children: k.Children, Infants: k.Infants}
 }
 
 func (k offerKey) requestID() string {
@@ -68,33 +74,42 @@ func parseOfferID(id string) (offerKey, bool) {
 		return offerKey{}, false
 	}
 	parts := strings.Split(string(b), ".")
-	if len(parts) != 7 {
+	if len(parts) != 10 {
 		return offerKey{}, false
 	}
-	k := offerKey{Origin: parts[0], Destination: parts[1], Date: parts[2]}
-	var errs [4]error
-	k.Adults, errs[0] = strconv.Atoi(parts[3])
-	k.Created, errs[1] = strconv.ParseInt(parts[4], 10, 64)
-	k.Request, errs[2] = strconv.ParseUint(parts[5], 10, 64)
-	k.Index, errs[3] = strconv.Atoi(parts[6])
+	k := offerKey{Origin: parts[0], Destination: parts[1], Date: parts[2], Return: parts[3]}
+	var errs [6]error
+	k.Adults, errs[0] = strconv.Atoi(parts[4])
+	k.Children, errs[1] = strconv.Atoi(parts[5])
+	k.Infants, errs[2] = strconv.Atoi(parts[6])
+	k.Created, errs[3] = strconv.ParseInt(parts[7], 10, 64)
+	k.Request, errs[4] = strconv.ParseUint(parts[8], 10, 64)
+	k.Index, errs[5] = strconv.Atoi(parts[9])
 	for _, err := range errs {
 		if err != nil {
 			return offerKey{}, false
 		}
 	}
-	if _, err := time.Parse(time.DateOnly, k.Date); err != nil || k.Adults < 1 || k.Index < 0 {
+	if _, err := time.Parse(time.DateOnly, k.Date); err != nil || !k.party().Valid() || k.Index < 0 {
+		return offerKey{}, false
+	}
+	if _, err := time.Parse(time.DateOnly, k.Return); k.Return != "" && err != nil {
 		return offerKey{}, false
 	}
 	return k, true
 }
 
-func (s *Sim) flight(k offerKey) (simkit.Flight, bool) {
-	date, _ := time.Parse(time.DateOnly, k.Date)
-	flights := simkit.Inventory("duffel", s.Carriers, k.Origin, k.Destination, date)
-	if k.Index >= len(flights) {
-		return simkit.Flight{}, false
+func (k offerKey) dates() (date, ret time.Time) {
+	date, _ = time.Parse(time.DateOnly, k.Date)
+	if k.Return != "" {
+		ret, _ = time.Parse(time.DateOnly, k.Return)
 	}
-	return flights[k.Index], true
+	return date, ret
+}
+
+func (s *Sim) journey(k offerKey) (simkit.Journey, bool) {
+	date, ret := k.dates()
+	return simkit.FindJourney("duffel", s.Carriers, k.Origin, k.Destination, date, ret, k.Index)
 }
 
 func (s *Sim) createOfferRequest(w http.ResponseWriter, r *http.Request) {
@@ -104,28 +119,49 @@ func (s *Sim) createOfferRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := in.Data
-	if len(req.Slices) != 1 {
-		validationError(w, "validation_length", "slices", "The simulator searches one-way journeys: exactly one slice.")
+	if len(req.Slices) != 1 && len(req.Slices) != 2 {
+		validationError(w, "validation_length", "slices", "The simulator searches one-way and return journeys: one or two slices.")
 		return
 	}
 	sl := req.Slices[0]
-	if _, err := time.Parse(time.DateOnly, sl.DepartureDate); err != nil {
-		validationError(w, "validation_format", "slices/0/departure_date", "departure_date must be a date, YYYY-MM-DD.")
-		return
-	}
-	if len(sl.Origin) != 3 || len(sl.Destination) != 3 {
-		validationError(w, "validation_format", "slices/0/origin", "origin and destination must be IATA codes.")
-		return
-	}
-	if len(req.Passengers) < 1 || len(req.Passengers) > 9 {
-		validationError(w, "validation_length", "passengers", "An offer request needs 1 to 9 passengers.")
-		return
-	}
-	for i, p := range req.Passengers {
-		if p.Type != "adult" && (p.Age == nil || *p.Age < 18) {
-			validationError(w, "validation_inclusion", fmt.Sprintf("passengers/%d/type", i), "The simulator sells adult fares only.")
+	for i, x := range req.Slices {
+		if _, err := time.Parse(time.DateOnly, x.DepartureDate); err != nil {
+			validationError(w, "validation_format", fmt.Sprintf("slices/%d/departure_date", i), "departure_date must be a date, YYYY-MM-DD.")
 			return
 		}
+		if len(x.Origin) != 3 || len(x.Destination) != 3 {
+			validationError(w, "validation_format", fmt.Sprintf("slices/%d/origin", i), "origin and destination must be IATA codes.")
+			return
+		}
+	}
+	ret := ""
+	if len(req.Slices) == 2 {
+		back := req.Slices[1]
+		if !strings.EqualFold(back.Origin, sl.Destination) || !strings.EqualFold(back.Destination, sl.Origin) || back.DepartureDate < sl.DepartureDate {
+			validationError(w, "validation_inclusion", "slices/1", "The simulator's second slice is the return: destination back to origin, not before the first.")
+			return
+		}
+		ret = back.DepartureDate
+	}
+	var party simkit.Party
+	for i, p := range req.Passengers {
+		// Duffel: "adult", or a non-adult's age on the departure date of
+		// the final slice; the older types child and infant_without_seat.
+		switch {
+		case p.Age != nil && (*p.Age < 0 || *p.Age > 130), p.Age == nil && p.Type != "adult" && p.Type != "child" && p.Type != "infant_without_seat":
+			validationError(w, "validation_inclusion", fmt.Sprintf("passengers/%d", i), "A passenger needs a type (adult) or an age.")
+			return
+		case p.Type == "infant_without_seat" || p.Age != nil && *p.Age < 2:
+			party.Infants++
+		case p.Type == "child" || p.Age != nil && *p.Age < 12:
+			party.Children++
+		default:
+			party.Adults++
+		}
+	}
+	if !party.Valid() {
+		validationError(w, "validation_length", "passengers", "An offer request needs 1 to 9 seated passengers, an adult, and no more infants than adults.")
+		return
 	}
 	switch req.CabinClass {
 	case "", "economy", "premium_economy", "business", "first":
@@ -141,30 +177,34 @@ func (s *Sim) createOfferRequest(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.seq++
 	key := offerKey{
-		Origin: strings.ToUpper(sl.Origin), Destination: strings.ToUpper(sl.Destination), Date: sl.DepartureDate,
-		Adults: len(req.Passengers), Created: now.Unix(), Request: s.seq,
+		Origin: strings.ToUpper(sl.Origin), Destination: strings.ToUpper(sl.Destination), Date: sl.DepartureDate, Return: ret,
+		Adults: party.Adults, Children: party.Children, Infants: party.Infants, Created: now.UnixMilli(), Request: s.seq,
 	}
 	s.mu.Unlock()
-	date, _ := time.Parse(time.DateOnly, key.Date)
+	date, retDate := key.dates()
 	offers := []offerOut{}
 	if r.URL.Query().Get("return_offers") != "false" {
-		for _, f := range simkit.Inventory("duffel", s.Carriers, key.Origin, key.Destination, date) {
+		for _, j := range simkit.Journeys("duffel", s.Carriers, key.Origin, key.Destination, date, retDate) {
 			k := key
-			k.Index = f.Index
-			offers = append(offers, s.renderOffer(k, f, f.Amount*int64(k.Adults), cabin))
+			k.Index = j[0].Index
+			offers = append(offers, s.renderOffer(k, j, party.Total(j.Fare()), cabin))
 		}
+	}
+	slicesOut := []map[string]any{}
+	for _, x := range req.Slices {
+		slicesOut = append(slicesOut, map[string]any{
+			"origin": place(strings.ToUpper(x.Origin)), "destination": place(strings.ToUpper(x.Destination)),
+			"origin_type": "airport", "destination_type": "airport", "departure_date": x.DepartureDate,
+		})
 	}
 	out := map[string]any{
 		"id":          key.requestID(),
 		"live_mode":   false,
 		"created_at":  stamp(now),
 		"cabin_class": cabin,
-		"slices": []map[string]any{{
-			"origin": place(key.Origin), "destination": place(key.Destination),
-			"origin_type": "airport", "destination_type": "airport", "departure_date": key.Date,
-		}},
-		"passengers": passengersOut(key),
-		"offers":     offers,
+		"slices":      slicesOut,
+		"passengers":  passengersOut(key),
+		"offers":      offers,
 	}
 	writeData(w, http.StatusCreated, out)
 }
@@ -188,31 +228,32 @@ func (s *Sim) getOffer(w http.ResponseWriter, r *http.Request) {
 
 // lookupOffer decodes an offer id and answers the error itself when the
 // offer does not exist or has expired.
-func (s *Sim) lookupOffer(w http.ResponseWriter, id string) (offerKey, simkit.Flight, bool) {
+func (s *Sim) lookupOffer(w http.ResponseWriter, id string) (offerKey, simkit.Journey, bool) {
 	key, ok := parseOfferID(id)
-	var f simkit.Flight
+	var f simkit.Journey
 	if ok {
-		f, ok = s.flight(key)
+		f, ok = s.journey(key)
 	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "Not found",
 			"The resource you are trying to access does not exist.", nil)
-		return offerKey{}, simkit.Flight{}, false
+		return offerKey{}, nil, false
 	}
-	if time.Now().After(time.Unix(key.Created, 0).Add(s.OfferTTL)) {
-		offerGone(w)
-		return offerKey{}, simkit.Flight{}, false
+	if time.Now().After(time.UnixMilli(key.Created).Add(s.offerTTL())) {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_state_error", "offer_expired",
+			"Offer expired", "The requested offer has expired, please create a new offer request.", nil)
+		return offerKey{}, nil, false
 	}
 	return key, f, true
 }
 
 // currentAmount is the offer's total now: moved at booking, or by the
 // pricing knob. Call with s.mu held.
-func (s *Sim) currentAmount(id string, f simkit.Flight, k offerKey) int64 {
+func (s *Sim) currentAmount(id string, j simkit.Journey, k offerKey) int64 {
 	if v, ok := s.repriced[id]; ok {
 		return v
 	}
-	return simkit.Adjust(f.Amount*int64(k.Adults), s.Kit.Knobs().PriceChangeAtPricing)
+	return simkit.Adjust(k.party().Total(j.Fare()), s.Kit.Knobs().PriceChangeAtPricing)
 }
 
 func offerGone(w http.ResponseWriter) {
@@ -222,9 +263,9 @@ func offerGone(w http.ResponseWriter) {
 
 type offerOut = map[string]any
 
-func (s *Sim) renderOffer(k offerKey, f simkit.Flight, amount int64, cabin string) offerOut {
-	created := time.Unix(k.Created, 0).UTC()
-	expires := created.Add(s.OfferTTL)
+func (s *Sim) renderOffer(k offerKey, j simkit.Journey, amount int64, cabin string) offerOut {
+	created := time.UnixMilli(k.Created).UTC()
+	expires := created.Add(s.offerTTL())
 	total := money.Money{Amount: amount, Currency: s.Currency}
 	tax := money.Money{Amount: amount * 15 / 100, Currency: s.Currency}
 	base := money.Money{Amount: amount - tax.Amount, Currency: s.Currency}
@@ -236,7 +277,29 @@ func (s *Sim) renderOffer(k offerKey, f simkit.Flight, amount int64, cabin strin
 			"fare_basis_code": "Y26SIM", "baggages": []map[string]any{{"type": "carry_on", "quantity": 1}},
 		}
 	}
-	carrier := airline(f.Carrier)
+	carrier := airline(j[0].Carrier)
+	slicesOut := make([]map[string]any, len(j))
+	for n, f := range j {
+		fc := airline(f.Carrier)
+		slicesOut[n] = map[string]any{
+			"id":     "sli_0000" + hashID(k.offerID()+".s"+strconv.Itoa(n), 18),
+			"origin": place(f.Origin), "destination": place(f.Destination),
+			"origin_type": "airport", "destination_type": "airport",
+			"duration": isoDuration(f.Duration), "fare_brand_name": "Basic",
+			"segments": []map[string]any{{
+				"id":     "seg_0000" + hashID(k.offerID()+".g"+strconv.Itoa(n), 18),
+				"origin": place(f.Origin), "destination": place(f.Destination),
+				"departing_at": f.DepartsLocal, "arriving_at": f.ArrivesLocal,
+				"duration":                        isoDuration(f.Duration),
+				"marketing_carrier":               fc,
+				"marketing_carrier_flight_number": f.Number,
+				"operating_carrier":               fc,
+				"operating_carrier_flight_number": f.Number,
+				"aircraft":                        map[string]any{"iata_code": "359", "name": "Airbus A350-900", "id": "arc_00009UhD4ongolulWd91Ky"},
+				"passengers":                      segPax,
+			}},
+		}
+	}
 	return offerOut{
 		"id":             k.offerID(),
 		"live_mode":      false,
@@ -259,33 +322,26 @@ func (s *Sim) renderOffer(k offerKey, f simkit.Flight, amount int64, cabin strin
 		"passenger_identity_documents_required":       false,
 		"supported_passenger_identity_document_types": []string{"passport"},
 		"conditions": map[string]any{"refund_before_departure": nil, "change_before_departure": nil},
-		"slices": []map[string]any{{
-			"id":     "sli_0000" + hashID(k.offerID()+".s", 18),
-			"origin": place(f.Origin), "destination": place(f.Destination),
-			"origin_type": "airport", "destination_type": "airport",
-			"duration": isoDuration(f.Duration), "fare_brand_name": "Basic",
-			"segments": []map[string]any{{
-				"id":     "seg_0000" + hashID(k.offerID()+".g", 18),
-				"origin": place(f.Origin), "destination": place(f.Destination),
-				"departing_at": f.DepartsLocal, "arriving_at": f.ArrivesLocal,
-				"duration":                        isoDuration(f.Duration),
-				"marketing_carrier":               carrier,
-				"marketing_carrier_flight_number": f.Number,
-				"operating_carrier":               carrier,
-				"operating_carrier_flight_number": f.Number,
-				"aircraft":                        map[string]any{"iata_code": "359", "name": "Airbus A350-900", "id": "arc_00009UhD4ongolulWd91Ky"},
-				"passengers":                      segPax,
-			}},
-		}},
+		"slices":     slicesOut,
 	}
 }
 
+// passengersOut lists an offer's passengers: adults, then children, then
+// infants, as Duffel names their types.
 func passengersOut(k offerKey) []map[string]any {
-	out := make([]map[string]any, k.Adults)
-	for i := range out {
-		out[i] = map[string]any{"id": k.passengerID(i), "type": "adult", "age": nil}
+	types := k.party().Types()
+	out := make([]map[string]any, len(types))
+	for i, t := range types {
+		out[i] = map[string]any{"id": k.passengerID(i), "type": duffelType(t), "age": nil}
 	}
 	return out
+}
+
+func duffelType(t string) string {
+	if t == simkit.Infant {
+		return "infant_without_seat"
+	}
+	return t
 }
 
 func place(iata string) map[string]any {
@@ -305,4 +361,13 @@ func airline(code string) map[string]any {
 		name = code
 	}
 	return map[string]any{"iata_code": code, "name": name, "id": "aln_0000" + hashID(code, 18)}
+}
+
+// offerTTL is how long an offer lives: the OfferTTL knob when set, else the
+// simulator's OfferTTL.
+func (s *Sim) offerTTL() time.Duration {
+	if ttl := s.Kit.Knobs().OfferTTL; ttl > 0 {
+		return ttl
+	}
+	return s.OfferTTL
 }

@@ -17,14 +17,16 @@ import (
 // ---- orders
 
 type passengerIn struct {
-	ID          string `json:"id"`
-	Title       string `json:"title"`
-	Gender      string `json:"gender"`
-	GivenName   string `json:"given_name"`
-	FamilyName  string `json:"family_name"`
-	BornOn      string `json:"born_on"`
-	Email       string `json:"email"`
-	PhoneNumber string `json:"phone_number"`
+	ID string `json:"id"`
+	// InfantPassengerID names the infant an adult holds on their lap.
+	InfantPassengerID string `json:"infant_passenger_id"`
+	Title             string `json:"title"`
+	Gender            string `json:"gender"`
+	GivenName         string `json:"given_name"`
+	FamilyName        string `json:"family_name"`
+	BornOn            string `json:"born_on"`
+	Email             string `json:"email"`
+	PhoneNumber       string `json:"phone_number"`
 }
 
 type orderIn struct {
@@ -125,7 +127,7 @@ func (s *Sim) createOrder(w http.ResponseWriter, r *http.Request) {
 			ID: id, BookingReference: strings.ToUpper(hashID(id, 6)), Reference: metadata[ReferenceMetadataKey],
 			OfferID: offerID, Amount: amount, Currency: s.Currency, Passengers: len(o.Passengers), CreatedAt: now,
 		},
-		request: key.requestID(), key: key, flight: f, metadata: metadata, passengers: o.Passengers, createdAt: now,
+		request: key.requestID(), key: key, journey: f, metadata: metadata, passengers: o.Passengers, createdAt: now,
 	}
 	rec.kit = s.Kit.AddOrder(rec.kit)
 	s.orders[id] = rec
@@ -163,13 +165,34 @@ var (
 )
 
 func validPassengers(w http.ResponseWriter, key offerKey, ps []passengerIn) bool {
-	if len(ps) != key.Adults {
-		validationError(w, "validation_length", "passengers", fmt.Sprintf("The offer is for %d passengers.", key.Adults))
+	types := key.party().Types()
+	if len(ps) != len(types) {
+		validationError(w, "validation_length", "passengers", fmt.Sprintf("The offer is for %d passengers.", len(types)))
 		return false
 	}
-	want := make(map[string]bool, key.Adults)
-	for i := range key.Adults {
+	want := make(map[string]bool, len(types))
+	typeOf := make(map[string]string, len(types))
+	for i, t := range types {
 		want[key.passengerID(i)] = true
+		typeOf[key.passengerID(i)] = t
+	}
+	// Every infant is held by exactly one adult (infant_passenger_id).
+	held := map[string]int{}
+	for i, p := range ps {
+		if p.InfantPassengerID == "" {
+			continue
+		}
+		if typeOf[p.ID] != simkit.Adult || typeOf[p.InfantPassengerID] != simkit.Infant {
+			validationError(w, "validation_inclusion", fmt.Sprintf("passengers/%d/infant_passenger_id", i), "An adult can hold one of the offer's infants.")
+			return false
+		}
+		held[p.InfantPassengerID]++
+	}
+	for id, t := range typeOf {
+		if t == simkit.Infant && held[id] != 1 {
+			validationError(w, "validation_required", "passengers", "Each infant must be held by exactly one adult (infant_passenger_id).")
+			return false
+		}
 	}
 	for i, p := range ps {
 		field := func(name string) string { return fmt.Sprintf("passengers/%d/%s", i, name) }
@@ -284,12 +307,12 @@ func (s *Sim) renderOrder(rec *orderRecord) map[string]any {
 	total := money.Money{Amount: rec.kit.Amount, Currency: rec.kit.Currency}
 	tax := money.Money{Amount: total.Amount * 15 / 100, Currency: total.Currency}
 	base := money.Money{Amount: total.Amount - tax.Amount, Currency: total.Currency}
-	offer := s.renderOffer(rec.key, rec.flight, total.Amount, "economy")
+	offer := s.renderOffer(rec.key, rec.journey, total.Amount, "economy")
 	pax := make([]map[string]any, len(rec.passengers))
 	for i, p := range rec.passengers {
 		pax[i] = map[string]any{
 			"id": p.ID, "title": p.Title, "gender": p.Gender, "given_name": p.GivenName,
-			"family_name": p.FamilyName, "born_on": p.BornOn, "type": "adult", "infant_passenger_id": nil,
+			"family_name": p.FamilyName, "born_on": p.BornOn, "type": duffelType(typeOf(rec.key, p.ID)), "infant_passenger_id": nullable(p.InfantPassengerID),
 		}
 	}
 	metadata := rec.metadata
@@ -325,4 +348,21 @@ func (s *Sim) renderOrder(rec *orderRecord) map[string]any {
 			"paid_at": stamp(rec.createdAt),
 		},
 	}
+}
+
+// typeOf is the type of the offer's passenger id.
+func typeOf(k offerKey, id string) string {
+	for i, t := range k.party().Types() {
+		if k.passengerID(i) == id {
+			return t
+		}
+	}
+	return simkit.Adult
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

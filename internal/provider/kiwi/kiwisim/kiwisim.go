@@ -23,10 +23,7 @@
 // (orderfaults.go).
 package kiwisim
 
-//lint:file-ignore ST1005 decodeToken's messages are Kiwi's wire text sent to clients, not Go error strings.
-
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -117,44 +114,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v) // #nosec G104 -- a simulator's answer: a failed write means the client went away
 }
 
-// offerRef is what a booking_token encodes.
-type offerRef struct {
-	Origin, Destination string
-	Date                time.Time
-	Index, Adults       int
-	Currency            string
-}
-
-func encodeToken(o offerRef) string {
-	s := fmt.Sprintf("kw1|%s|%s|%s|%d|%d|%s", o.Origin, o.Destination, o.Date.Format(time.DateOnly), o.Index, o.Adults, o.Currency)
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
-
-// decodeToken's error text is Kiwi's own message for a bad token, sent to
-// clients as is (hence the capital, which the file-ignore below allows).
-func decodeToken(tok string) (offerRef, simkit.Flight, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return offerRef{}, simkit.Flight{}, fmt.Errorf("Invalid booking token")
-	}
-	p := strings.Split(string(b), "|")
-	if len(p) != 7 || p[0] != "kw1" {
-		return offerRef{}, simkit.Flight{}, fmt.Errorf("Invalid booking token")
-	}
-	date, err1 := time.Parse(time.DateOnly, p[3])
-	idx, err2 := strconv.Atoi(p[4])
-	adults, err3 := strconv.Atoi(p[5])
-	if err1 != nil || err2 != nil || err3 != nil || adults < 1 || !money.Known(p[6]) {
-		return offerRef{}, simkit.Flight{}, fmt.Errorf("Invalid booking token")
-	}
-	o := offerRef{Origin: p[1], Destination: p[2], Date: date, Index: idx, Adults: adults, Currency: p[6]}
-	flights := simkit.Inventory("kiwi", Carriers, o.Origin, o.Destination, o.Date)
-	if idx < 0 || idx >= len(flights) {
-		return offerRef{}, simkit.Flight{}, fmt.Errorf("Invalid booking token")
-	}
-	return o, flights[idx], nil
-}
-
 // amount renders minor units as a JSON number in currency.
 func amount(minor int64, currency string) json.Number {
 	return json.Number(money.Money{Amount: minor, Currency: currency}.Decimal())
@@ -222,10 +181,15 @@ func (s *Sim) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	adults := 1
-	if v := q.Get("adults"); v != "" {
-		if adults, err = strconv.Atoi(v); err != nil || adults < 1 || adults > 9 {
-			badRequest(w, "adults: Must be between 1 and 9.")
+	party, problem := readParty(q, simkit.Party{Adults: 1})
+	if problem != "" {
+		badRequest(w, problem)
+		return
+	}
+	var ret time.Time
+	if v := q.Get("return_from"); v != "" {
+		if ret, err = time.Parse("02/01/2006", v); err != nil || ret.Before(dateTo) || (q.Get("return_to") != "" && q.Get("return_to") != v) {
+			badRequest(w, "return_from: Not a valid date (dd/mm/yyyy); the simulator returns on one date, return_to alike.")
 			return
 		}
 	}
@@ -245,10 +209,11 @@ func (s *Sim) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var items []searchItem
+	now := time.Now().UnixMilli()
 	for d, n := dateFrom, 0; !d.After(dateTo) && n < 31; d, n = d.AddDate(0, 0, 1), n+1 {
-		for _, f := range simkit.Inventory("kiwi", Carriers, from, to, d) {
-			ref := offerRef{Origin: from, Destination: to, Date: d, Index: f.Index, Adults: adults, Currency: curr}
-			items = append(items, item(ref, f))
+		for _, j := range simkit.Journeys("kiwi", Carriers, from, to, d, ret) {
+			ref := offerRef{Origin: from, Destination: to, Date: d, Return: ret, Index: j[0].Index, Party: party, Currency: curr, Created: now}
+			items = append(items, item(ref, j))
 		}
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].minor < items[j].minor })
@@ -267,29 +232,41 @@ func (s *Sim) search(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func item(ref offerRef, f simkit.Flight) searchItem {
+func item(ref offerRef, j simkit.Journey) searchItem {
 	token := encodeToken(ref)
 	legID := fmt.Sprintf("%016x_0", hash(token))
-	fare := quote(f.Amount, ref.Currency)
-	total := fare * int64(ref.Adults)
-	num, _ := strconv.Atoi(f.Number)
-	return searchItem{
-		ID: legID, FlyFrom: f.Origin, FlyTo: f.Destination,
-		LocalDeparture: kiwiTime(f.DepartsLocal), UTCDeparture: f.DepartsAt.Format("2006-01-02T15:04:05.000Z"),
-		LocalArrival: kiwiTime(f.ArrivesLocal), UTCArrival: f.ArrivesAt.Format("2006-01-02T15:04:05.000Z"),
-		Duration:     map[string]int{"departure": int(f.Duration.Seconds()), "return": 0, "total": int(f.Duration.Seconds())},
-		Price:        amount(total, ref.Currency),
-		Conversion:   map[string]json.Number{ref.Currency: amount(total, ref.Currency)},
-		Fare:         map[string]json.Number{"adults": amount(fare, ref.Currency), "children": "0", "infants": "0"},
-		Availability: map[string]int{"seats": 9},
-		Airlines:     []string{f.Carrier},
-		Route: []leg{{
-			ID: legID, FlyFrom: f.Origin, FlyTo: f.Destination,
+	total := ref.quote(j.Fare(), ref.Currency)
+	first, last := j[0], j[len(j)-1]
+	var route []leg
+	var back time.Duration
+	for n, f := range j {
+		num, _ := strconv.Atoi(f.Number)
+		route = append(route, leg{
+			ID: fmt.Sprintf("%016x_%d", hash(token), n), FlyFrom: f.Origin, FlyTo: f.Destination,
 			LocalDeparture: kiwiTime(f.DepartsLocal), UTCDeparture: f.DepartsAt.Format("2006-01-02T15:04:05.000Z"),
 			LocalArrival: kiwiTime(f.ArrivesLocal), UTCArrival: f.ArrivesAt.Format("2006-01-02T15:04:05.000Z"),
 			Airline: f.Carrier, FlightNo: json.Number(strconv.Itoa(num)),
-			FareCategory: "M", VehicleType: "aircraft",
-		}},
+			FareCategory: "M", VehicleType: "aircraft", Return: n,
+		})
+		if n == 1 {
+			back = f.Duration
+		}
+	}
+	fare := func(t string) json.Number {
+		return amount(quote(simkit.FareFor(j.Fare(), t), ref.Currency), ref.Currency)
+	}
+	return searchItem{
+		ID: legID, FlyFrom: first.Origin, FlyTo: first.Destination,
+		LocalDeparture: kiwiTime(first.DepartsLocal), UTCDeparture: first.DepartsAt.Format("2006-01-02T15:04:05.000Z"),
+		LocalArrival: kiwiTime(first.ArrivesLocal), UTCArrival: first.ArrivesAt.Format("2006-01-02T15:04:05.000Z"),
+		Duration: map[string]int{"departure": int(first.Duration.Seconds()), "return": int(back.Seconds()),
+			"total": int((first.Duration + back).Seconds())},
+		Price:        amount(total, ref.Currency),
+		Conversion:   map[string]json.Number{ref.Currency: amount(total, ref.Currency)},
+		Fare:         map[string]json.Number{"adults": fare(simkit.Adult), "children": fare(simkit.Child), "infants": fare(simkit.Infant)},
+		Availability: map[string]int{"seats": 9},
+		Airlines:     []string{first.Carrier, last.Carrier},
+		Route:        route,
 		BookingToken: token,
 		DeepLink:     "https://www.kiwi.com/deep?booking_token=" + token,
 		minor:        total,
@@ -307,30 +284,6 @@ type priceConversion struct {
 	Amount   json.Number `json:"amount"`
 }
 
-// baggage is a check_flights baggage block: a free personal item and no
-// hold bag, or a paid hold bag.
-func baggage() map[string]any {
-	free := map[string]any{"currency": "EUR", "amount": 0, "base": 0, "service": 0, "service_flat": 0, "merchant": 0}
-	paid := map[string]any{"currency": "EUR", "amount": 25, "base": 21, "service": 4, "service_flat": 0, "merchant": 0}
-	groups := map[string]any{"passenger_groups": []string{"adult", "child"}}
-	return map[string]any{
-		"definitions": map[string]any{
-			"hand_bag": []any{map[string]any{"category": "personal_item", "conditions": groups, "price": free,
-				"restrictions": map[string]int{"weight": 5, "height": 30, "length": 40, "width": 20, "dimensions_sum": 90}}},
-			"hold_bag": []any{map[string]any{"category": "hold_bag", "conditions": groups, "price": paid,
-				"restrictions": map[string]int{"weight": 20, "height": 52, "length": 78, "width": 28, "dimensions_sum": 158}}},
-		},
-		"combinations": map[string]any{
-			"hand_bag": []any{map[string]any{"indices": []int{0}, "category": "hand_bag", "conditions": groups, "price": free}},
-			"hold_bag": []any{
-				map[string]any{"indices": []int{}, "category": "hold_bag", "conditions": groups, "price": free},
-				map[string]any{"indices": []int{0}, "category": "hold_bag", "conditions": groups, "price": paid},
-			},
-		},
-		"notices": map[string]any{},
-	}
-}
-
 func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 	s.Kit.Count(func(st *simkit.Stats) { st.Prices++ })
 	q := r.URL.Query()
@@ -339,13 +292,16 @@ func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err.Error())
 		return
 	}
-	adults := ref.Adults
-	if v := q.Get("adults"); v != "" {
-		if adults, err = strconv.Atoi(v); err != nil || adults < 1 || adults > 9 {
-			badRequest(w, "adults: Must be between 1 and 9.")
-			return
-		}
+	if s.expired(ref) {
+		badRequest(w, "Expired booking token")
+		return
 	}
+	party, problem := readParty(q, ref.Party)
+	if problem != "" {
+		badRequest(w, problem)
+		return
+	}
+	ref.Party = party
 	curr := q.Get("currency")
 	if curr == "" {
 		curr = "EUR"
@@ -355,7 +311,7 @@ func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := s.Kit.Knobs()
-	base := f.Amount * int64(adults)
+	base := ref.quote(f.Fare(), "EUR")
 	session := q.Get("session_id")
 	// The first call of a session starts the check; later calls see it done.
 	checked := session != ""
@@ -370,26 +326,26 @@ func (s *Sim) checkFlights(w http.ResponseWriter, r *http.Request) {
 		pct = k.PriceChangeAtPricing
 		total = simkit.Adjust(base, pct)
 	}
-	converted := simkit.Adjust(quote(f.Amount, curr)*int64(adults), pct)
+	converted := simkit.Adjust(ref.quote(f.Fare(), curr), pct)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"server_time":          time.Now().Unix(),
-		"session_id":           session,
-		"booking_token":        q.Get("booking_token"),
-		"pnum":                 adults,
-		"flights_checked":      checked && !k.SoldOut,
-		"flights_real_checked": checked && !k.SoldOut,
-		"flights_to_check":     !checked,
-		"flights_invalid":      k.SoldOut,
-		"price_change":         total != base,
-		"orig_price":           amount(base, "EUR"),
-		"total":                amount(total, "EUR"),
-		"currency":             "EUR",
-		"conversion":           priceConversion{Currency: curr, Amount: amount(converted, curr)},
-		"max_passengers":       9,
-		"flights": []map[string]any{{
-			"id": fmt.Sprintf("%016x_0", hash(q.Get("booking_token"))), "src": f.Origin, "dst": f.Destination,
-			"airline": map[string]string{"code": f.Carrier}, "flight_no": f.Number,
-		}},
+		"server_time":             time.Now().Unix(),
+		"session_id":              session,
+		"booking_token":           q.Get("booking_token"),
+		"pnum":                    party.Adults + party.Children + party.Infants,
+		"adults":                  party.Adults,
+		"children":                party.Children,
+		"infants":                 party.Infants,
+		"flights_checked":         checked && !k.SoldOut,
+		"flights_real_checked":    checked && !k.SoldOut,
+		"flights_to_check":        !checked,
+		"flights_invalid":         k.SoldOut,
+		"price_change":            total != base,
+		"orig_price":              amount(base, "EUR"),
+		"total":                   amount(total, "EUR"),
+		"currency":                "EUR",
+		"conversion":              priceConversion{Currency: curr, Amount: amount(converted, curr)},
+		"max_passengers":          9,
+		"flights":                 checkedFlights(q.Get("booking_token"), f),
 		"age_category_thresholds": map[string]int{"adult": 12, "child": 2},
 		"document_options":        map[string]int{"document_need": 0},
 		"baggage":                 baggage(),
@@ -424,6 +380,10 @@ func (s *Sim) saveBooking(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err.Error())
 		return
 	}
+	if s.expired(ref) {
+		badRequest(w, "Expired booking token")
+		return
+	}
 	switch {
 	case body.SessionID == "":
 		badRequest(w, "session_id: Missing data for required field.")
@@ -432,11 +392,27 @@ func (s *Sim) saveBooking(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "passengers: Missing data for required field.")
 		return
 	}
+	var named simkit.Party
 	for i, p := range body.Passengers {
 		if p.Name == "" || p.Surname == "" {
 			badRequest(w, fmt.Sprintf("passengers.%d: name and surname are required.", i))
 			return
 		}
+		switch p.Category {
+		case "adult":
+			named.Adults++
+		case "child":
+			named.Children++
+		case "infant":
+			named.Infants++
+		default:
+			badRequest(w, fmt.Sprintf("passengers.%d.category: Must be one of: adult, child, infant.", i))
+			return
+		}
+	}
+	if named != ref.Party {
+		badRequest(w, "passengers: The passengers' categories do not match the booking token's passengers.")
+		return
 	}
 	k := s.Kit.Knobs()
 	if k.SoldOut {
@@ -445,9 +421,9 @@ func (s *Sim) saveBooking(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	base := f.Amount * int64(len(body.Passengers))
+	base := ref.quote(f.Fare(), "EUR")
 	total := simkit.Adjust(simkit.Adjust(base, k.PriceChangeAtPricing), k.PriceChangeAtBooking)
-	converted := simkit.Adjust(simkit.Adjust(quote(f.Amount, ref.Currency)*int64(len(body.Passengers)), k.PriceChangeAtPricing), k.PriceChangeAtBooking)
+	converted := simkit.Adjust(simkit.Adjust(ref.quote(f.Fare(), ref.Currency), k.PriceChangeAtPricing), k.PriceChangeAtBooking)
 
 	s.mu.Lock()
 	s.nextID++
@@ -533,8 +509,8 @@ func (s *Sim) lookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, f := o.OfferID, simkit.Flight{}
-	if _, fl, err := decodeToken(token); err == nil {
-		f = fl
+	if _, j, err := decodeToken(token); err == nil {
+		f = j[0]
 	}
 	writeJSON(w, http.StatusOK, []any{map[string]any{
 		"bid":           json.Number(o.ID),

@@ -53,12 +53,19 @@ func TestTokenRoundTrip(t *testing.T) {
 	t.Parallel()
 	date := time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC)
 	flights := simkit.Inventory("kiwi", Carriers, "LHR", "BCN", date)
-	ref := offerRef{Origin: "LHR", Destination: "BCN", Date: date, Index: len(flights) - 1, Adults: 2, Currency: "USD"}
-	got, f, err := decodeToken(encodeToken(ref))
-	if err != nil || got != ref || f != flights[len(flights)-1] {
-		t.Errorf("round trip = %+v %+v %v", got, f, err)
+	ref := offerRef{Origin: "LHR", Destination: "BCN", Date: date, Index: len(flights) - 1, Party: simkit.Party{Adults: 2}, Currency: "USD"}
+	got, j, err := decodeToken(encodeToken(ref))
+	if err != nil || got != ref || len(j) != 1 || j[0] != flights[len(flights)-1] {
+		t.Errorf("round trip = %+v %+v %v", got, j, err)
 	}
-	for _, bad := range []string{"", "!!", encodeToken(offerRef{Origin: "LHR", Destination: "BCN", Date: date, Index: 99, Adults: 1, Currency: "EUR"})} {
+	back := date.AddDate(0, 0, 7)
+	rt := offerRef{Origin: "LHR", Destination: "BCN", Date: date, Return: back, Index: 0, Party: simkit.Party{Adults: 2, Children: 1, Infants: 1}, Currency: "EUR"}
+	got, j, err = decodeToken(encodeToken(rt))
+	if err != nil || got != rt || len(j) != 2 || j[1].Origin != "BCN" || j[1].DepartsAt.Before(back) {
+		t.Errorf("round trip token = %+v %+v %v", got, j, err)
+	}
+	for _, bad := range []string{"", "!!", encodeToken(offerRef{Origin: "LHR", Destination: "BCN", Date: date, Index: 99, Party: simkit.Party{Adults: 1}, Currency: "EUR"}),
+		encodeToken(offerRef{Origin: "LHR", Destination: "BCN", Date: date, Party: simkit.Party{Adults: 1, Infants: 2}, Currency: "EUR"})} {
 		if _, _, err := decodeToken(bad); err == nil {
 			t.Errorf("token %q decoded", bad)
 		}
