@@ -50,14 +50,6 @@ func writeEvents(ctx context.Context, tx pgx.Tx, evs ...events.Event) error {
 	return nil
 }
 
-// queueEvents queues the write of evs on b, for transactions that send
-// their statements as one batch.
-func queueEvents(b *pgx.Batch, evs ...events.Event) {
-	if len(evs) > 0 {
-		b.Queue(insertEvents, eventArgs(evs)...)
-	}
-}
-
 const eventColumns = `id, api_key_id, type, coalesce(flight_id, 0), data::text, created_at, coalesce(pos, 0)`
 
 func scanEvent(row pgx.Row) (events.Event, error) {
