@@ -87,7 +87,7 @@ run() {
 	after=$(($(cpu_jiffies "$SERVER_PID") + $(db_jiffies)))
 	stop_servers
 	read -r holds events < <(psql "$DB_URL" -XAtqF' ' -c "SELECT (SELECT count(*) FROM holds), (SELECT count(*) FROM events)")
-	ms=$(awk -v j=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$holds" 'BEGIN { printf "%.3f", n > 0 ? 1000 * j / hz / n : 0 }')
+	ms=$(awk -v j=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$holds" 'BEGIN { printf "%.3f", (n > 0 ? 1000 * j / hz / n : 0) }')
 	jq -r --arg n "$name" --arg o "$OTHER_CPU" --arg e "$events" --arg ms "$ms" \
 		'.summaries[0] as $s | "\($n) \(.extra.holds_per_sec) \($s.p50_ms) \($s.p99_ms) \($o) \($e) \($ms)"' "$WORK/out" >>"$WORK/results"
 	if [[ $(jq -r .extra.seats_ran_out "$WORK/out") == true ]]; then
