@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/events.sh — what the events outbox costs POST /holds: the same hold
 # run as bench/holds.sh, on two builds of reservd, one that writes events
-# (HEAD_REF, default HEAD) and one that does not (BASE_REF, default the
-# commit where this branch left main: the events table exists there but
-# nothing writes to it). Runs alternate between the two builds, ROUNDS
+# (HEAD_REF, default HEAD) and one that does not (BASE_REF, default
+# e66fc30, where the events table and the sequencer exist but nothing
+# writes events). Runs alternate between the two builds, ROUNDS
 # times in ABBA order, each on a fresh database, so that a machine shared
 # with other work drifts into both alike. Documented in docs/PERFORMANCE.md
 # ("Events").
@@ -36,7 +36,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 FLIGHTS=${FLIGHTS:-40}
 BENCH_DB=${BENCH_DB:-reservd_bench_events}
 HEAD_REF=${HEAD_REF:-HEAD}
-BASE_REF=${BASE_REF:-$(git -C "$ROOT" merge-base HEAD main)}
+BASE_REF=${BASE_REF:-e66fc30}
 
 need go git psql curl jq
 pg_check
