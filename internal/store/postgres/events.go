@@ -20,7 +20,9 @@ var insertEvents = insertEventsFrom(1)
 
 // insertEventsFrom is insertEvents with its five array parameters numbered
 // from $first, for statements that write events in a CTE of their own
-// (eventArgs gives the arguments).
+// (eventArgs gives the arguments): the transactions that send their writes
+// as one statement with COMMIT (a hold, a batch of holds) add their events
+// to it, at no extra round trip.
 func insertEventsFrom(first int) string {
 	return fmt.Sprintf(`
 	INSERT INTO events (id, api_key_id, type, flight_id, data)
@@ -48,14 +50,6 @@ func writeEvents(ctx context.Context, tx pgx.Tx, evs ...events.Event) error {
 		return fmt.Errorf("write events: %w", err)
 	}
 	return nil
-}
-
-// queueEvents queues the write of evs on b, for transactions that send
-// their statements as one batch.
-func queueEvents(b *pgx.Batch, evs ...events.Event) {
-	if len(evs) > 0 {
-		b.Queue(insertEvents, eventArgs(evs)...)
-	}
 }
 
 const eventColumns = `id, api_key_id, type, coalesce(flight_id, 0), data::text, created_at, coalesce(pos, 0)`
