@@ -17,7 +17,7 @@
 #   ROUNDS        pairs of runs (default 3)
 #   DURATION      length of each measured run (default 15s); WARMUP (default 3s)
 #   CONNECTIONS   concurrent HTTP connections (default 64)
-#   FLIGHTS       1000-seat flights created through the API for each run (default 40)
+#   FLIGHTS       1000-seat flights created through the API for each run (default 80)
 #   HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
 #   PG_URL        PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 #                 the database BENCH_DB (default reservd_bench_events) on it is
@@ -33,7 +33,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 CONNECTIONS=${CONNECTIONS:-64}
-FLIGHTS=${FLIGHTS:-40}
+FLIGHTS=${FLIGHTS:-80}
 BENCH_DB=${BENCH_DB:-reservd_bench_events}
 HEAD_REF=${HEAD_REF:-HEAD}
 BASE_REF=${BASE_REF:-e66fc30}
