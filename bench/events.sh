@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/events.sh — what the events outbox costs POST /holds: the same hold
 # run as bench/holds.sh, on two builds of reservd, one that writes events
-# (HEAD_REF, default HEAD) and one that does not (BASE_REF, default the
-# commit where this branch left main: the events table exists there but
-# nothing writes to it). Runs alternate between the two builds, ROUNDS
+# (HEAD_REF, default HEAD) and one that does not (BASE_REF, default
+# e66fc30, where the events table and the sequencer exist but nothing
+# writes events). Runs alternate between the two builds, ROUNDS
 # times in ABBA order, each on a fresh database, so that a machine shared
 # with other work drifts into both alike. Documented in docs/PERFORMANCE.md
 # ("Events").
@@ -17,7 +17,7 @@
 #   ROUNDS        pairs of runs (default 3)
 #   DURATION      length of each measured run (default 15s); WARMUP (default 3s)
 #   CONNECTIONS   concurrent HTTP connections (default 64)
-#   FLIGHTS       1000-seat flights created through the API for each run (default 40)
+#   FLIGHTS       1000-seat flights created through the API for each run (default 80)
 #   HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
 #   PG_URL        PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 #                 the database BENCH_DB (default reservd_bench_events) on it is
@@ -33,10 +33,10 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 CONNECTIONS=${CONNECTIONS:-64}
-FLIGHTS=${FLIGHTS:-40}
+FLIGHTS=${FLIGHTS:-80}
 BENCH_DB=${BENCH_DB:-reservd_bench_events}
 HEAD_REF=${HEAD_REF:-HEAD}
-BASE_REF=${BASE_REF:-$(git -C "$ROOT" merge-base HEAD main)}
+BASE_REF=${BASE_REF:-e66fc30}
 
 need go git psql curl jq
 pg_check
@@ -87,7 +87,7 @@ run() {
 	after=$(($(cpu_jiffies "$SERVER_PID") + $(db_jiffies)))
 	stop_servers
 	read -r holds events < <(psql "$DB_URL" -XAtqF' ' -c "SELECT (SELECT count(*) FROM holds), (SELECT count(*) FROM events)")
-	ms=$(awk -v j=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$holds" 'BEGIN { printf "%.3f", n > 0 ? 1000 * j / hz / n : 0 }')
+	ms=$(awk -v j=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$holds" 'BEGIN { printf "%.3f", (n > 0 ? 1000 * j / hz / n : 0) }')
 	jq -r --arg n "$name" --arg o "$OTHER_CPU" --arg e "$events" --arg ms "$ms" \
 		'.summaries[0] as $s | "\($n) \(.extra.holds_per_sec) \($s.p50_ms) \($s.p99_ms) \($o) \($e) \($ms)"' "$WORK/out" >>"$WORK/results"
 	if [[ $(jq -r .extra.seats_ran_out "$WORK/out") == true ]]; then

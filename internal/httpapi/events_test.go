@@ -72,11 +72,19 @@ func TestEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, a *api) {
 		fl := a.flight(t)
 		bob := a.key("bob", false)
-		h := data(t, a.post("/holds", a.client, idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["12A"]}`, fl)), 201)
+		key, body := idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["12A"]}`, fl)
+		h := data(t, a.post("/holds", a.client, key, body), 201)
 		id := h["id"].(string)
+		// A replay answers the stored hold and writes no second event.
+		if again := data(t, a.post("/holds", a.client, key, body), 201); again["id"] != id {
+			t.Fatalf("replayed hold = %v", again)
+		}
 		wantError(t, a.post("/holds", bob, idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["12A"]}`, fl)), 409, "seats_unavailable")
 		data(t, a.post("/holds/"+id+"/extend", a.client, "", `{}`), 200)
-		data(t, a.do("DELETE", "/holds/"+id, a.client, nil), 200)
+		release := idem()
+		data(t, a.do("DELETE", "/holds/"+id, a.client, nil, "Idempotency-Key", release), 200)
+		data(t, a.do("DELETE", "/holds/"+id, a.client, nil, "Idempotency-Key", release), 200)
+		data(t, a.do("DELETE", "/holds/"+id, a.client, nil), 200) // released already: the same answer, no event
 		bobs := data(t, a.post("/holds", bob, idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["12B"]}`, fl)), 201)
 
 		all := a.sequenced(t, a.client, 3)

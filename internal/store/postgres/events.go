@@ -20,7 +20,9 @@ var insertEvents = insertEventsFrom(1)
 
 // insertEventsFrom is insertEvents with its five array parameters numbered
 // from $first, for statements that write events in a CTE of their own
-// (eventArgs gives the arguments).
+// (eventArgs gives the arguments): the transactions that send their writes
+// as one statement with COMMIT (a hold, a batch of holds) add their events
+// to it, at no extra round trip.
 func insertEventsFrom(first int) string {
 	return fmt.Sprintf(`
 	INSERT INTO events (id, api_key_id, type, flight_id, data)
