@@ -144,7 +144,7 @@ func appendTime(b []byte, t time.Time, err *error) []byte {
 func appendSegments(b []byte, ss []provider.Segment, err *error) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ss)))
 	for _, s := range ss {
-		b = binary.AppendUvarint(b, uint64(s.Slice))
+		b = binary.AppendUvarint(b, uint64(s.Slice)) // #nosec G115 -- a slice index is 0 or 1, never negative
 		b = appendString(b, s.Carrier)
 		b = appendString(b, s.FlightNumber)
 		b = appendString(b, s.Origin)
@@ -264,7 +264,7 @@ func (r *entryReader) segments() []provider.Segment {
 	ss := make([]provider.Segment, n)
 	for i := range ss {
 		s := &ss[i]
-		if s.Slice = int(r.uint()); s.Slice > 1 {
+		if s.Slice = int(r.uint()); s.Slice > 1 { // #nosec G115 -- checked on the same line: anything but 0 or 1 is refused
 			r.fail() // an offer has an outbound and at most a return
 		}
 		s.Carrier = r.str()

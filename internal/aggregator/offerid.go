@@ -28,7 +28,7 @@ func OfferID(key []byte, search provider.SearchRequest, o provider.Offer) string
 	write(o.ID)
 	write(o.Price.String())
 	for _, s := range o.Segments {
-		write(string(rune('0' + s.Slice)))
+		write(string(rune('0' + s.Slice))) // #nosec G115 -- a slice index is 0 or 1
 		write(s.Carrier)
 		write(s.FlightNumber)
 		write(s.Origin)

@@ -60,7 +60,7 @@ func (h *Hub) SubscribeSeats(ctx context.Context, id int64) (*SeatSub, error) {
 			subs: map[*SeatSub]struct{}{}}
 		h.watches[id] = w
 		h.watchesWG.Add(1)
-		go h.runWatch(w)
+		go h.runWatch(w) // #nosec G118 -- the watch outlives the request that started it: it serves every client of the flight until the last leaves or the hub closes
 	}
 	s := &SeatSub{h: h, w: w, C: make(chan []byte, h.cfg.SeatBuffer), dropped: make(chan struct{})}
 	w.subs[s] = struct{}{} // keeps the watch alive while its first read runs

@@ -250,7 +250,7 @@ func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([
 				n  int
 			)
 			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
+				rows.Close() // #nosec G104 -- already failing with the scan's error
 				return err
 			}
 			claims[id] = n
