@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/reservd/reservd/internal/webhook"
 )
 
 func sign(secret string, t int64, body string) string {
@@ -38,5 +40,15 @@ func TestVerify(t *testing.T) {
 		if (err == nil) != c.ok {
 			t.Errorf("%s: verify = %v, want ok=%v", c.name, err, c.ok)
 		}
+	}
+}
+
+// TestVerifiesWhatReservdSigns: the receiver accepts the signature reservd
+// itself puts on a delivery (internal/webhook.Sign), so the two cannot drift.
+func TestVerifiesWhatReservdSigns(t *testing.T) {
+	const secret, body = "whsec_test", `{"id":"evt_1","type":"booking.confirmed"}`
+	now := time.Now()
+	if err := verify(webhook.Sign(secret, now, []byte(body)), []byte(body), secret, now); err != nil {
+		t.Fatalf("the receiver refuses reservd's signature: %v", err)
 	}
 }
