@@ -216,6 +216,7 @@ if [[ $PART != 1 ]]; then
 		"| \(.expected) | \(.latency.requests) | \(.duplicates) | \(.bad_signature) | \(.malformed) | \(.missing) | \(.latency.p50_ms) | \(.latency.p90_ms) | \(.latency.p99_ms) | \(.latency.max_ms) |"' "$WORK/report.json"
 	read -r f50 f99 fmax <<<"$FANOUT_LAG"
 	echo "of which event created_at to its delivery row (sequencer + fan-out): p50 $f50 ms, p99 $f99 ms, max $fmax ms"
+	echo "by second of created_at (events: p50 / max ms): $(jq -r '[.by_second[] | "\(.name | ltrimstr("second ")): \(.requests) \(.p50_ms)/\(.max_ms)"] | join(", ")' "$WORK/report.json")"
 	jq -e '.expected > 0 and .missing == 0 and .bad_signature == 0 and .malformed == 0' "$WORK/report.json" >/dev/null ||
 		die "not every event arrived once with a valid signature: $(jq -c '{expected, missing, missing_ids, bad_signature, malformed}' "$WORK/report.json")"
 fi

@@ -125,15 +125,22 @@ type hookRecorder struct {
 	start  time.Time
 
 	mu         sync.Mutex
-	first      map[string]time.Duration // each event's first arrival minus its created_at
+	first      map[string]arrival // each event's first arrival
 	deliveries int
 	badSig     int
 	malformed  int
 	last       time.Time
 }
 
+// arrival is an event's first arrival: its created_at, and the arrival
+// time minus it.
+type arrival struct {
+	created time.Time
+	lag     time.Duration
+}
+
 func newHookRecorder(secret string) *hookRecorder {
-	return &hookRecorder{secret: secret, start: time.Now(), first: map[string]time.Duration{}}
+	return &hookRecorder{secret: secret, start: time.Now(), first: map[string]arrival{}}
 }
 
 // hook receives one delivery. A bad signature is counted and answered 400
@@ -162,7 +169,7 @@ func (rc *hookRecorder) hook(w http.ResponseWriter, r *http.Request) {
 		rc.malformed++
 	default:
 		if _, seen := rc.first[ev.ID]; !seen {
-			rc.first[ev.ID] = arrived.Sub(ev.CreatedAt)
+			rc.first[ev.ID] = arrival{created: ev.CreatedAt, lag: arrived.Sub(ev.CreatedAt)}
 		}
 	}
 	rc.last = arrived
@@ -201,6 +208,9 @@ type hookReport struct {
 	Unexpected  int      `json:"unexpected"`            // events received that were not expected
 	LatencyFrom string   `json:"latency_from"`
 	Latency     Summary  `json:"latency"`
+	// BySecond is the latency of the same events by the second of their
+	// created_at, from the earliest: how the lag moved through a run.
+	BySecond []Summary `json:"by_second"`
 }
 
 func (rc *hookRecorder) report(want []string) hookReport {
@@ -208,10 +218,13 @@ func (rc *hookRecorder) report(want []string) hookReport {
 	defer rc.mu.Unlock()
 	r := hookReport{hookStats: rc.statsLocked(), Expected: len(want),
 		LatencyFrom: "arrival minus the event's created_at, first arrival of each event"}
-	var samples []Sample
+	var (
+		samples []Sample
+		got     []arrival
+	)
 	if want == nil {
-		for _, d := range rc.first {
-			samples = append(samples, Sample{Latency: d, Status: http.StatusOK})
+		for _, a := range rc.first {
+			got = append(got, a)
 		}
 	} else {
 		expected := make(map[string]bool, len(want))
@@ -220,7 +233,7 @@ func (rc *hookRecorder) report(want []string) hookReport {
 				continue
 			}
 			expected[id] = true
-			d, ok := rc.first[id]
+			a, ok := rc.first[id]
 			if !ok {
 				r.Missing++
 				if len(r.MissingIDs) < 20 {
@@ -228,7 +241,7 @@ func (rc *hookRecorder) report(want []string) hookReport {
 				}
 				continue
 			}
-			samples = append(samples, Sample{Latency: d, Status: http.StatusOK})
+			got = append(got, a)
 		}
 		r.Expected = len(expected)
 		for id := range rc.first {
@@ -237,7 +250,25 @@ func (rc *hookRecorder) report(want []string) hookReport {
 			}
 		}
 	}
+	var t0 time.Time
+	for _, a := range got {
+		samples = append(samples, Sample{Latency: a.lag, Status: http.StatusOK})
+		if t0.IsZero() || a.created.Before(t0) {
+			t0 = a.created
+		}
+	}
 	r.Latency = Summarize("webhook delivery", samples, max(rc.last.Sub(rc.start), 0))
+	var bySec [][]Sample
+	for _, a := range got {
+		i := int(a.created.Sub(t0) / time.Second)
+		for len(bySec) <= i {
+			bySec = append(bySec, nil)
+		}
+		bySec[i] = append(bySec[i], Sample{Latency: a.lag, Status: http.StatusOK})
+	}
+	for i, ss := range bySec {
+		r.BySecond = append(r.BySecond, Summarize(fmt.Sprintf("second %d", i), ss, time.Second))
+	}
 	return r
 }
 

@@ -116,6 +116,9 @@ func TestWebhookReceiver(t *testing.T) {
 	if l := r.Latency; l.Requests != 4 || l.P50MS < 20 || l.MaxMS < 40 || l.MaxMS > 900 {
 		t.Errorf("latency = %+v", l)
 	}
+	if len(r.BySecond) != 1 || r.BySecond[0].Requests != 4 {
+		t.Errorf("by second = %+v", r.BySecond)
+	}
 
 	cancel()
 	if err := <-done; err != nil {
