@@ -160,15 +160,18 @@ latency() {
 	measured --settle "$WORK/loadgen" holds -url "$BASE" -keys "$KEY" -flights "$FLIGHT_IDS" -c 32 -rate "$RATE" -d "$LAT_DURATION" -json
 	cp "$WORK/out" "$WORK/lat_holds.json"
 	LAT_OTHER=$OTHER_CPU
-	local want got i
+	local want got t0 deadline
+	t0=$EPOCHREALTIME
 	want=$(key_events)
 	say "waiting up to $DRAIN for the $want events to arrive"
-	for ((i = 0; i < ${DRAIN%s} * 10; i++)); do
+	deadline=$((SECONDS + ${DRAIN%s}))
+	while ((SECONDS < deadline)); do
 		got=$(recv_distinct)
 		((got < want)) || break
 		sleep 0.1
 	done
-	LAT_DRAIN=$(awk -v i="$i" 'BEGIN { printf "%.1f", i / 10 }')
+	# wall-clock time from the load's end to the last arrival (or to DRAIN)
+	LAT_DRAIN=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	psql "$DB_URL" -XAtqc "SELECT id FROM events WHERE api_key_id = $KEY_ID" >"$WORK/event_ids"
 	curl -fsS --data-binary @"$WORK/event_ids" "$RECV/report" >"$WORK/report.json"
 	# Where the time goes: the fan-out writes each delivery row (created_at,
