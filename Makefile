@@ -141,6 +141,10 @@ bench-offers: ## GET /offers latency with a black-holed provider; cache hits vs 
 bench-streams: ## 1,000 seat-map streams on one replica: memory per stream, commit-to-client fan-out latency
 	bench/streams.sh
 
+.PHONY: bench-webhooks
+bench-webhooks: ## POST /holds with one webhook endpoint vs none (ABAB); commit-to-delivery latency at 500 events/s
+	bench/webhooks.sh
+
 # Security scanners, both pinned as tools in go.mod (docs/SECURITY.md).
 # gosec works offline (about 30 s), so make lint, and through it make test,
 # runs it too: it fails on any finding that is not justified in place, and

@@ -14,6 +14,8 @@
 //	loadgen offers    -url U -keys K -c 32 -d 15s [-same]
 //	loadgen get       -url http://host/path -c 32 -d 15s [-keys K]
 //	loadgen seatstream -url U -keys K -flight 6 -clients 1000 -rounds 20 [-pid P]
+//	loadgen holds     -url U -keys K -flights 1,2,3 -c 16 -d 10s -rate 500   # paced
+//	loadgen webhook-receiver -url U -keys K -listen 127.0.0.1:9000
 //
 // Every request carries its own Idempotency-Key where the API needs one, and
 // an API key taken round-robin from -keys by worker. -url takes several
@@ -65,6 +67,7 @@ commands:
   offers     search offers, each search distinct (cache misses) or the same one (-same)
   get        GET one URL repeatedly
   seatstream open many seat-map streams, hold seats, measure fan-out latency and memory per stream
+  webhook-receiver  register a webhook endpoint, receive and verify its deliveries, report their latency
 
 Run "loadgen COMMAND -h" for a command's flags.
 `
@@ -79,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd, args := args[0], args[1:]
 	commands := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"mkflights": mkflights, "holds": holdsCmd, "flashsale": flashsale, "conflicts": conflicts,
-		"offers": offers, "get": getCmd, "seatstream": seatStreamCmd,
+		"offers": offers, "get": getCmd, "seatstream": seatStreamCmd, "webhook-receiver": webhookReceiverCmd,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)

@@ -107,11 +107,15 @@ func parseIDs(v string) ([]int64, error) {
 func holdsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, o := loadFlags("holds", stderr, 64)
 	flightList := fs.String("flights", "", "flight ids, comma-separated, whose available seats are held, one seat per request")
+	rate := fs.Float64("rate", 0, "requests per second in all, paced (0: as fast as the workers go); -c must be large enough to keep up")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := o.check(true); err != nil {
 		return err
+	}
+	if *rate < 0 {
+		return errors.New("-rate must not be negative")
 	}
 	ids, err := parseIDs(*flightList)
 	if err != nil {
@@ -135,9 +139,13 @@ func holdsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("no available seat on those flights")
 	}
 	var next atomic.Int64
+	pace := newPacer(*rate)
 	samples, elapsed := runFor(ctx, o.conc, o.warmup, o.dur, func(ctx context.Context, w int) (Sample, bool) {
 		i := next.Add(1) - 1
 		if i >= int64(len(bodies)) {
+			return Sample{}, false
+		}
+		if !pace.wait(ctx, i) {
 			return Sample{}, false
 		}
 		return c.call(ctx, http.MethodPost, o.url(w)+"/holds", o.key(w), bodies[i], true, nil), true
@@ -149,7 +157,7 @@ func holdsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	return report{Command: "holds", Summaries: []Summary{sum}, Extra: map[string]any{
 		"concurrency": o.conc, "seats_available": len(bodies), "seats_requested": used,
-		"seats_ran_out": used == int64(len(bodies)), "holds_per_sec": sum.PerSecond(http.StatusCreated),
+		"seats_ran_out": used == int64(len(bodies)), "holds_per_sec": sum.PerSecond(http.StatusCreated), "rate": *rate,
 	}}.write(stdout, o.json)
 }
 
