@@ -445,3 +445,47 @@ func TestStoppedMidDeliveryIsTakenOver(t *testing.T) {
 		})
 	}
 }
+
+// TestBacklogDrainsWithoutWaitingForPasses: dispatch passes once a second
+// could start at most PerEndpoint (2) sends each, 40 in 20 s; the 60
+// events of the backlog all arrive within that because a finished send
+// claims the next deliveries at once.
+func TestBacklogDrainsWithoutWaitingForPasses(t *testing.T) {
+	t.Parallel()
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, engine)
+			rc := newReceiver(t, nil)
+			e.endpoint(t, rc, "")
+			d := webhook.New(e.s, testConfig(), nil, prometheus.NewRegistry())
+			t.Cleanup(d.Stop)
+			evs := e.events(t, 60)
+			if _, err := d.FanOut(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			passes := time.NewTicker(time.Second)
+			defer passes.Stop()
+			deadline := time.After(20 * time.Second)
+			for {
+				if _, err := d.Dispatch(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				missing := 0
+				for _, ev := range evs {
+					if rc.count(ev.ID) == 0 {
+						missing++
+					}
+				}
+				if missing == 0 {
+					return
+				}
+				select {
+				case <-passes.C:
+				case <-deadline:
+					t.Fatalf("%d of %d events undelivered after 20 passes of at most 2 sends each", missing, len(evs))
+				}
+			}
+		})
+	}
+}
