@@ -150,11 +150,16 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 // and starts sending them; it reports how many it started. The sends go on
 // after it returns.
 func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
+	return d.dispatch(ctx, d.cfg.Concurrency)
+}
+
+// dispatch is Dispatch claiming at most limit deliveries.
+func (d *Dispatcher) dispatch(ctx context.Context, limit int) (int, error) {
 	if d.ctx.Err() != nil || d.closing.Load() {
 		return 0, nil
 	}
 	d.mu.Lock()
-	free := d.cfg.Concurrency - d.inFlight
+	free := min(limit, d.cfg.Concurrency-d.inFlight)
 	var full []string
 	for ep, n := range d.busy {
 		if n >= d.cfg.PerEndpoint {
@@ -223,16 +228,17 @@ func (d *Dispatcher) done(endpoint string) {
 }
 
 // deliver sends one claimed delivery, records its outcome, and claims the
-// next due deliveries at once with the slot it frees: an endpoint's backlog
+// next due delivery at once with the slot it frees: an endpoint's backlog
 // drains as fast as the endpoint answers, not PerEndpoint sends per
-// WEBHOOK_INTERVAL pass (the passes still start the work, and pick up what
-// a claim racing another left behind). With nothing due the claim is one
-// cheap statement.
+// WEBHOOK_INTERVAL pass (the passes still start the work in bulk, and pick
+// up what a claim racing another left behind). One delivery, not the
+// replica's free slots: a claim the endpoint cannot take would only be
+// released again. With nothing due the claim is one cheap statement.
 func (d *Dispatcher) deliver(c store.WebhookClaim) {
 	d.send1(c)
 	d.done(c.Delivery.EndpointID)
 	if d.ctx.Err() == nil && !d.closing.Load() {
-		if _, err := d.Dispatch(d.ctx); err != nil && d.ctx.Err() == nil {
+		if _, err := d.dispatch(d.ctx, 1); err != nil && d.ctx.Err() == nil {
 			d.log.Warn("claim webhook deliveries", "error", err.Error())
 		}
 	}
