@@ -326,12 +326,12 @@ func (s *Store) WebhookRedeliver(ctx context.Context, keyID int64, eventID strin
 // WebhookGauges implements store.Webhooks.
 func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) {
 	var c store.WebhookCounts
+	// One scan of the pending deliveries counts both the due and the waiting.
 	err := s.pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FILTER (WHERE d.next_attempt_at <= now()) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-			WHERE d.status = 'pending' AND e.status = 'enabled'),
-		(SELECT count(*) FILTER (WHERE d.next_attempt_at > now()) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-			WHERE d.status = 'pending' AND e.status = 'enabled'),
-		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled')`).Scan(&c.Due, &c.Waiting, &c.Disabled)
+		count(*) FILTER (WHERE d.next_attempt_at <= now()), count(*) FILTER (WHERE d.next_attempt_at > now()),
+		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled')
+		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+		WHERE d.status = 'pending' AND e.status = 'enabled'`).Scan(&c.Due, &c.Waiting, &c.Disabled)
 	if err != nil {
 		return store.WebhookCounts{}, fmt.Errorf("webhook gauges: %w", err)
 	}
