@@ -18,7 +18,7 @@
 #   DURATION      length of each measured run (default 15s); WARMUP (default 3s)
 #   CONNECTIONS   concurrent HTTP connections (default 64)
 #   FLIGHTS       1000-seat flights created through the API for each run (default 80)
-#   HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
+#   HOLD_BATCH, HOLD_BATCH_SLOTS, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
 #   PG_URL        PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 #                 the database BENCH_DB (default reservd_bench_events) on it is
 #                 dropped, recreated for each run, and dropped at the end

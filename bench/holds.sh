@@ -17,7 +17,7 @@
 #                 a client needs more than its share)
 #   BENCH_REDIS_URL  run reservd with Redis at this redis:// URL (a key
 #                 prefix of its own), as in production; unset: no Redis
-#   HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
+#   HOLD_BATCH, HOLD_BATCH_SLOTS, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
 #                 (HOLD_BATCH=off: one transaction per hold)
 #   PG_URL        PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 #                 the database BENCH_DB (default reservd_bench_holds) on it is

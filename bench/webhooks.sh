@@ -42,7 +42,7 @@
 #   LAT_WEBHOOK_INTERVAL, LAT_PER_ENDPOINT  see 2. above
 #   DRAIN         how long to wait for the last deliveries (default 60s)
 #   PART          1, 2 or both (default both)
-#   HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
+#   HOLD_BATCH, HOLD_BATCH_SLOTS, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
 #   PG_URL        PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 #                 the database BENCH_DB (default reservd_bench_webhooks) on it is
 #                 dropped, recreated for each run, and dropped at the end

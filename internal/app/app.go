@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	rcfg.HoldTTL, rcfg.HoldMaxLifetime, rcfg.HoldMaxSeats = cfg.HoldTTL, cfg.HoldMaxLifetime, cfg.HoldMaxSeats
 	rcfg.HoldLimits = holds.Limits{SeatsPerFlight: cfg.HoldMaxSeatsPerFlight, Active: cfg.HoldMaxActive}
 	rcfg.PaymentLease = cfg.PaymentLease
-	rcfg.Batch = reserve.BatchConfig{Enabled: cfg.HoldBatch.Enabled, Window: cfg.HoldBatch.Window, MaxSize: cfg.HoldBatch.Max}
+	rcfg.Batch = reserve.BatchConfig{Enabled: cfg.HoldBatch.Enabled, Slots: cfg.HoldBatch.Slots, Window: cfg.HoldBatch.Window, MaxSize: cfg.HoldBatch.Max}
 	if o.UncachedReads {
 		rcfg.ReadCacheTTL = 0
 	}

@@ -9,11 +9,13 @@ import (
 )
 
 // HoldBatch configures the batching of concurrent holds into one
-// transaction (HOLD_BATCH, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX).
+// transaction (HOLD_BATCH, HOLD_BATCH_SLOTS, HOLD_BATCH_WINDOW,
+// HOLD_BATCH_MAX).
 type HoldBatch struct {
 	Enabled bool
-	Window  time.Duration // the longest a hold waits for others
-	Max     int           // a batch this size runs at once
+	Slots   int           // batch transactions running at once
+	Window  time.Duration // how long a batch's first hold waits for others
+	Max     int           // the most holds in one batch
 }
 
 // maxHoldBatchWindow bounds HOLD_BATCH_WINDOW: the window is added to a lone
@@ -32,9 +34,14 @@ func loadHoldBatch(env func(name, def string) string) (HoldBatch, []error) {
 	default:
 		errs = append(errs, fmt.Errorf("HOLD_BATCH=%q: want on or off", v))
 	}
-	w, err := time.ParseDuration(env("HOLD_BATCH_WINDOW", "500us"))
-	if err != nil || w <= 0 || w > maxHoldBatchWindow {
-		errs = append(errs, fmt.Errorf("HOLD_BATCH_WINDOW=%q: want a duration from 1µs to %s, such as 500us", env("HOLD_BATCH_WINDOW", ""), maxHoldBatchWindow))
+	slots, err := strconv.Atoi(env("HOLD_BATCH_SLOTS", "2"))
+	if err != nil || slots < 1 || slots > 64 {
+		errs = append(errs, fmt.Errorf("HOLD_BATCH_SLOTS=%q: want an integer from 1 to 64", env("HOLD_BATCH_SLOTS", "")))
+	}
+	b.Slots = slots
+	w, err := time.ParseDuration(env("HOLD_BATCH_WINDOW", "0s"))
+	if err != nil || w < 0 || w > maxHoldBatchWindow {
+		errs = append(errs, fmt.Errorf("HOLD_BATCH_WINDOW=%q: want a duration from 0 to %s, such as 500us", env("HOLD_BATCH_WINDOW", ""), maxHoldBatchWindow))
 	}
 	b.Window = w
 	n, err := strconv.Atoi(env("HOLD_BATCH_MAX", "64"))
@@ -50,5 +57,5 @@ func (b HoldBatch) LogValue() slog.Value {
 	if !b.Enabled {
 		return slog.StringValue("off")
 	}
-	return slog.GroupValue(slog.Duration("window", b.Window), slog.Int("max", b.Max))
+	return slog.GroupValue(slog.Int("slots", b.Slots), slog.Duration("window", b.Window), slog.Int("max", b.Max))
 }

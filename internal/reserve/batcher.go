@@ -3,6 +3,7 @@ package reserve
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,19 +15,23 @@ import (
 	"github.com/reservd/reservd/internal/store"
 )
 
-// BatchConfig tunes the hold batcher: concurrent holds of one replica are
-// collected for up to Window, or until MaxSize of them wait, and granted in
-// one database transaction (store.HoldBatcher).
+// BatchConfig tunes the hold batcher, a group commit: at most Slots batch
+// transactions of one replica run at once, and a batch takes every hold
+// that queued while they ran (up to MaxSize). A hold that finds a slot free
+// starts its batch at once, so a lone request waits for nothing, and under
+// load batches grow by themselves to what arrives during one transaction.
+// Window, when set, makes a batch's first request wait that long for others
+// as well (store.HoldBatcher runs the batch).
 type BatchConfig struct {
 	Enabled bool          // HOLD_BATCH
-	Window  time.Duration // HOLD_BATCH_WINDOW: the longest a hold waits for others
-	MaxSize int           // HOLD_BATCH_MAX: a batch this size runs at once
+	Slots   int           // HOLD_BATCH_SLOTS: batch transactions running at once
+	Window  time.Duration // HOLD_BATCH_WINDOW: how long a batch's first hold waits for others (0: not at all)
+	MaxSize int           // HOLD_BATCH_MAX: the most holds in one batch
 }
 
-// DefaultBatch is the batcher's default configuration: a window well under a
-// transaction's own duration, so that a lone request hardly notices it.
+// DefaultBatch is the batcher's default configuration.
 func DefaultBatch() BatchConfig {
-	return BatchConfig{Enabled: true, Window: 500 * time.Microsecond, MaxSize: 64}
+	return BatchConfig{Enabled: true, Slots: 2, MaxSize: 64}
 }
 
 // batchTimeout bounds a batch's work: it runs for every request in it, so
@@ -51,9 +56,11 @@ type batcher struct {
 	cfg BatchConfig
 	m   batchMetrics
 
-	mu    sync.Mutex
-	queue []*pendingHold
-	gen   uint64 // counts batches taken, so a late timer leaves the next batch alone
+	mu      sync.Mutex
+	queue   []*pendingHold
+	running int    // batches running, at most cfg.Slots
+	timer   bool   // a window timer is set for the queue's first request
+	gen     uint64 // counts batches taken, so a late timer leaves the next batch alone
 }
 
 type batchMetrics struct {
@@ -64,11 +71,12 @@ type batchMetrics struct {
 }
 
 func newBatcher(s *Service, cfg BatchConfig, reg prometheus.Registerer) *batcher {
-	if cfg.Window <= 0 {
-		cfg.Window = DefaultBatch().Window
+	def := DefaultBatch()
+	if cfg.Slots < 1 {
+		cfg.Slots = def.Slots
 	}
 	if cfg.MaxSize < 1 {
-		cfg.MaxSize = DefaultBatch().MaxSize
+		cfg.MaxSize = def.MaxSize
 	}
 	b := &batcher{s: s, cfg: cfg, m: batchMetrics{
 		size: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -79,7 +87,7 @@ func newBatcher(s *Service, cfg BatchConfig, reg prometheus.Registerer) *batcher
 		wait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "reservd_hold_batch_wait_seconds",
 			Help:    "How long a hold request waited for its batch to start.",
-			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 10), // 50 µs … 25.6 ms
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 12), // 50 µs … 102 ms
 		}),
 		tx: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "reservd_hold_batch_transaction_seconds",
@@ -102,40 +110,68 @@ func (b *batcher) hold(ctx context.Context, nh store.HoldCreateParams, done *ide
 	p := &pendingHold{ctx: ctx, nh: nh, done: done, enqueued: time.Now(), result: make(chan store.BatchResult, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
+	var q []*pendingHold
 	switch {
-	case len(b.queue) >= b.cfg.MaxSize:
-		q := b.take()
-		b.mu.Unlock()
-		b.run(q) // this request's goroutine runs the full batch
-	case len(b.queue) == 1:
+	case b.running >= b.cfg.Slots:
+		// A running batch takes this request when it ends.
+	case len(b.queue) >= b.cfg.MaxSize || b.cfg.Window <= 0:
+		q = b.take()
+	case !b.timer:
+		b.timer = true
 		gen := b.gen
-		b.mu.Unlock()
 		time.AfterFunc(b.cfg.Window, func() { b.flush(gen) })
-	default:
-		b.mu.Unlock()
+	}
+	b.mu.Unlock()
+	if q != nil {
+		b.loop(q) // this request's goroutine runs the batch
 	}
 	r := <-p.result
 	return r.Hold, r.Err
 }
 
-// take empties the queue; b.mu is held.
+// take removes the next batch from the queue and counts it running; b.mu is
+// held.
 func (b *batcher) take() []*pendingHold {
-	q := b.queue
-	b.queue = nil
+	n := min(len(b.queue), b.cfg.MaxSize)
+	q := slices.Clone(b.queue[:n])
+	b.queue = slices.Delete(b.queue, 0, n)
+	b.running++
+	b.timer = false
 	b.gen++
 	return q
 }
 
-// flush runs the batch its timer was set for, unless it already ran.
+// flush starts the batch its timer was set for, unless that batch already
+// started or every slot is busy (a running batch takes it when it ends).
 func (b *batcher) flush(gen uint64) {
 	b.mu.Lock()
-	if b.gen != gen || len(b.queue) == 0 {
+	if b.gen != gen || len(b.queue) == 0 || b.running >= b.cfg.Slots {
+		if b.gen == gen {
+			b.timer = false
+		}
 		b.mu.Unlock()
 		return
 	}
 	q := b.take()
 	b.mu.Unlock()
+	b.loop(q)
+}
+
+// loop runs q, then hands its slot to the holds that queued meanwhile:
+// they have waited at least one transaction already, so they run at once,
+// on a goroutine of their own (this one's caller is waiting for its answer).
+func (b *batcher) loop(q []*pendingHold) {
 	b.run(q)
+	b.mu.Lock()
+	b.running--
+	var next []*pendingHold
+	if len(b.queue) > 0 {
+		next = b.take()
+	}
+	b.mu.Unlock()
+	if next != nil {
+		go b.loop(next)
+	}
 }
 
 // run grants a batch: the fast path refuses what is obviously taken (one

@@ -158,6 +158,82 @@ func TestBatchFastPathKeysOfUndecidedRequests(t *testing.T) {
 	}
 }
 
+// gatedBatches is a store whose first batch transaction waits for open to
+// close; it records every batch's size.
+type gatedBatches struct {
+	store.Store
+	open  chan struct{}
+	mu    *sync.Mutex
+	sizes *[]int
+}
+
+func (g gatedBatches) HoldCreateBatch(ctx context.Context, reqs []store.BatchHold) ([]store.BatchResult, error) {
+	g.mu.Lock()
+	*g.sizes = append(*g.sizes, len(reqs))
+	first := len(*g.sizes) == 1
+	g.mu.Unlock()
+	if first {
+		<-g.open
+	}
+	return g.Store.HoldCreateBatch(ctx, reqs)
+}
+
+// TestBatchGroupCommit: with no window, a hold that finds a slot free runs
+// at once, alone; the holds that arrive while every slot is busy queue and
+// run together as the next batch as soon as a slot frees.
+func TestBatchGroupCommit(t *testing.T) {
+	for name, newStore := range storetest.Engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			g := gatedBatches{open: make(chan struct{}), mu: &sync.Mutex{}, sizes: &[]int{}}
+			e := newEnv(t, func(t testing.TB) store.Store { g.Store = newStore(t); return g }, nil,
+				func(c *reserve.Config) { c.Batch = reserve.BatchConfig{Enabled: true, Slots: 1, MaxSize: 64} })
+			first := make(chan error, 1)
+			go func() {
+				_, err := e.svc.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{"13A"}}, nil)
+				first <- err
+			}()
+			// The first hold's batch starts with it alone, at once.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				g.mu.Lock()
+				n := len(*g.sizes)
+				g.mu.Unlock()
+				if n == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the first hold's batch never started")
+				}
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 5)
+			for i := range errs {
+				wg.Go(func() {
+					_, errs[i] = e.svc.Hold(t.Context(), e.alice, holds.Request{FlightID: e.flight, Seats: []string{fmt.Sprintf("13%c", 'B'+i)}}, nil)
+				})
+			}
+			for deadline := time.Now().Add(10 * time.Second); reserve.QueuedHolds(e.svc) < 5; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d holds queued behind the running batch, want 5", reserve.QueuedHolds(e.svc))
+				}
+			}
+			close(g.open)
+			wg.Wait()
+			if err := <-first; err != nil {
+				t.Fatalf("first hold: %v", err)
+			}
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("queued hold %d: %v", i, err)
+				}
+			}
+			if !slices.Equal(*g.sizes, []int{1, 5}) {
+				t.Errorf("batch sizes = %v, want [1 5]", *g.sizes)
+			}
+		})
+	}
+}
+
 // failingBatches is a store whose batch transactions fail; with commit, the
 // batch commits first and only its answer is lost.
 type failingBatches struct {
