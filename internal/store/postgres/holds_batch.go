@@ -118,6 +118,7 @@ var batchWriteSQL = `
 		UPDATE idempotency_keys i SET state = 'done', status = c.status, body = c.body
 		FROM unnest($22::bigint[], $23::text[], $24::int[], $25::bytea[]) AS c(key_id, key, status, body)
 		WHERE i.api_key_id = c.key_id AND i.key = c.key AND i.state = 'running'
+			AND cardinality($22::bigint[]) > 0 -- mostly empty: no scan then, whatever the plan
 	), outbox AS (` + insertEventsFrom(26) + `
 	)
 	SELECT 1`
@@ -187,6 +188,12 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 		return err
 	})
 	if len(claimKeys) > 0 {
+		// These two look a handful of rows up by key in tables that grow
+		// from empty. A cached generic plan made while a table was small
+		// scans it whole, and keeps doing so as it grows until an ANALYZE
+		// invalidates the plan (milliseconds a batch after a few thousand
+		// holds on a fresh database): plan them for their arguments.
+		b.Queue(`SET LOCAL plan_cache_mode = force_custom_plan`)
 		b.Queue(`
 			SELECT k.api_key_id, k.key FROM idempotency_keys k
 			JOIN unnest($1::bigint[], $2::text[]) AS x(api_key_id, key) ON k.api_key_id = x.api_key_id AND k.key = x.key`,
@@ -198,6 +205,7 @@ func (s *Store) holdBatch(ctx context.Context, reqs []store.BatchHold) (out []st
 			_, err := pgx.ForEachRow(rows, []any{&cur}, func() error { idTaken[cur] = true; return nil })
 			return err
 		})
+		b.Queue(`SET LOCAL plan_cache_mode = auto`)
 	}
 	if byQuantity {
 		var (
