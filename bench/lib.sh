@@ -217,7 +217,8 @@ pg_jiffies() {
 # and PostgreSQL's processes for the bench database: 0% on a quiet machine.
 # --keep-going: a failing CMD does not end the script; its exit status is in
 # CMD_RC. --settle: wait 0.2 s after CMD, for the postmaster to reap the
-# backends of a finished pgbench.
+# backends of a finished pgbench. It also sets CPU_OURS_J (CPU ticks of
+# the servers, OWN_PIDS and PostgreSQL's processes) and CPU_KIDS_J (of CMD).
 OWN_PIDS=()
 measured() {
 	local keep='' settle='' m0 m1 o0 o1 k0 k1
@@ -245,5 +246,6 @@ measured() {
 	o1=$(($(pg_jiffies) + $(cpu_jiffies "${PIDS[@]}" "${OWN_PIDS[@]}")))
 	read -r -a m1 <<<"$(machine_jiffies)"
 	OTHER_CPU=$(other_share $((m1[0] - m0[0])) $((o1 - o0 + k1 - k0)) $((m1[1] - m0[1])))
+	CPU_OURS_J=$((o1 - o0)) CPU_KIDS_J=$((k1 - k0))
 	((OTHER_CPU <= 10)) || say "WARNING: other processes used ${OTHER_CPU}% of the machine's CPU during the run; the numbers are noisy"
 }
