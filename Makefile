@@ -120,13 +120,16 @@ scale: ## rolling restart of 3 replicas behind HAProxy under 200 clients, kill -
 bench-flights: ## benchmark GET /flights/{id}: reservd (SQLite, PostgreSQL) vs bare net/http, with wrk (docs/PERFORMANCE.md)
 	bench/flights.sh
 
-.PHONY: bench-holds bench-flashsale bench-fastpath bench-offers bench-scale
+.PHONY: bench-holds bench-holds-sqlite bench-flashsale bench-fastpath bench-offers bench-scale
 bench-scale: ## POST /holds with 1, 2, 3 replicas behind HAProxy, direct and through PgBouncer; CPU per part (docs/PERFORMANCE.md)
 	bin/install_tools.sh
 	bench/scale.sh
 
 bench-holds: ## benchmark POST /holds on PostgreSQL beside pgbench's conditional UPDATE (docs/PERFORMANCE.md)
 	bench/holds.sh
+
+bench-holds-sqlite: ## benchmark POST /holds on the embedded engine, batching on and off (docs/PERFORMANCE.md)
+	bench/holds_sqlite.sh
 
 bench-flashsale: ## flash sale: 2,000 clients race for 100 seats and book them; checks no seat is sold twice
 	bench/flashsale.sh
