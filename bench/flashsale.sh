@@ -15,12 +15,15 @@
 #              seat label, "quantity" holds {"cabin": "economy", "quantity": 1}
 #              (default "seat seat seat quantity")
 #   CUSTOMERS  customer API keys the clients share round-robin (default 20)
+#   BENCH_REDIS_URL  run reservd with Redis at this redis:// URL (a key
+#              prefix of its own), as in production; unset: no Redis
+#   HOLD_BATCH, HOLD_BATCH_SLOTS, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
 #   PG_URL     PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 #              the database BENCH_DB (default reservd_bench_flashsale) on it is
 #              dropped, recreated, and dropped again at the end
 #
-# reservd runs on 127.0.0.1 with RATE_LIMIT=0 and LOG_LEVEL=warn, without
-# Redis. A round whose checks fail makes the script exit 1 after the table.
+# reservd runs on 127.0.0.1 with RATE_LIMIT=0 and LOG_LEVEL=warn, with
+# Redis only when BENCH_REDIS_URL is set. A round whose checks fail makes the script exit 1 after the table.
 # shellcheck source=bench/lib.sh
 # The load generator sends many customers' holds with few API keys, so the
 # per-customer caps (HOLD_MAX_SEATS_PER_FLIGHT, HOLD_MAX_ACTIVE) and the
@@ -52,7 +55,11 @@ for i in $(seq "$CUSTOMERS"); do KEYS+="${KEYS:+,}$(newkey --name "bench-$i")"; 
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 say "starting reservd on $BASE (PostgreSQL, no Redis, RATE_LIMIT=0, LOG_LEVEL=$LOG_LEVEL, open files $(ulimit -n))"
-start_bg reservd env -u REDIS_URL ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 HOLD_MAX_SEATS_PER_FLIGHT=0 HOLD_MAX_ACTIVE=0 MAX_IN_FLIGHT_PER_KEY=0 MAX_IN_FLIGHT=0 MAX_CONNECTIONS=0 "$WORK/reservd" serve
+REDIS_ENV=(-u REDIS_URL)
+if [[ -n ${BENCH_REDIS_URL:-} ]]; then
+	REDIS_ENV=(REDIS_URL="$BENCH_REDIS_URL" REDIS_PREFIX="bench-flashsale-$$")
+fi
+start_bg reservd env "${REDIS_ENV[@]}" ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 HOLD_MAX_SEATS_PER_FLIGHT=0 HOLD_MAX_ACTIVE=0 MAX_IN_FLIGHT_PER_KEY=0 MAX_IN_FLIGHT=0 MAX_CONNECTIONS=0 "$WORK/reservd" serve
 wait_up "$BASE/healthz"
 
 FAILED=0
