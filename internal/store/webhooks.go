@@ -168,7 +168,7 @@ type WebhookOutcome struct {
 type WebhookRecorded struct {
 	Stale    bool // the claim was not the latest; nothing was written
 	Retry    bool // a next attempt was written
-	Disabled bool // the endpoint was disabled
+	Disabled bool // the endpoint was disabled (it was enabled until this outcome)
 }
 
 // WebhookDeliveryListParams selects a page of an endpoint's deliveries.

@@ -445,8 +445,27 @@ func (d *Dispatcher) flush() {
 		if r.Disabled {
 			d.m.disabledTotal.Inc()
 			d.log.Warn("webhook endpoint disabled after its retry window", "endpoint", f.endpoint, "retry_for", d.cfg.RetryFor)
+			d.forget(f.endpoint)
 		}
 	}
+}
+
+// forget drops the queued deliveries of an endpoint just disabled, unsent:
+// they stay pending, and no claim takes a disabled endpoint's deliveries.
+func (d *Dispatcher) forget(endpoint string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	kept := d.queue[:0]
+	for _, q := range d.queue {
+		if q.c.Delivery.EndpointID == endpoint {
+			d.held--
+			continue
+		}
+		kept = append(kept, q)
+	}
+	clear(d.queue[len(kept):])
+	d.queue = kept
+	delete(d.queued, endpoint)
 }
 
 // send POSTs the event and returns the answer's status (0 for none).

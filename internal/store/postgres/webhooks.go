@@ -349,9 +349,9 @@ func recordFailure(ctx context.Context, tx pgx.Tx, o store.WebhookOutcome) (stor
 		return out, err
 	}
 	if expired {
-		_, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = now()
+		tag, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = now()
 			WHERE id = $1 AND status = 'enabled'`, d.EndpointID)
-		out.Disabled = err == nil
+		out.Disabled = err == nil && tag.RowsAffected() > 0
 		return out, err
 	}
 	_, err = tx.Exec(ctx, `

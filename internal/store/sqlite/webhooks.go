@@ -418,9 +418,13 @@ func record(ctx context.Context, tx *sql.Tx, o store.WebhookOutcome) (store.Webh
 		return out, err
 	}
 	if first <= windowStart {
-		_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = ?
 			WHERE id = ? AND status = 'enabled'`, now, d.EndpointID)
-		out.Disabled = err == nil
+		if err != nil {
+			return out, err
+		}
+		n, err := res.RowsAffected()
+		out.Disabled = err == nil && n > 0
 		return out, err
 	}
 	_, err = tx.ExecContext(ctx, `

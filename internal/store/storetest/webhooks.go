@@ -645,6 +645,11 @@ func testWebhookRecordMany(t *testing.T, w *hooks) {
 	if e, err := w.s.WebhookEndpointGet(w.ctx, w.alice, dying.ID); err != nil || e.Status != store.WebhookDisabled {
 		t.Fatalf("endpoint past its window = %+v, %v; want disabled", e, err)
 	}
+	// Another failure past the window of the endpoint already disabled
+	// writes no retry and does not disable it again.
+	if r := w.record(t, theirs[2], false, 0, 10*time.Millisecond); r != (store.WebhookRecorded{}) {
+		t.Fatalf("a failure of an endpoint already disabled = %+v, want nothing more", r)
+	}
 	log := map[string]store.WebhookDelivery{}
 	var retries []store.WebhookDelivery
 	for _, d := range append(w.list(t, ok.ID), w.list(t, dying.ID)...) {
@@ -656,7 +661,7 @@ func testWebhookRecordMany(t *testing.T, w *hooks) {
 	}
 	for id, st := range map[string]string{mine[0].Delivery.ID: store.DeliveryDelivered, mine[1].Delivery.ID: store.DeliveryFailed,
 		mine[2].Delivery.ID: store.DeliveryFailed, theirs[0].Delivery.ID: store.DeliveryFailed, theirs[1].Delivery.ID: store.DeliveryDelivered,
-		theirs[2].Delivery.ID: store.DeliveryPending} {
+		theirs[2].Delivery.ID: store.DeliveryFailed} {
 		if log[id].Status != st {
 			t.Errorf("delivery %s is %q, want %q", id, log[id].Status, st)
 		}
