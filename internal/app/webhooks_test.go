@@ -139,14 +139,22 @@ func TestWebhooksThreeReplicas(t *testing.T) {
 	t.Logf("%d events, %d refused attempts retried", len(written), refused)
 	mu.Unlock()
 
-	ds, err := st.WebhookDeliveryList(ctx, store.WebhookDeliveryListParams{KeyID: customer, EndpointID: ep.ID, Limit: 10000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	delivered := map[string]int{}
-	for _, d := range ds {
-		if d.Status == store.DeliveryDelivered {
-			delivered[d.EventID]++
+	// Outcomes are recorded in batches, up to webhook.FlushEvery after the
+	// send: wait for the log to show every event delivered.
+	var delivered map[string]int
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ds, err := st.WebhookDeliveryList(ctx, store.WebhookDeliveryListParams{KeyID: customer, EndpointID: ep.ID, Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		delivered = map[string]int{}
+		for _, d := range ds {
+			if d.Status == store.DeliveryDelivered {
+				delivered[d.EventID]++
+			}
+		}
+		if len(delivered) == len(written) || time.Now().After(deadline) {
+			break
 		}
 	}
 	for _, ev := range written {

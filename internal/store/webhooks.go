@@ -17,10 +17,13 @@ import (
 // and enabled endpoint of its customer subscribed to its type, advancing
 // the cursor in the same transaction, so every sequenced event is fanned
 // out exactly once whichever replica runs the pass. Each attempt is a row:
-// a dispatcher claims due pending rows with a lease, sends them and
-// records the outcome; a failure writes the next attempt as a new pending
-// row of the same chain, until the retry window since the chain's first
-// attempt has passed and the endpoint is disabled.
+// a dispatcher claims due pending rows with a lease, per endpoint and in
+// batches (up to each endpoint's room on that replica, through the index
+// on (endpoint_id, next_attempt_at) of the pending rows, so that an
+// endpoint without room or work costs nothing), sends them and records
+// the outcomes, many in one transaction; a failure writes the next attempt
+// as a new pending row of the same chain, until the retry window since the
+// chain's first attempt has passed and the endpoint is disabled.
 type Webhooks interface {
 	// WebhookEndpointCreate stores a new endpoint (ID, KeyID, URL, Events,
 	// Description, Secret set) and returns it as stored.
@@ -37,15 +40,21 @@ type Webhooks interface {
 	// pending deliveries and advances the cursor, in one transaction. A
 	// replica that finds another at it returns at once with nothing done.
 	WebhookFanOut(ctx context.Context, limit int) (WebhookFannedOut, error)
-	// WebhookClaim leases up to p.Limit due pending deliveries of enabled
-	// endpoints, oldest due first, for p.Lease.
+	// WebhookClaim leases up to each enabled endpoint's room (p.PerEndpoint
+	// - p.Busy[id]) of its due, unleased pending deliveries, oldest due
+	// first, and up to p.Limit in all (the oldest due across the
+	// endpoints). An endpoint's first p.Wave are leased for p.Lease, each
+	// further p.Wave for p.Step longer: the time to send them p.Wave at a
+	// time. The result is ordered by endpoint, then position (WebhookClaim.Lease).
 	WebhookClaim(ctx context.Context, p WebhookClaimParams) ([]WebhookClaim, error)
-	// WebhookRelease gives back claims not sent, due again at once.
+	// WebhookRelease gives back claims not sent, due again at once (a
+	// dispatcher shutting down with claims it did not start).
 	WebhookRelease(ctx context.Context, claims []WebhookClaim) error
-	// WebhookRecord records the outcome of a claimed attempt. It does
-	// nothing (Stale) when the claim is no longer the latest: its lease ran
-	// out and another dispatcher took the delivery over.
-	WebhookRecord(ctx context.Context, o WebhookOutcome) (WebhookRecorded, error)
+	// WebhookRecordMany records the outcomes of claimed attempts in one
+	// transaction and says what it did with each, in order. An outcome
+	// whose claim is no longer the latest (its lease ran out and another
+	// dispatcher took the delivery over) changes nothing and is Stale.
+	WebhookRecordMany(ctx context.Context, os []WebhookOutcome) ([]WebhookRecorded, error)
 	// WebhookDeliveryList returns an endpoint's deliveries newest first.
 	WebhookDeliveryList(ctx context.Context, p WebhookDeliveryListParams) ([]WebhookDelivery, error)
 	// WebhookRedeliver writes a new pending delivery of one of keyID's
@@ -116,16 +125,22 @@ type WebhookFannedOut struct {
 
 // WebhookClaimParams selects deliveries to lease.
 type WebhookClaimParams struct {
-	Limit int
-	Lease time.Duration
-	// Exclude lists endpoints the caller has no room to send to now.
-	Exclude []string
+	// PerEndpoint is how many deliveries of one endpoint the caller may
+	// hold at once; Busy is how many it holds now by endpoint id. An
+	// endpoint's room, PerEndpoint - Busy[id], is the most it is given.
+	PerEndpoint int
+	Busy        map[string]int
+	Limit       int // in all, oldest due first across endpoints; 0: no limit
+	Lease       time.Duration
+	Wave        int           // deliveries of an endpoint per lease step; 0: all leased for Lease
+	Step        time.Duration // added to the lease of each further wave
 }
 
 // WebhookClaim is a leased delivery with what sending it needs.
 type WebhookClaim struct {
 	Delivery WebhookDelivery
-	Claim    int // the lease's number; WebhookRecord needs it
+	Claim    int           // the lease's number; recording the outcome needs it
+	Lease    time.Duration // how long it is leased for, from the claim
 	URL      string
 	Secret   string
 	// Event is the event to send; ok is false when it no longer exists
@@ -153,7 +168,7 @@ type WebhookOutcome struct {
 type WebhookRecorded struct {
 	Stale    bool // the claim was not the latest; nothing was written
 	Retry    bool // a next attempt was written
-	Disabled bool // the endpoint was disabled
+	Disabled bool // the endpoint was disabled (it was enabled until this outcome)
 }
 
 // WebhookDeliveryListParams selects a page of an endpoint's deliveries.
@@ -189,6 +204,15 @@ func WebhookMatches(evs []events.Event, endpoints []WebhookEndpoint) []WebhookDe
 		}
 	}
 	return out
+}
+
+// WaveLease is the lease of the delivery at position k of an endpoint's
+// claimed batch (see WebhookClaimParams): lease, and step more per wave.
+func WaveLease(lease, step time.Duration, wave, k int) time.Duration {
+	if wave <= 0 {
+		return lease
+	}
+	return lease + step*time.Duration(k/wave)
 }
 
 // NewWebhookEndpointID returns a fresh endpoint id.

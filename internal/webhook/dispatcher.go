@@ -13,6 +13,22 @@
 // most Config.PerEndpoint deliveries to one endpoint at once and
 // Config.Concurrency in all, every send is bounded by Config.Timeout, and
 // sends run beside the API, never in a request.
+//
+// The database work is batched, so that it is a small fraction of a
+// delivery. A claim gives each endpoint with room on this replica up to
+// PerEndpoint × Config.Batch of its oldest due deliveries (one index scan
+// per endpoint; an endpoint without room is not looked at), which wait in
+// memory, in claim order, for a free slot. Their leases cover sending them
+// PerEndpoint at a time: Config.Lease for an endpoint's first PerEndpoint,
+// Timeout longer for each further PerEndpoint, so that a replica's death
+// delays the head of each endpoint's batch no more than one delivery's
+// lease; one whose lease would run out before its send could finish is
+// left unsent for the lease to expire. Finished sends are
+// recorded together (store.Webhooks.WebhookRecordMany) at the latest every
+// FlushEvery, or at once when an endpoint's last claimed delivery starts:
+// then the dispatcher records and claims that endpoint's next batch at
+// once, so a backlog drains as fast as the endpoint answers, not once per
+// WEBHOOK_INTERVAL pass.
 package webhook
 
 import (
@@ -37,21 +53,31 @@ type Config struct {
 	AllowPrivate bool          // WEBHOOK_ALLOW_PRIVATE: allow http:// and internal addresses
 	Timeout      time.Duration // one send (Timeout by default)
 	// Lease is how long a claimed delivery is this replica's; another
-	// replica sends it again after. Default: Timeout + 20s.
+	// replica sends it again after. Default: Timeout + 20s. It is the
+	// lease of the first PerEndpoint deliveries of an endpoint's claimed
+	// batch; each further PerEndpoint is leased Timeout longer, the time
+	// to send them PerEndpoint at a time.
 	Lease       time.Duration
 	RetryBase   time.Duration // WEBHOOK_RETRY_BASE: the first retry's backoff ceiling
 	RetryMax    time.Duration // the ceiling of any backoff (1h)
 	RetryFor    time.Duration // WEBHOOK_RETRY_FOR: the retry window before the endpoint is disabled
 	Concurrency int           // WEBHOOK_CONCURRENCY: sends at once on this replica
 	PerEndpoint int           // WEBHOOK_CONCURRENCY_PER_ENDPOINT: sends at once to one endpoint
-	FanOutBatch int           // events per fan-out transaction
+	// Batch is how many deliveries a claim takes per send slot: up to
+	// PerEndpoint × Batch of one endpoint, Concurrency × Batch in all.
+	Batch       int
+	FanOutBatch int // events per fan-out transaction
 }
 
 // DefaultConfig is the production configuration.
 func DefaultConfig() Config {
 	return Config{Timeout: Timeout, RetryBase: 30 * time.Second, RetryMax: time.Hour, RetryFor: 72 * time.Hour,
-		Concurrency: 16, PerEndpoint: 2, FanOutBatch: 500}
+		Concurrency: 16, PerEndpoint: 2, Batch: 8, FanOutBatch: 500}
 }
+
+// FlushEvery is the longest a finished send waits for its outcome to be
+// recorded (with the others finished meanwhile).
+const FlushEvery = 50 * time.Millisecond
 
 // Dispatcher fans events out and sends deliveries.
 type Dispatcher struct {
@@ -61,14 +87,39 @@ type Dispatcher struct {
 	log    *slog.Logger
 	m      *metrics
 
+	batch   int             // deliveries claimed per send slot (Config.Batch)
+	flushAt int             // finished sends that are recorded at once, without waiting for FlushEvery
 	ctx     context.Context // sends run under it; Stop cancels it
 	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	sends   sync.WaitGroup // the sends in flight
+	bg      sync.WaitGroup // the loop
 	closing atomic.Bool
+	kick    chan struct{} // wakes the loop to record and claim at once
+
+	claimMu sync.Mutex // one claim at a time, so the room it asks for is right
+	flushMu sync.Mutex // one recording at a time
 
 	mu       sync.Mutex
-	inFlight int
-	busy     map[string]int // sends in flight by endpoint
+	looping  bool           // the loop was started (or must not be: stopped)
+	queue    []queued       // claimed, not started, in claim order
+	queued   map[string]int // of them by endpoint
+	sending  map[string]int // sends in flight by endpoint
+	inFlight int            // sends in flight
+	held     int            // claimed and not finished: queued or in flight
+	finished []finished     // sent, not yet recorded
+}
+
+// queued is a claimed delivery waiting for a slot.
+type queued struct {
+	c         store.WebhookClaim
+	lastStart time.Time // a send started later could outlast the lease
+}
+
+// finished is a send's outcome waiting to be recorded.
+type finished struct {
+	o        store.WebhookOutcome
+	endpoint string
+	latency  time.Duration // from the event's commit, for a delivered one
 }
 
 // New returns a dispatcher over st; reg receives its metrics.
@@ -76,6 +127,9 @@ func New(st store.Webhooks, cfg Config, log *slog.Logger, reg prometheus.Registe
 	def := DefaultConfig()
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = def.Timeout
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = def.Batch
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = cfg.Timeout + 20*time.Second
@@ -103,31 +157,54 @@ func New(st store.Webhooks, cfg Config, log *slog.Logger, reg prometheus.Registe
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Dispatcher{st: st, cfg: cfg, client: NewClient(cfg.AllowPrivate, cfg.Timeout), log: log,
-		m: newMetrics(reg), ctx: ctx, stop: stop, busy: map[string]int{}}
+		m: newMetrics(reg), batch: cfg.Batch, flushAt: max(cfg.Concurrency*cfg.Batch/2, 1), ctx: ctx, stop: stop,
+		kick: make(chan struct{}, 1), queued: map[string]int{}, sending: map[string]int{}}
 }
 
-// Close stops claiming, lets the sends in flight finish for up to wait,
-// then stops the rest (see Stop): for a replica shutting down.
+// Close stops claiming and starting sends, lets the sends in flight finish
+// for up to wait, then stops the rest (see Stop), records the outcomes
+// collected and gives back the claims never started: for a replica
+// shutting down.
 func (d *Dispatcher) Close(wait time.Duration) {
 	d.closing.Store(true)
 	done := make(chan struct{})
-	go func() { d.wg.Wait(); close(done) }()
+	go func() { d.sends.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(wait):
 	}
 	d.Stop()
+	d.mu.Lock()
+	var unsent []store.WebhookClaim
+	for _, q := range d.queue {
+		unsent = append(unsent, q.c)
+	}
+	d.queue = nil
+	d.mu.Unlock()
+	if len(unsent) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.st.WebhookRelease(ctx, unsent); err != nil {
+			d.log.Warn("release webhook deliveries", "error", err.Error())
+		}
+	}
 }
 
 // Stop cancels the sends in flight, without recording their outcomes (their
-// leases run out and another replica sends them again), and waits for them.
+// leases run out and another replica sends them again), waits for them,
+// and records the outcomes of the sends finished before.
 func (d *Dispatcher) Stop() {
 	d.stop()
-	d.wg.Wait()
+	d.mu.Lock()
+	d.looping = true // no loop starts after this
+	d.mu.Unlock()
+	d.sends.Wait()
+	d.bg.Wait()
+	d.flush()
 }
 
 // Wait waits for the sends in flight to finish.
-func (d *Dispatcher) Wait() { d.wg.Wait() }
+func (d *Dispatcher) Wait() { d.sends.Wait() }
 
 // FanOut turns the sequenced events not yet fanned out into deliveries,
 // a batch per transaction, and reports how many deliveries it wrote.
@@ -146,55 +223,122 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Dispatch claims as many due deliveries as this replica has room to send
-// and starts sending them; it reports how many it started. The sends go on
-// after it returns.
+// Dispatch claims as many due deliveries as this replica has room to hold
+// and starts sending them; it reports how many it claimed. The sends go on
+// after it returns, and so does the claiming: each endpoint's next batch is
+// claimed when its last claimed delivery starts.
 func (d *Dispatcher) Dispatch(ctx context.Context) (int, error) {
-	return d.dispatch(ctx, d.cfg.Concurrency)
-}
-
-// dispatch is Dispatch claiming at most limit deliveries.
-func (d *Dispatcher) dispatch(ctx context.Context, limit int) (int, error) {
 	if d.ctx.Err() != nil || d.closing.Load() {
 		return 0, nil
 	}
 	d.mu.Lock()
-	free := min(limit, d.cfg.Concurrency-d.inFlight)
-	var full []string
-	for ep, n := range d.busy {
-		if n >= d.cfg.PerEndpoint {
-			full = append(full, ep)
+	if !d.looping && d.ctx.Err() == nil {
+		d.looping = true
+		d.bg.Go(d.loop)
+	}
+	d.mu.Unlock()
+	return d.claim(ctx)
+}
+
+// loop records finished sends every FlushEvery, and at once, then claims,
+// when kicked.
+func (d *Dispatcher) loop() {
+	t := time.NewTicker(FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+			d.flush()
+		case <-d.kick:
+			d.flush()
+			if _, err := d.claim(d.ctx); err != nil && d.ctx.Err() == nil {
+				d.log.Warn("claim webhook deliveries", "error", err.Error())
+			}
 		}
+	}
+}
+
+func (d *Dispatcher) wake() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// claim leases, for each endpoint, up to its room on this replica
+// (PerEndpoint × batch, less what it holds), Concurrency × batch in all,
+// and starts what it can.
+func (d *Dispatcher) claim(ctx context.Context) (int, error) {
+	d.claimMu.Lock()
+	defer d.claimMu.Unlock()
+	if d.ctx.Err() != nil || d.closing.Load() {
+		return 0, nil
+	}
+	d.mu.Lock()
+	free := d.cfg.Concurrency*d.batch - d.held
+	busy := make(map[string]int, len(d.queued)+len(d.sending))
+	for ep, n := range d.queued {
+		busy[ep] += n
+	}
+	for ep, n := range d.sending {
+		busy[ep] += n
 	}
 	d.mu.Unlock()
 	if free <= 0 {
 		return 0, nil
 	}
-	claims, err := d.st.WebhookClaim(ctx, store.WebhookClaimParams{Limit: free, Lease: d.cfg.Lease, Exclude: full})
+	start := time.Now() // the leases begin after
+	claims, err := d.st.WebhookClaim(ctx, store.WebhookClaimParams{PerEndpoint: d.cfg.PerEndpoint * d.batch,
+		Busy: busy, Limit: free, Lease: d.cfg.Lease, Wave: d.cfg.PerEndpoint, Step: d.cfg.Timeout})
 	if err != nil {
 		return 0, err
 	}
-	var spare []store.WebhookClaim
-	started := 0
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	for _, c := range claims {
-		ep := c.Delivery.EndpointID
-		if d.busy[ep] >= d.cfg.PerEndpoint || d.inFlight >= d.cfg.Concurrency {
-			spare = append(spare, c)
+		lastStart := start.Add(c.Lease - min(d.cfg.Timeout, c.Lease/2))
+		d.queue = append(d.queue, queued{c: c, lastStart: lastStart})
+		d.queued[c.Delivery.EndpointID]++
+		d.held++
+	}
+	d.pump()
+	return len(claims), nil
+}
+
+// pump starts the queued deliveries that have a slot, oldest claim first;
+// d.mu is held. One whose lease would run out before its send could finish
+// is dropped: another replica (or this one) claims it again once it has.
+// When an endpoint's last queued delivery leaves the queue, the loop is
+// woken to record and claim its next batch while the last sends run.
+func (d *Dispatcher) pump() {
+	if d.ctx.Err() != nil || d.closing.Load() {
+		return
+	}
+	now := time.Now()
+	kept := d.queue[:0]
+	for _, q := range d.queue {
+		ep := q.c.Delivery.EndpointID
+		switch {
+		case now.After(q.lastStart):
+			d.held--
+			d.log.Debug("webhook delivery not sent within its lease", "delivery", q.c.Delivery.ID, "endpoint", ep)
+		case d.inFlight < d.cfg.Concurrency && d.sending[ep] < d.cfg.PerEndpoint:
+			d.inFlight++
+			d.sending[ep]++
+			d.sends.Go(func() { d.deliver(q.c) })
+		default:
+			kept = append(kept, q)
 			continue
 		}
-		d.busy[ep]++
-		d.inFlight++
-		started++
-		d.wg.Go(func() { d.deliver(c) })
-	}
-	d.mu.Unlock()
-	if len(spare) > 0 {
-		if err := d.st.WebhookRelease(ctx, spare); err != nil {
-			return started, err
+		if d.queued[ep]--; d.queued[ep] <= 0 {
+			delete(d.queued, ep)
+			d.wake()
 		}
 	}
-	return started, nil
+	clear(d.queue[len(kept):])
+	d.queue = kept
 }
 
 // Retention is how long finished deliveries stay in the log: as long as
@@ -218,70 +362,110 @@ func (d *Dispatcher) Gauges(ctx context.Context) (int, error) {
 	return c.Due + c.Waiting, nil
 }
 
-func (d *Dispatcher) done(endpoint string) {
+// deliver sends one claimed delivery, keeps its outcome for the next
+// recording and gives its slot to the next queued delivery.
+func (d *Dispatcher) deliver(c store.WebhookClaim) {
+	f, ok := d.send1(c)
+	ep := c.Delivery.EndpointID
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.inFlight--
-	if d.busy[endpoint]--; d.busy[endpoint] <= 0 {
-		delete(d.busy, endpoint)
+	d.held--
+	if d.sending[ep]--; d.sending[ep] <= 0 {
+		delete(d.sending, ep)
 	}
-}
-
-// deliver sends one claimed delivery, records its outcome, and claims the
-// next due delivery at once with the slot it frees: an endpoint's backlog
-// drains as fast as the endpoint answers, not PerEndpoint sends per
-// WEBHOOK_INTERVAL pass (the passes still start the work in bulk, and pick
-// up what a claim racing another left behind). One delivery, not the
-// replica's free slots: a claim the endpoint cannot take would only be
-// released again. With nothing due the claim is one cheap statement.
-func (d *Dispatcher) deliver(c store.WebhookClaim) {
-	d.send1(c)
-	d.done(c.Delivery.EndpointID)
-	if d.ctx.Err() == nil && !d.closing.Load() {
-		if _, err := d.dispatch(d.ctx, 1); err != nil && d.ctx.Err() == nil {
-			d.log.Warn("claim webhook deliveries", "error", err.Error())
+	if ok {
+		d.finished = append(d.finished, f)
+		if len(d.finished) >= d.flushAt {
+			d.wake()
 		}
 	}
+	d.pump()
 }
 
-// send1 sends one claimed delivery and records its outcome.
-func (d *Dispatcher) send1(c store.WebhookClaim) {
-	o := store.WebhookOutcome{ID: c.Delivery.ID, Claim: c.Claim, RetryFor: d.cfg.RetryFor,
-		RetryIn: Backoff(c.Delivery.Attempt, d.cfg.RetryBase, d.cfg.RetryMax)}
+// send1 sends one claimed delivery and returns its outcome; ok is false
+// when the dispatcher was stopped meanwhile (nothing is recorded: the
+// lease runs out and another replica sends it).
+func (d *Dispatcher) send1(c store.WebhookClaim) (f finished, ok bool) {
+	f = finished{endpoint: c.Delivery.EndpointID, o: store.WebhookOutcome{ID: c.Delivery.ID, Claim: c.Claim, RetryFor: d.cfg.RetryFor,
+		RetryIn: Backoff(c.Delivery.Attempt, d.cfg.RetryBase, d.cfg.RetryMax)}}
 	if !c.EventOK {
-		o.RetryIn = -1 // the event is gone (retention): nothing left to send
-	} else {
-		start := time.Now()
-		status, err := d.send(c)
-		if d.ctx.Err() != nil {
-			return // stopped: the lease runs out and another replica sends it
-		}
-		o.Duration, o.ResponseStatus = time.Since(start), status
-		o.Delivered = err == nil && status >= 200 && status < 300
-		if err != nil {
-			d.log.Debug("webhook delivery failed", "delivery", c.Delivery.ID, "endpoint", c.Delivery.EndpointID, "error", err.Error())
-		}
+		f.o.RetryIn = -1 // the event is gone (retention): nothing left to send
+		return f, true
+	}
+	start := time.Now()
+	status, err := d.send(c)
+	if d.ctx.Err() != nil {
+		return f, false
+	}
+	f.o.Duration, f.o.ResponseStatus = time.Since(start), status
+	f.o.Delivered = err == nil && status >= 200 && status < 300
+	f.latency = time.Since(c.Event.CreatedAt)
+	if err != nil {
+		d.log.Debug("webhook delivery failed", "delivery", c.Delivery.ID, "endpoint", c.Delivery.EndpointID, "error", err.Error())
+	}
+	return f, true
+}
+
+// flush records the finished sends in one transaction and counts them.
+// When that fails, they are sent again once their leases run out.
+func (d *Dispatcher) flush() {
+	d.flushMu.Lock()
+	defer d.flushMu.Unlock()
+	d.mu.Lock()
+	fs := d.finished
+	d.finished = nil
+	d.mu.Unlock()
+	if len(fs) == 0 {
+		return
+	}
+	os := make([]store.WebhookOutcome, len(fs))
+	for i, f := range fs {
+		os[i] = f.o
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 10*time.Second)
 	defer cancel()
-	r, err := d.st.WebhookRecord(ctx, o)
-	switch {
-	case err != nil:
-		d.log.Error("record webhook delivery", "delivery", c.Delivery.ID, "error", err.Error())
+	rs, err := d.st.WebhookRecordMany(ctx, os)
+	if err != nil {
+		d.log.Error("record webhook deliveries", "deliveries", len(os), "error", err.Error())
 		return
-	case r.Stale:
-		d.m.deliveries.WithLabelValues("stale").Inc()
-		return
-	case o.Delivered:
-		d.m.deliveries.WithLabelValues("delivered").Inc()
-		d.m.latency.Observe(time.Since(c.Event.CreatedAt).Seconds())
-	default:
-		d.m.deliveries.WithLabelValues("failed").Inc()
 	}
-	if r.Disabled {
-		d.m.disabledTotal.Inc()
-		d.log.Warn("webhook endpoint disabled after its retry window", "endpoint", c.Delivery.EndpointID, "retry_for", d.cfg.RetryFor)
+	for i, r := range rs {
+		f := fs[i]
+		switch {
+		case r.Stale:
+			d.m.deliveries.WithLabelValues("stale").Inc()
+			continue
+		case f.o.Delivered:
+			d.m.deliveries.WithLabelValues("delivered").Inc()
+			d.m.latency.Observe(f.latency.Seconds())
+		default:
+			d.m.deliveries.WithLabelValues("failed").Inc()
+		}
+		if r.Disabled {
+			d.m.disabledTotal.Inc()
+			d.log.Warn("webhook endpoint disabled after its retry window", "endpoint", f.endpoint, "retry_for", d.cfg.RetryFor)
+			d.forget(f.endpoint)
+		}
 	}
+}
+
+// forget drops the queued deliveries of an endpoint just disabled, unsent:
+// they stay pending, and no claim takes a disabled endpoint's deliveries.
+func (d *Dispatcher) forget(endpoint string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	kept := d.queue[:0]
+	for _, q := range d.queue {
+		if q.c.Delivery.EndpointID == endpoint {
+			d.held--
+			continue
+		}
+		kept = append(kept, q)
+	}
+	clear(d.queue[len(kept):])
+	d.queue = kept
+	delete(d.queued, endpoint)
 }
 
 // send POSTs the event and returns the answer's status (0 for none).

@@ -447,9 +447,10 @@ func TestStoppedMidDeliveryIsTakenOver(t *testing.T) {
 }
 
 // TestBacklogDrainsWithoutWaitingForPasses: dispatch passes once a second
-// could start at most PerEndpoint (2) sends each, 40 in 20 s; the 60
-// events of the backlog all arrive within that because a finished send
-// claims the next deliveries at once.
+// could claim at most PerEndpoint × Batch (16) deliveries each, 96 in the
+// first 5 s; the 200 events of the backlog all arrive within that because
+// the dispatcher claims an endpoint's next batch as soon as the last of
+// its claimed deliveries starts, not at the next pass.
 func TestBacklogDrainsWithoutWaitingForPasses(t *testing.T) {
 	t.Parallel()
 	for _, engine := range engines {
@@ -460,13 +461,13 @@ func TestBacklogDrainsWithoutWaitingForPasses(t *testing.T) {
 			e.endpoint(t, rc, "")
 			d := webhook.New(e.s, testConfig(), nil, prometheus.NewRegistry())
 			t.Cleanup(d.Stop)
-			evs := e.events(t, 60)
+			evs := e.events(t, 200)
 			if _, err := d.FanOut(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			passes := time.NewTicker(time.Second)
 			defer passes.Stop()
-			deadline := time.After(20 * time.Second)
+			deadline := time.After(5 * time.Second)
 			for {
 				if _, err := d.Dispatch(t.Context()); err != nil {
 					t.Fatal(err)
@@ -483,8 +484,118 @@ func TestBacklogDrainsWithoutWaitingForPasses(t *testing.T) {
 				select {
 				case <-passes.C:
 				case <-deadline:
-					t.Fatalf("%d of %d events undelivered after 20 passes of at most 2 sends each", missing, len(evs))
+					t.Fatalf("%d of %d events undelivered after 6 passes of at most 16 claims each", missing, len(evs))
 				}
+			}
+		})
+	}
+}
+
+// counting counts a dispatcher's claims and recordings.
+type counting struct {
+	store.Webhooks
+	claims, records, outcomes atomic.Int64
+}
+
+func (c *counting) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([]store.WebhookClaim, error) {
+	c.claims.Add(1)
+	return c.Webhooks.WebhookClaim(ctx, p)
+}
+
+func (c *counting) WebhookRecordMany(ctx context.Context, os []store.WebhookOutcome) ([]store.WebhookRecorded, error) {
+	c.records.Add(1)
+	c.outcomes.Add(int64(len(os)))
+	return c.Webhooks.WebhookRecordMany(ctx, os)
+}
+
+// TestDatabaseWorkIsBatched: a backlog sent to a fast receiver costs a
+// claim and a recording per batch, not per delivery, and never more than
+// PerEndpoint sends at once.
+func TestDatabaseWorkIsBatched(t *testing.T) {
+	t.Parallel()
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, engine)
+			rc := newReceiver(t, nil)
+			e.endpoint(t, rc, "")
+			st := &counting{Webhooks: e.s}
+			reg := prometheus.NewRegistry()
+			d := webhook.New(st, testConfig(), nil, reg)
+			t.Cleanup(d.Stop)
+			evs := e.events(t, 300)
+			if _, err := d.FanOut(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Dispatch(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 20*time.Second, "every delivery recorded", func() bool {
+				return value(t, reg, "reservd_webhook_deliveries_total", "delivered") == float64(len(evs))
+			})
+			for _, ev := range evs {
+				if n := rc.count(ev.ID); n != 1 {
+					t.Errorf("event %s arrived %d times", ev.ID, n)
+				}
+			}
+			claims, records := st.claims.Load(), st.records.Load()
+			t.Logf("%d deliveries: %d claims, %d recordings", len(evs), claims, records)
+			if claims+records > int64(len(evs))/4 {
+				t.Errorf("%d claims and %d recordings for %d deliveries, want batches", claims, records, len(evs))
+			}
+			rc.mu.Lock()
+			defer rc.mu.Unlock()
+			if rc.maxIn > testConfig().PerEndpoint {
+				t.Errorf("%d sends at once to one endpoint, want at most %d", rc.maxIn, testConfig().PerEndpoint)
+			}
+		})
+	}
+}
+
+// TestCloseRecordsAndReleases: Close records the sends finished, leaves the
+// one in flight to its lease and gives back the claimed deliveries it never
+// started, which another replica can claim at once.
+func TestCloseRecordsAndReleases(t *testing.T) {
+	t.Parallel()
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, engine)
+			hanging := make(chan struct{}, 1)
+			rc := newReceiver(t, func(r *http.Request, n int) int {
+				if n == 2 {
+					hanging <- struct{}{}
+					<-r.Context().Done()
+				}
+				return http.StatusOK
+			})
+			ep := e.endpoint(t, rc, "")
+			cfg := testConfig()
+			cfg.PerEndpoint = 1
+			d := webhook.New(e.s, cfg, nil, prometheus.NewRegistry())
+			e.events(t, 5)
+			if _, err := d.FanOut(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := d.Dispatch(t.Context()); err != nil || n != 5 {
+				t.Fatalf("Dispatch = %d, %v; want the 5 claimed", n, err)
+			}
+			select {
+			case <-hanging:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the second delivery was never sent")
+			}
+			d.Close(100 * time.Millisecond)
+			status := map[string]int{}
+			for _, dl := range deliveries(t, e, ep.ID) {
+				status[dl.Status]++
+			}
+			if status[store.DeliveryDelivered] != 1 || status[store.DeliveryPending] != 4 {
+				t.Fatalf("after Close: %v; want 1 delivered, 4 pending", status)
+			}
+			again, err := e.s.WebhookClaim(t.Context(), store.WebhookClaimParams{PerEndpoint: 10, Lease: time.Minute})
+			if err != nil || len(again) != 3 {
+				t.Fatalf("claimed %d after Close (%v), want the 3 never started; the one in flight keeps its lease", len(again), err)
 			}
 		})
 	}

@@ -175,23 +175,47 @@ func fixDelivery(d *store.WebhookDelivery, next *time.Time) {
 	d.FirstAttemptAt, d.CreatedAt = d.FirstAttemptAt.UTC(), d.CreatedAt.UTC()
 }
 
+// claimSQL leases each enabled endpoint's room of its oldest due, unleased
+// pending deliveries: a LATERAL index scan per endpoint with room on
+// webhook_deliveries_endpoint_due_idx that reads only the rows it returns
+// (and the leased ones ahead of them), then the oldest $4 of them in all.
+// An endpoint without room is not scanned at all. k is a delivery's
+// position in its endpoint's batch: the lease grows by $6 every $7.
+const claimSQL = `
+	WITH room AS (
+		SELECT e.id, $1::int - coalesce(b.n, 0) AS n
+		FROM webhook_endpoints e LEFT JOIN unnest($2::text[], $3::int[]) AS b(id, n) ON b.id = e.id
+		WHERE e.status = 'enabled' AND $1::int - coalesce(b.n, 0) > 0),
+	due AS (
+		SELECT q.id, q.next_attempt_at, q.k FROM room r CROSS JOIN LATERAL (
+			SELECT x.id, x.next_attempt_at, row_number() OVER (ORDER BY x.next_attempt_at, x.id) - 1 AS k
+			FROM (SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+				WHERE d.endpoint_id = r.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+					AND (d.lease_until IS NULL OR d.lease_until <= now())
+				ORDER BY d.next_attempt_at LIMIT r.n
+				FOR UPDATE SKIP LOCKED) x) q
+		ORDER BY q.next_attempt_at, q.k LIMIT nullif($4::int, 0)),
+	c AS (
+		UPDATE webhook_deliveries d SET claims = d.claims + 1,
+			lease_until = now() + make_interval(secs => $5::float8 + $6::float8 * (due.k / $7::int))
+		FROM due WHERE d.id = due.id
+		RETURNING d.*, due.k)
+	SELECT ` + deliveryColumns + `, d.claims, d.k, e.url, e.secret,
+		ev.id IS NOT NULL, coalesce(ev.type, ''), coalesce(ev.data::text, ''), coalesce(ev.created_at, now()), coalesce(ev.pos, 0)
+	FROM c d JOIN webhook_endpoints e ON e.id = d.endpoint_id LEFT JOIN events ev ON ev.id = d.event_id
+	ORDER BY d.endpoint_id, d.k`
+
 // WebhookClaim implements store.Webhooks.
 func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([]store.WebhookClaim, error) {
-	rows, err := s.pool.Query(ctx, `
-		WITH c AS (
-			UPDATE webhook_deliveries d SET lease_until = now() + make_interval(secs => $2), claims = d.claims + 1
-			FROM (SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-				WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-					AND (d.lease_until IS NULL OR d.lease_until <= now())
-					AND e.status = 'enabled' AND NOT d.endpoint_id = ANY(coalesce($3::text[], '{}'))
-				ORDER BY d.next_attempt_at LIMIT $1
-				FOR UPDATE OF d SKIP LOCKED) due
-			WHERE d.id = due.id
-			RETURNING d.*)
-		SELECT `+deliveryColumns+`, d.claims, e.url, e.secret,
-			ev.id IS NOT NULL, coalesce(ev.type, ''), coalesce(ev.data::text, ''), coalesce(ev.created_at, now()), coalesce(ev.pos, 0)
-		FROM c d JOIN webhook_endpoints e ON e.id = d.endpoint_id LEFT JOIN events ev ON ev.id = d.event_id
-		ORDER BY d.next_attempt_at`, p.Limit, p.Lease.Seconds(), p.Exclude)
+	busyIDs, busyN := make([]string, 0, len(p.Busy)), make([]int32, 0, len(p.Busy))
+	for id, n := range p.Busy {
+		busyIDs, busyN = append(busyIDs, id), append(busyN, int32(min(n, p.PerEndpoint))) // #nosec G115 -- at most PerEndpoint, a small count
+	}
+	wave, step := p.Wave, p.Step
+	if wave <= 0 {
+		wave, step = 1, 0
+	}
+	rows, err := s.pool.Query(ctx, claimSQL, p.PerEndpoint, busyIDs, busyN, p.Limit, p.Lease.Seconds(), step.Seconds(), wave)
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
@@ -202,13 +226,15 @@ func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([
 			c    store.WebhookClaim
 			next *time.Time
 			data string
+			k    int
 		)
-		dest := append(deliveryDest(&c.Delivery, &next), &c.Claim, &c.URL, &c.Secret,
+		dest := append(deliveryDest(&c.Delivery, &next), &c.Claim, &k, &c.URL, &c.Secret,
 			&c.EventOK, &c.Event.Type, &data, &c.Event.CreatedAt, &c.Event.Pos)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		fixDelivery(&c.Delivery, next)
+		c.Lease = store.WaveLease(p.Lease, step, wave, k)
 		c.Event.ID, c.Event.KeyID, c.Event.Data, c.Event.CreatedAt = c.Delivery.EventID, c.Delivery.KeyID, []byte(data), c.Event.CreatedAt.UTC()
 		out = append(out, c)
 	}
@@ -231,51 +257,109 @@ func (s *Store) WebhookRelease(ctx context.Context, claims []store.WebhookClaim)
 	return nil
 }
 
-// WebhookRecord implements store.Webhooks.
-func (s *Store) WebhookRecord(ctx context.Context, o store.WebhookOutcome) (store.WebhookRecorded, error) {
-	var out store.WebhookRecorded
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		out = store.WebhookRecorded{}
-		status := store.DeliveryFailed
+// recordDeliveredSQL records many delivered attempts in one statement:
+// each row is found through the primary key, and only while its claim is
+// the latest.
+const recordDeliveredSQL = `
+	UPDATE webhook_deliveries d SET status = 'delivered', response_status = nullif(o.status, 0), duration_ms = o.ms,
+		next_attempt_at = NULL, lease_until = NULL
+	FROM unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS o(id, claim, status, ms)
+	WHERE d.id = o.id AND d.claims = o.claim AND d.status = 'pending'
+	RETURNING d.id`
+
+// WebhookRecordMany implements store.Webhooks: the delivered outcomes in
+// one set-based UPDATE, each failure (rare) with its own statements, all
+// in one transaction.
+func (s *Store) WebhookRecordMany(ctx context.Context, os []store.WebhookOutcome) ([]store.WebhookRecorded, error) {
+	if len(os) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	var claims, statuses, ms []int64 // pgx checks each fits the INTEGER column
+	for _, o := range os {
 		if o.Delivered {
-			status = store.DeliveryDelivered
+			ids = append(ids, o.ID)
+			claims = append(claims, int64(o.Claim))
+			statuses = append(statuses, int64(o.ResponseStatus))
+			ms = append(ms, o.Duration.Milliseconds())
 		}
-		var (
-			d       store.WebhookDelivery
-			expired bool
-		)
-		err := tx.QueryRow(ctx, `
-			UPDATE webhook_deliveries SET status = $3, response_status = nullif($4, 0), duration_ms = $5,
-				next_attempt_at = NULL, lease_until = NULL
-			WHERE id = $1 AND claims = $2 AND status = 'pending'
-			RETURNING endpoint_id, event_id, api_key_id, attempt, first_attempt_at,
-				now() >= first_attempt_at + make_interval(secs => $6)`,
-			o.ID, o.Claim, status, o.ResponseStatus, o.Duration.Milliseconds(), o.RetryFor.Seconds(),
-		).Scan(&d.EndpointID, &d.EventID, &d.KeyID, &d.Attempt, &d.FirstAttemptAt, &expired)
-		if errors.Is(err, pgx.ErrNoRows) {
-			out.Stale = true
-			return nil
+	}
+	out := make([]store.WebhookRecorded, len(os))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		clear(out)
+		done := map[string]bool{}
+		if len(ids) > 0 {
+			rows, err := tx.Query(ctx, recordDeliveredSQL, ids, claims, statuses, ms)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				done[id] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
-		if err != nil || o.Delivered || o.RetryIn < 0 {
-			return err
+		for i, o := range os {
+			if o.Delivered {
+				out[i].Stale = !done[o.ID]
+				continue
+			}
+			r, err := recordFailure(ctx, tx, o)
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", o.ID, err)
+			}
+			out[i] = r
 		}
-		if expired {
-			_, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = now()
-				WHERE id = $1 AND status = 'enabled'`, d.EndpointID)
-			out.Disabled = err == nil
-			return err
-		}
-		_, err = tx.Exec(ctx, `
-			INSERT INTO webhook_deliveries (id, endpoint_id, event_id, api_key_id, attempt, first_attempt_at, next_attempt_at)
-			VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
-			store.NewWebhookDeliveryID(), d.EndpointID, d.EventID, d.KeyID, d.Attempt+1, d.FirstAttemptAt, o.RetryIn.Seconds())
-		out.Retry = err == nil
-		return err
+		return nil
 	})
 	if err != nil {
-		return store.WebhookRecorded{}, fmt.Errorf("record webhook delivery %s: %w", o.ID, err)
+		return nil, fmt.Errorf("record webhook deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// recordFailure records a failed attempt in tx: the next attempt of its
+// chain, or, past the retry window, the endpoint disabled.
+func recordFailure(ctx context.Context, tx pgx.Tx, o store.WebhookOutcome) (store.WebhookRecorded, error) {
+	var (
+		out     store.WebhookRecorded
+		d       store.WebhookDelivery
+		expired bool
+	)
+	err := tx.QueryRow(ctx, `
+		UPDATE webhook_deliveries SET status = 'failed', response_status = nullif($3, 0), duration_ms = $4,
+			next_attempt_at = NULL, lease_until = NULL
+		WHERE id = $1 AND claims = $2 AND status = 'pending'
+		RETURNING endpoint_id, event_id, api_key_id, attempt, first_attempt_at,
+			now() >= first_attempt_at + make_interval(secs => $5)`,
+		o.ID, o.Claim, o.ResponseStatus, o.Duration.Milliseconds(), o.RetryFor.Seconds(),
+	).Scan(&d.EndpointID, &d.EventID, &d.KeyID, &d.Attempt, &d.FirstAttemptAt, &expired)
+	if errors.Is(err, pgx.ErrNoRows) {
+		out.Stale = true
+		return out, nil
+	}
+	if err != nil || o.RetryIn < 0 {
+		return out, err
+	}
+	if expired {
+		tag, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = now()
+			WHERE id = $1 AND status = 'enabled'`, d.EndpointID)
+		out.Disabled = err == nil && tag.RowsAffected() > 0
+		return out, err
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO webhook_deliveries (id, endpoint_id, event_id, api_key_id, attempt, first_attempt_at, next_attempt_at)
+		VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+		store.NewWebhookDeliveryID(), d.EndpointID, d.EventID, d.KeyID, d.Attempt+1, d.FirstAttemptAt, o.RetryIn.Seconds())
+	out.Retry = err == nil
+	return out, err
 }
 
 // WebhookDeliveryList implements store.Webhooks.

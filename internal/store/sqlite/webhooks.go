@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -223,51 +224,87 @@ func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([
 	var out []store.WebhookClaim
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		out = nil
-		now, until, _, err := readClock(ctx, tx, p.Lease, 0)
+		now, _, _, err := readClock(ctx, tx, 0, 0)
 		if err != nil {
 			return err
 		}
-		exclude := "[]"
-		if len(p.Exclude) > 0 {
-			b, _ := json.Marshal(p.Exclude)
-			exclude = string(b)
-		}
-		rows, err := tx.QueryContext(ctx, `
-			UPDATE webhook_deliveries SET lease_until = ?2, claims = claims + 1
-			WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-				WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
-					AND (d.lease_until IS NULL OR d.lease_until <= ?1)
-					AND e.status = 'enabled' AND d.endpoint_id NOT IN (SELECT value FROM json_each(?3))
-				ORDER BY d.next_attempt_at LIMIT ?4)
-			RETURNING id, claims`, now, until, exclude, p.Limit)
+		at, err := parseTime(now)
 		if err != nil {
 			return err
 		}
-		claims := map[string]int{}
-		for rows.Next() {
-			var (
-				id string
-				n  int
-			)
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close() // #nosec G104 -- already failing with the scan's error
+		// Each enabled endpoint with room: its oldest due, unleased pending
+		// deliveries, through webhook_deliveries_endpoint_due_idx; then the
+		// oldest p.Limit of them in all.
+		eps, err := tx.QueryContext(ctx, `SELECT id FROM webhook_endpoints WHERE status = 'enabled'`)
+		if err != nil {
+			return err
+		}
+		var epIDs []string
+		for eps.Next() {
+			var id string
+			if err := eps.Scan(&id); err != nil {
+				eps.Close() // #nosec G104 -- already failing with the scan's error
 				return err
 			}
-			claims[id] = n
+			epIDs = append(epIDs, id)
 		}
-		if err := rows.Close(); err != nil {
+		if err := eps.Close(); err != nil {
 			return err
+		}
+		type due struct {
+			id, at string
+			k      int // its position in its endpoint's batch
+		}
+		var cand []due
+		for _, ep := range epIDs {
+			room := p.PerEndpoint - p.Busy[ep]
+			if room <= 0 {
+				continue
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT id, next_attempt_at FROM webhook_deliveries
+				WHERE endpoint_id = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+					AND (lease_until IS NULL OR lease_until <= ?2)
+				ORDER BY next_attempt_at, id LIMIT ?3`, ep, now, room)
+			if err != nil {
+				return err
+			}
+			for k := 0; rows.Next(); k++ {
+				d := due{k: k}
+				if err := rows.Scan(&d.id, &d.at); err != nil {
+					rows.Close() // #nosec G104 -- already failing with the scan's error
+					return err
+				}
+				cand = append(cand, d)
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+		}
+		if p.Limit > 0 && len(cand) > p.Limit {
+			slices.SortStableFunc(cand, func(a, b due) int { return cmp.Or(strings.Compare(a.at, b.at), a.k-b.k) })
+			cand = cand[:p.Limit]
+		}
+		type claimed struct{ n, k int }
+		claims := map[string]claimed{}
+		for _, d := range cand {
+			until := at.Add(store.WaveLease(p.Lease, p.Step, p.Wave, d.k)).Format(timeFormat)
+			var n int
+			if err := tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET lease_until = ?2, claims = claims + 1
+				WHERE id = ?1 RETURNING claims`, d.id, until).Scan(&n); err != nil {
+				return err
+			}
+			claims[d.id] = claimed{n: n, k: d.k}
 		}
 		if len(claims) == 0 {
 			return nil
 		}
 		ids, _ := json.Marshal(keysOf(claims))
-		rows, err = tx.QueryContext(ctx, `
+		rows, err := tx.QueryContext(ctx, `
 			SELECT `+deliveryColumns+`, e.url, e.secret,
 				ev.id IS NOT NULL, coalesce(ev.type, ''), coalesce(ev.data, ''), coalesce(ev.created_at, ?2), coalesce(ev.pos, 0)
 			FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id LEFT JOIN events ev ON ev.id = d.event_id
 			WHERE d.id IN (SELECT value FROM json_each(?1))
-			ORDER BY d.next_attempt_at`, string(ids), now)
+			ORDER BY d.endpoint_id`, string(ids), now)
 		if err != nil {
 			return err
 		}
@@ -287,10 +324,13 @@ func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([
 			if c.Event.CreatedAt, err = parseTime(created); err != nil {
 				return err
 			}
-			c.Claim = claims[c.Delivery.ID]
+			c.Claim, c.Lease = claims[c.Delivery.ID].n, store.WaveLease(p.Lease, p.Step, p.Wave, claims[c.Delivery.ID].k)
 			c.Event.ID, c.Event.KeyID, c.Event.Data = c.Delivery.EventID, c.Delivery.KeyID, []byte(data)
 			out = append(out, c)
 		}
+		slices.SortStableFunc(out, func(a, b store.WebhookClaim) int {
+			return cmp.Or(strings.Compare(a.Delivery.EndpointID, b.Delivery.EndpointID), claims[a.Delivery.ID].k-claims[b.Delivery.ID].k)
+		})
 		return rows.Err()
 	})
 	if err != nil {
@@ -299,7 +339,7 @@ func (s *Store) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([
 	return out, nil
 }
 
-func keysOf(m map[string]int) []string {
+func keysOf[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -324,54 +364,75 @@ func (s *Store) WebhookRelease(ctx context.Context, claims []store.WebhookClaim)
 	return nil
 }
 
-// WebhookRecord implements store.Webhooks.
-func (s *Store) WebhookRecord(ctx context.Context, o store.WebhookOutcome) (store.WebhookRecorded, error) {
-	var out store.WebhookRecorded
+// WebhookRecordMany implements store.Webhooks, one outcome after another
+// in one write transaction.
+func (s *Store) WebhookRecordMany(ctx context.Context, os []store.WebhookOutcome) ([]store.WebhookRecorded, error) {
+	if len(os) == 0 {
+		return nil, nil
+	}
+	out := make([]store.WebhookRecorded, len(os))
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		out = store.WebhookRecorded{}
-		now, retryAt, windowStart, err := readClock(ctx, tx, o.RetryIn, -o.RetryFor)
-		if err != nil {
-			return err
+		clear(out)
+		for i, o := range os {
+			r, err := record(ctx, tx, o)
+			if err != nil {
+				return fmt.Errorf("delivery %s: %w", o.ID, err)
+			}
+			out[i] = r
 		}
-		status := store.DeliveryFailed
-		if o.Delivered {
-			status = store.DeliveryDelivered
-		}
-		var (
-			d     store.WebhookDelivery
-			first string
-		)
-		err = tx.QueryRowContext(ctx, `
-			UPDATE webhook_deliveries SET status = ?3, response_status = nullif(?4, 0), duration_ms = ?5,
-				next_attempt_at = NULL, lease_until = NULL
-			WHERE id = ?1 AND claims = ?2 AND status = 'pending'
-			RETURNING endpoint_id, event_id, api_key_id, attempt, first_attempt_at`,
-			o.ID, o.Claim, status, o.ResponseStatus, o.Duration.Milliseconds(),
-		).Scan(&d.EndpointID, &d.EventID, &d.KeyID, &d.Attempt, &first)
-		if errors.Is(err, sql.ErrNoRows) {
-			out.Stale = true
-			return nil
-		}
-		if err != nil || o.Delivered || o.RetryIn < 0 {
-			return err
-		}
-		if first <= windowStart {
-			_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = ?
-				WHERE id = ? AND status = 'enabled'`, now, d.EndpointID)
-			out.Disabled = err == nil
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO webhook_deliveries (id, endpoint_id, event_id, api_key_id, attempt, first_attempt_at, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			store.NewWebhookDeliveryID(), d.EndpointID, d.EventID, d.KeyID, d.Attempt+1, first, retryAt, now)
-		out.Retry = err == nil
-		return err
+		return nil
 	})
 	if err != nil {
-		return store.WebhookRecorded{}, fmt.Errorf("record webhook delivery %s: %w", o.ID, err)
+		return nil, fmt.Errorf("record webhook deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// record records one outcome in tx.
+func record(ctx context.Context, tx *sql.Tx, o store.WebhookOutcome) (store.WebhookRecorded, error) {
+	var out store.WebhookRecorded
+	status := store.DeliveryFailed
+	if o.Delivered {
+		status = store.DeliveryDelivered
+	}
+	var (
+		d     store.WebhookDelivery
+		first string
+	)
+	err := tx.QueryRowContext(ctx, `
+		UPDATE webhook_deliveries SET status = ?3, response_status = nullif(?4, 0), duration_ms = ?5,
+			next_attempt_at = NULL, lease_until = NULL
+		WHERE id = ?1 AND claims = ?2 AND status = 'pending'
+		RETURNING endpoint_id, event_id, api_key_id, attempt, first_attempt_at`,
+		o.ID, o.Claim, status, o.ResponseStatus, o.Duration.Milliseconds(),
+	).Scan(&d.EndpointID, &d.EventID, &d.KeyID, &d.Attempt, &first)
+	if errors.Is(err, sql.ErrNoRows) {
+		out.Stale = true
+		return out, nil
+	}
+	if err != nil || o.Delivered || o.RetryIn < 0 {
+		return out, err
+	}
+	now, retryAt, windowStart, err := readClock(ctx, tx, o.RetryIn, -o.RetryFor)
+	if err != nil {
+		return out, err
+	}
+	if first <= windowStart {
+		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET status = 'disabled', disabled_at = ?
+			WHERE id = ? AND status = 'enabled'`, now, d.EndpointID)
+		if err != nil {
+			return out, err
+		}
+		n, err := res.RowsAffected()
+		out.Disabled = err == nil && n > 0
+		return out, err
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO webhook_deliveries (id, endpoint_id, event_id, api_key_id, attempt, first_attempt_at, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		store.NewWebhookDeliveryID(), d.EndpointID, d.EventID, d.KeyID, d.Attempt+1, first, retryAt, now)
+	out.Retry = err == nil
+	return out, err
 }
 
 // WebhookDeliveryList implements store.Webhooks.

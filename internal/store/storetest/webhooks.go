@@ -18,6 +18,8 @@ func runWebhooks(t *testing.T, newStore NewStore) {
 		"Endpoints":          testWebhookEndpoints,
 		"FanOut":             testWebhookFanOut,
 		"ClaimAndRecord":     testWebhookClaimAndRecord,
+		"ClaimPerEndpoint":   testWebhookClaimPerEndpoint,
+		"RecordMany":         testWebhookRecordMany,
 		"LeaseExpiry":        testWebhookLeaseExpiry,
 		"DisableAfterWindow": testWebhookDisable,
 		"ListAndRedeliver":   testWebhookListAndRedeliver,
@@ -85,23 +87,37 @@ func (w *hooks) fanOut(t *testing.T) store.WebhookFannedOut {
 	}
 }
 
-func (w *hooks) claim(t *testing.T, lease time.Duration, exclude ...string) []store.WebhookClaim {
+// claim leases up to 100 deliveries of each endpoint, but none of full's.
+func (w *hooks) claim(t *testing.T, lease time.Duration, full ...string) []store.WebhookClaim {
 	t.Helper()
-	cs, err := w.s.WebhookClaim(w.ctx, store.WebhookClaimParams{Limit: 100, Lease: lease, Exclude: exclude})
+	busy := map[string]int{}
+	for _, id := range full {
+		busy[id] = 100
+	}
+	return w.claimP(t, store.WebhookClaimParams{PerEndpoint: 100, Busy: busy, Lease: lease})
+}
+
+func (w *hooks) claimP(t *testing.T, p store.WebhookClaimParams) []store.WebhookClaim {
+	t.Helper()
+	cs, err := w.s.WebhookClaim(w.ctx, p)
 	if err != nil {
 		t.Fatalf("WebhookClaim: %v", err)
 	}
 	return cs
 }
 
+func outcome(c store.WebhookClaim, delivered bool, retryIn, retryFor time.Duration) store.WebhookOutcome {
+	return store.WebhookOutcome{ID: c.Delivery.ID, Claim: c.Claim, Delivered: delivered,
+		ResponseStatus: map[bool]int{true: 200, false: 500}[delivered], Duration: 12 * time.Millisecond, RetryIn: retryIn, RetryFor: retryFor}
+}
+
 func (w *hooks) record(t *testing.T, c store.WebhookClaim, delivered bool, retryIn, retryFor time.Duration) store.WebhookRecorded {
 	t.Helper()
-	r, err := w.s.WebhookRecord(w.ctx, store.WebhookOutcome{ID: c.Delivery.ID, Claim: c.Claim, Delivered: delivered,
-		ResponseStatus: map[bool]int{true: 200, false: 500}[delivered], Duration: 12 * time.Millisecond, RetryIn: retryIn, RetryFor: retryFor})
-	if err != nil {
-		t.Fatalf("WebhookRecord: %v", err)
+	r, err := w.s.WebhookRecordMany(w.ctx, []store.WebhookOutcome{outcome(c, delivered, retryIn, retryFor)})
+	if err != nil || len(r) != 1 {
+		t.Fatalf("WebhookRecordMany = %+v, %v", r, err)
 	}
-	return r
+	return r[0]
 }
 
 func testWebhookEndpoints(t *testing.T, w *hooks) {
@@ -248,6 +264,21 @@ func testWebhookLeaseExpiry(t *testing.T, w *hooks) {
 	}
 	if r := w.record(t, second[0], true, 0, time.Hour); r.Stale {
 		t.Fatalf("the current lease's outcome was stale")
+	}
+	// Waves: the first delivery's lease runs out, the second's (a minute
+	// longer) does not.
+	w.events(t, w.alice, events.HoldCreated)
+	w.fanOut(t)
+	time.Sleep(2 * time.Millisecond)
+	w.events(t, w.alice, events.HoldCreated)
+	w.fanOut(t)
+	waves := w.claimP(t, store.WebhookClaimParams{PerEndpoint: 10, Lease: 50 * time.Millisecond, Wave: 1, Step: time.Minute})
+	if len(waves) != 2 || waves[0].Lease != 50*time.Millisecond || waves[1].Lease != time.Minute+50*time.Millisecond {
+		t.Fatalf("claimed %+v, want 2 in waves of 1", waves)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if again := w.claim(t, time.Minute); len(again) != 1 || again[0].Delivery.ID != waves[0].Delivery.ID {
+		t.Fatalf("after the first wave's lease ran out claimed %+v, want %s", again, waves[0].Delivery.ID)
 	}
 }
 
@@ -435,7 +466,7 @@ func testWebhookConcurrentClaims(t *testing.T, w *hooks) {
 	for range 6 {
 		wg.Go(func() {
 			for {
-				cs, err := w.s.WebhookClaim(w.ctx, store.WebhookClaimParams{Limit: 5, Lease: time.Minute})
+				cs, err := w.s.WebhookClaim(w.ctx, store.WebhookClaimParams{PerEndpoint: 2, Limit: 5, Lease: time.Minute})
 				if err != nil {
 					t.Errorf("claim: %v", err)
 					return
@@ -483,4 +514,175 @@ func testWebhookPrune(t *testing.T, w *hooks) {
 	if err != nil || len(left) != 1 || left[0].Status != store.DeliveryPending {
 		t.Fatalf("left after prune = %+v, %v; want the pending one", left, err)
 	}
+}
+
+func byEndpoint(cs []store.WebhookClaim) map[string][]store.WebhookClaim {
+	out := map[string][]store.WebhookClaim{}
+	for _, c := range cs {
+		out[c.Delivery.EndpointID] = append(out[c.Delivery.EndpointID], c)
+	}
+	return out
+}
+
+// testWebhookClaimPerEndpoint: a claim gives each enabled endpoint at most
+// its room, oldest due first; an endpoint without room is skipped while
+// another's deliveries are still claimed; leased deliveries are not
+// claimed again and disabled endpoints get nothing; Limit caps the total.
+func testWebhookClaimPerEndpoint(t *testing.T, w *hooks) {
+	e1 := w.endpoint(t, w.alice, "*")
+	e2 := w.endpoint(t, w.alice, "*")
+	e3 := w.endpoint(t, w.alice, "*")
+	var evs []events.Event
+	for range 5 {
+		evs = append(evs, w.events(t, w.alice, events.HoldCreated)...)
+		w.fanOut(t) // one due time per event
+		time.Sleep(2 * time.Millisecond)
+	}
+	order := map[string]int{}
+	for i, ev := range evs {
+		order[ev.ID] = i
+	}
+	oldestFirst := func(cs []store.WebhookClaim) bool {
+		return slices.IsSortedFunc(cs, func(a, b store.WebhookClaim) int { return order[a.Delivery.EventID] - order[b.Delivery.EventID] })
+	}
+	// e1 has no room, e2 room for 2, e3 room for 3.
+	got := byEndpoint(w.claimP(t, store.WebhookClaimParams{PerEndpoint: 3, Busy: map[string]int{e1.ID: 3, e2.ID: 1},
+		Lease: time.Minute, Wave: 2, Step: time.Hour}))
+	if len(got[e1.ID]) != 0 || len(got[e2.ID]) != 2 || len(got[e3.ID]) != 3 {
+		t.Fatalf("claimed %d/%d/%d, want 0/2/3", len(got[e1.ID]), len(got[e2.ID]), len(got[e3.ID]))
+	}
+	// Each wave of 2 of an endpoint's batch is leased an hour longer.
+	for _, cs := range got {
+		for k, c := range cs {
+			if want := time.Minute + time.Duration(k/2)*time.Hour; c.Lease != want {
+				t.Errorf("claim %d of %s leased for %s, want %s", k, c.Delivery.EndpointID, c.Lease, want)
+			}
+		}
+	}
+	for _, cs := range got {
+		if !oldestFirst(cs) || cs[0].Delivery.EventID != evs[0].ID {
+			t.Errorf("claims of %s not the oldest first: %+v", cs[0].Delivery.EndpointID, cs)
+		}
+	}
+	// The leased ones are not claimed again: the rest of e2's and e3's.
+	again := byEndpoint(w.claimP(t, store.WebhookClaimParams{PerEndpoint: 10, Busy: map[string]int{e1.ID: 10}, Lease: time.Minute}))
+	if len(again[e1.ID]) != 0 || len(again[e2.ID]) != 3 || len(again[e3.ID]) != 2 {
+		t.Fatalf("second claim %d/%d/%d, want 0/3/2", len(again[e1.ID]), len(again[e2.ID]), len(again[e3.ID]))
+	}
+	for _, c := range again[e2.ID] {
+		for _, old := range got[e2.ID] {
+			if c.Delivery.ID == old.Delivery.ID {
+				t.Fatalf("delivery %s claimed twice under a live lease", c.Delivery.ID)
+			}
+		}
+	}
+	// A disabled endpoint gets nothing; Limit caps the total, oldest due first.
+	failed := w.claimP(t, store.WebhookClaimParams{PerEndpoint: 1, Lease: time.Minute})
+	if len(failed) != 1 || failed[0].Delivery.EndpointID != e1.ID {
+		t.Fatalf("claim with room for 1 each = %+v, want e1's oldest", failed)
+	}
+	if r := w.record(t, failed[0], false, 0, 0); !r.Disabled {
+		t.Fatalf("failure past a zero window = %+v, want disabled", r)
+	}
+	if cs := w.claimP(t, store.WebhookClaimParams{PerEndpoint: 10, Lease: time.Minute}); len(cs) != 0 {
+		t.Fatalf("claimed %d deliveries of a disabled endpoint", len(cs))
+	}
+	e4 := w.endpoint(t, w.bob, "*")
+	e5 := w.endpoint(t, w.bob, "*")
+	w.events(t, w.bob, events.HoldCreated, events.HoldCreated)
+	w.fanOut(t)
+	time.Sleep(2 * time.Millisecond)
+	w.events(t, w.bob, events.HoldCreated)
+	w.fanOut(t)
+	capped := w.claimP(t, store.WebhookClaimParams{PerEndpoint: 10, Limit: 4, Lease: time.Minute})
+	byEp := byEndpoint(capped)
+	if len(capped) != 4 || len(byEp[e4.ID]) != 2 || len(byEp[e5.ID]) != 2 {
+		t.Fatalf("claim limited to 4 = %d (%d/%d), want the 2 oldest of each", len(capped), len(byEp[e4.ID]), len(byEp[e5.ID]))
+	}
+}
+
+// testWebhookRecordMany records a batch mixing delivered, failed with a
+// retry, failed past the window (the endpoint disabled), given up and
+// stale outcomes, in one call.
+func testWebhookRecordMany(t *testing.T, w *hooks) {
+	ok := w.endpoint(t, w.alice, "*")
+	dying := w.endpoint(t, w.alice, "*")
+	w.events(t, w.alice, events.HoldCreated, events.HoldReleased, events.HoldExpired)
+	w.fanOut(t)
+	short := w.claimP(t, store.WebhookClaimParams{PerEndpoint: 10, Busy: map[string]int{dying.ID: 10}, Lease: 50 * time.Millisecond})
+	if len(short) != 3 {
+		t.Fatalf("claimed %d, want 3", len(short))
+	}
+	time.Sleep(150 * time.Millisecond)
+	cs := byEndpoint(w.claim(t, time.Minute))
+	mine, theirs := cs[ok.ID], cs[dying.ID]
+	if len(mine) != 3 || len(theirs) != 3 {
+		t.Fatalf("claimed %d/%d, want 3/3", len(mine), len(theirs))
+	}
+	// mine[1] is the delivery short[1] leased first.
+	i := slices.IndexFunc(mine, func(c store.WebhookClaim) bool { return c.Delivery.ID == short[1].Delivery.ID })
+	if i < 0 {
+		t.Fatalf("the expired lease's delivery %s was not claimed again", short[1].Delivery.ID)
+	}
+	mine[1], mine[i] = mine[i], mine[1]
+	time.Sleep(20 * time.Millisecond)
+	batch := []store.WebhookOutcome{
+		outcome(mine[0], true, 0, time.Hour),
+		outcome(short[1], true, 0, time.Hour), // its lease ran out and mine[1] took it over
+		outcome(theirs[0], false, 0, 10*time.Millisecond),
+		outcome(mine[1], false, time.Hour, time.Hour),
+		outcome(mine[2], false, -1, time.Hour),
+		outcome(theirs[1], true, 0, time.Hour),
+	}
+	got, err := w.s.WebhookRecordMany(w.ctx, batch)
+	want := []store.WebhookRecorded{{}, {Stale: true}, {Disabled: true}, {Retry: true}, {}, {}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("WebhookRecordMany = %+v, %v; want %+v", got, err, want)
+	}
+	if again, err := w.s.WebhookRecordMany(w.ctx, batch[:1]); err != nil || !again[0].Stale {
+		t.Fatalf("recording twice = %+v, %v; want stale", again, err)
+	}
+	if e, err := w.s.WebhookEndpointGet(w.ctx, w.alice, dying.ID); err != nil || e.Status != store.WebhookDisabled {
+		t.Fatalf("endpoint past its window = %+v, %v; want disabled", e, err)
+	}
+	// Another failure past the window of the endpoint already disabled
+	// writes no retry and does not disable it again.
+	if r := w.record(t, theirs[2], false, 0, 10*time.Millisecond); r != (store.WebhookRecorded{}) {
+		t.Fatalf("a failure of an endpoint already disabled = %+v, want nothing more", r)
+	}
+	log := map[string]store.WebhookDelivery{}
+	var retries []store.WebhookDelivery
+	for _, d := range append(w.list(t, ok.ID), w.list(t, dying.ID)...) {
+		if d.Attempt == 2 {
+			retries = append(retries, d)
+		} else {
+			log[d.ID] = d
+		}
+	}
+	for id, st := range map[string]string{mine[0].Delivery.ID: store.DeliveryDelivered, mine[1].Delivery.ID: store.DeliveryFailed,
+		mine[2].Delivery.ID: store.DeliveryFailed, theirs[0].Delivery.ID: store.DeliveryFailed, theirs[1].Delivery.ID: store.DeliveryDelivered,
+		theirs[2].Delivery.ID: store.DeliveryFailed} {
+		if log[id].Status != st {
+			t.Errorf("delivery %s is %q, want %q", id, log[id].Status, st)
+		}
+	}
+	if d := log[mine[0].Delivery.ID]; d.ResponseStatus != 200 || d.DurationMS != 12 || !d.NextAttemptAt.IsZero() {
+		t.Errorf("delivered = %+v", d)
+	}
+	if len(retries) != 1 || retries[0].EventID != mine[1].Delivery.EventID || retries[0].Status != store.DeliveryPending ||
+		!retries[0].FirstAttemptAt.Equal(mine[1].Delivery.FirstAttemptAt) {
+		t.Errorf("retries = %+v, want one of %+v", retries, mine[1].Delivery)
+	}
+	if r, err := w.s.WebhookRecordMany(w.ctx, nil); err != nil || len(r) != 0 {
+		t.Errorf("recording nothing = %+v, %v", r, err)
+	}
+}
+
+func (w *hooks) list(t *testing.T, endpoint string) []store.WebhookDelivery {
+	t.Helper()
+	ds, err := w.s.WebhookDeliveryList(w.ctx, store.WebhookDeliveryListParams{KeyID: w.alice, EndpointID: endpoint, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
 }
