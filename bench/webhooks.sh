@@ -36,7 +36,7 @@
 #   ROUNDS        pairs of throughput runs (default 2: ABAB)
 #   DURATION      length of each measured throughput run (default 10s); WARMUP (default 3s)
 #   CONNECTIONS   concurrent HTTP connections of the throughput runs (default 64)
-#   FLIGHTS       1000-seat flights created through the API for each run (default 60)
+#   FLIGHTS       1000-seat flights created through the API for each run (default 100)
 #   RATE          holds (events) per second of the latency run (default 500)
 #   LAT_DURATION  length of the latency run (default 10s)
 #   LAT_WEBHOOK_INTERVAL, LAT_PER_ENDPOINT  see 2. above
@@ -59,7 +59,7 @@ ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 CONNECTIONS=${CONNECTIONS:-64}
-FLIGHTS=${FLIGHTS:-60}
+FLIGHTS=${FLIGHTS:-100}
 RATE=${RATE:-500}
 LAT_DURATION=${LAT_DURATION:-10s}
 LAT_WEBHOOK_INTERVAL=${LAT_WEBHOOK_INTERVAL:-20ms}

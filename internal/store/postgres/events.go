@@ -136,7 +136,7 @@ func (s *Store) EventSequence(ctx context.Context, limit int) (store.Sequenced, 
 				WHERE pos IS NULL AND tx < pg_snapshot_xmin(pg_current_snapshot())
 				ORDER BY seq LIMIT $1) u
 			WHERE e.seq = u.seq
-			RETURNING e.pos, coalesce(e.flight_id, 0)`, limit)
+			RETURNING e.pos, coalesce(e.flight_id, 0)`, pgx.QueryExecModeExec, limit) // planned for the table as it is now (see WebhookRecordMany)
 		if err != nil {
 			return err
 		}

@@ -289,7 +289,10 @@ func (s *Store) WebhookRecordMany(ctx context.Context, os []store.WebhookOutcome
 		clear(out)
 		done := map[string]bool{}
 		if len(ids) > 0 {
-			rows, err := tx.Query(ctx, recordDeliveredSQL, ids, claims, statuses, ms)
+			// Planned for its arguments (pgx.QueryExecModeExec): a cached
+			// generic plan made while the table was small joins by scanning
+			// it whole, and keeps doing so as the queue grows.
+			rows, err := tx.Query(ctx, recordDeliveredSQL, pgx.QueryExecModeExec, ids, claims, statuses, ms)
 			if err != nil {
 				return err
 			}
