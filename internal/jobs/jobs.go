@@ -26,6 +26,18 @@ type Job struct {
 	Every time.Duration
 	// Run does one pass and reports how many items it handled.
 	Run func(ctx context.Context) (int, error)
+	// Wake, when set, runs a pass at once whenever it receives, beside the
+	// interval: a signal that work has arrived (Kick sends one).
+	Wake <-chan struct{}
+}
+
+// Kick signals a job's Wake channel (made with room for one) without
+// blocking: a signal already pending stands for this one too.
+func Kick(wake chan<- struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
 }
 
 // Runner runs jobs until its context ends.
@@ -84,6 +96,8 @@ func (r *Runner) loop(ctx context.Context, j Job) {
 			t.Stop()
 			return
 		case <-t.C:
+		case <-j.Wake:
+			t.Stop()
 		}
 		r.Once(ctx, j)
 	}

@@ -65,3 +65,35 @@ func TestOnceFinishesAPassStartedBeforeShutdown(t *testing.T) {
 		t.Error("a pass got an already-canceled context: shutdown must let it finish")
 	}
 }
+
+// TestWakeRunsAPassAtOnce: a kick runs a pass without waiting for the
+// interval, and kicks sent while one is pending coalesce.
+func TestWakeRunsAPassAtOnce(t *testing.T) {
+	t.Parallel()
+	wake := make(chan struct{}, 1)
+	passes := make(chan struct{}, 10)
+	r := NewRunner(slog.New(slog.DiscardHandler), prometheus.NewRegistry(),
+		Job{Name: "woken", Every: time.Hour, Wake: wake, Run: func(context.Context) (int, error) {
+			passes <- struct{}{}
+			return 0, nil
+		}})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for i := range 3 {
+		Kick(wake)
+		Kick(wake) // coalesces with the first, or wakes the next pass
+		select {
+		case <-passes:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("kick %d: no pass within 10s of an hourly job", i)
+		}
+		for len(wake) > 0 || len(passes) > 0 { // let a second pass from the coalesced kick finish
+			select {
+			case <-passes:
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+}
