@@ -3,6 +3,7 @@ package reserve
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -284,9 +285,7 @@ func (b *batcher) run(q []*pendingHold) {
 		}
 		s.fallback(ctx, "settle", err)
 	}
-	for id := range flights {
-		s.invalidate(ctx, id)
-	}
+	s.invalidate(ctx, slices.Collect(maps.Keys(flights))...)
 	for _, p := range q {
 		var unavailable *holds.SeatsUnavailableError
 		switch {

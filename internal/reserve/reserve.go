@@ -381,10 +381,18 @@ func (s *Service) Cached(ctx context.Context, key string, load func() ([]byte, e
 	return v.([]byte), nil
 }
 
-// invalidate forgets the cached reads of a flight whose seats changed.
-func (s *Service) invalidate(ctx context.Context, flightID int64) {
-	s.near.Delete(ctx, FlightCacheKey(flightID), SeatsCacheKey(flightID)) // #nosec G104 -- cache.Near is an in-process map whose Delete never fails
-	if err := s.reads.Delete(context.WithoutCancel(ctx), FlightCacheKey(flightID), SeatsCacheKey(flightID)); err != nil {
+// invalidate forgets the cached reads of flights whose seats changed, in
+// one call to the shared cache (one round trip to Redis) for all of them.
+func (s *Service) invalidate(ctx context.Context, flightIDs ...int64) {
+	if len(flightIDs) == 0 {
+		return
+	}
+	keys := make([]string, 0, 2*len(flightIDs))
+	for _, id := range flightIDs {
+		keys = append(keys, FlightCacheKey(id), SeatsCacheKey(id))
+	}
+	s.near.Delete(ctx, keys...) // #nosec G104 -- cache.Near is an in-process map whose Delete never fails
+	if err := s.reads.Delete(context.WithoutCancel(ctx), keys...); err != nil {
 		s.fallback(ctx, "cache delete", err)
 	}
 }
