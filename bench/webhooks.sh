@@ -6,7 +6,7 @@
 #
 #   bench/webhooks.sh               # or: make bench-webhooks
 #   ROUNDS=3 DURATION=15s bench/webhooks.sh
-#   LAT_WEBHOOK_INTERVAL=200ms LAT_PER_ENDPOINT=2 bench/webhooks.sh   # part 2 on the defaults
+#   LAT_WEBHOOK_INTERVAL=20ms LAT_PER_ENDPOINT=16 bench/webhooks.sh   # part 2 with a busier dispatcher
 #
 # 1. Throughput: the hold run of bench/holds.sh (one seat per request, each
 #    with its own Idempotency-Key, CONNECTIONS connections), shorter, with
@@ -28,9 +28,8 @@
 #    script lists the key's events from the database and fails unless each
 #    arrived at least once with a valid signature. reservd runs with
 #    WEBHOOK_INTERVAL=LAT_WEBHOOK_INTERVAL and
-#    WEBHOOK_CONCURRENCY_PER_ENDPOINT=LAT_PER_ENDPOINT (defaults 20ms and
-#    16): with the production 200ms and 2, one endpoint is sent at most
-#    2 deliveries per 200 ms pass, 10 a second, far below RATE.
+#    WEBHOOK_CONCURRENCY_PER_ENDPOINT=LAT_PER_ENDPOINT (defaults: the
+#    production 200ms and 2).
 #
 # Environment:
 #   ROUNDS        pairs of throughput runs (default 2: ABAB)
@@ -62,8 +61,8 @@ CONNECTIONS=${CONNECTIONS:-64}
 FLIGHTS=${FLIGHTS:-100}
 RATE=${RATE:-500}
 LAT_DURATION=${LAT_DURATION:-10s}
-LAT_WEBHOOK_INTERVAL=${LAT_WEBHOOK_INTERVAL:-20ms}
-LAT_PER_ENDPOINT=${LAT_PER_ENDPOINT:-16}
+LAT_WEBHOOK_INTERVAL=${LAT_WEBHOOK_INTERVAL:-200ms}
+LAT_PER_ENDPOINT=${LAT_PER_ENDPOINT:-2}
 DRAIN=${DRAIN:-60s}
 PART=${PART:-both}
 BENCH_DB=${BENCH_DB:-reservd_bench_webhooks}

@@ -58,7 +58,7 @@ var Settings = []Setting{
 	{"WEBHOOK_RETRY_FOR", "72h", "how long a failing webhook delivery is retried before its endpoint is disabled"},
 	{"WEBHOOK_CONCURRENCY", "16", "webhook deliveries sent at once per replica"},
 	{"WEBHOOK_CONCURRENCY_PER_ENDPOINT", "2", "webhook deliveries sent at once to one endpoint per replica"},
-	{"WEBHOOK_INTERVAL", "200ms", "how often each replica fans new events out to webhook endpoints and claims due deliveries"},
+	{"WEBHOOK_INTERVAL", "200ms", "how often each replica fans new events out to webhook endpoints and claims due deliveries, at the latest (new events wake these passes at once)"},
 	{"PROVIDER_TIMEOUT", "2s", "one flight provider call"},
 	{"SEARCH_BUDGET", "3s", "one whole offer search across providers"},
 	{"FX_RATES_FILE", "", "a JSON table of exchange rates; unset uses the shipped one"},
