@@ -143,6 +143,10 @@ func TestStormThroughPgBouncer(t *testing.T) {
 		t.Fatalf("the pools (%d) do not exceed max_connections (%d)", replicas*perPool, maxConns)
 	}
 
+	// The keys first: `reservd keys create` migrates over
+	// DATABASE_DIRECT_URL, a connection of its own that is not PgBouncer's.
+	admin, customers := createKey(t, env, "ops", true), customerKeys(t, env, 4)
+
 	// Watch PostgreSQL's side while the storm runs.
 	// Each replica's one LISTEN connection (application_name
 	// reservd_listen) goes straight to PostgreSQL over DATABASE_DIRECT_URL,
@@ -168,8 +172,8 @@ func TestStormThroughPgBouncer(t *testing.T) {
 		}
 	}()
 	c := newClient(t, ins...)
-	flight := stormFlight(t, c, createKey(t, env, "ops", true), 8)
-	log := storm(t, c, customerKeys(t, env, 4), flight, 8, 24, 30, nil)
+	flight := stormFlight(t, c, admin, 8)
+	log := storm(t, c, customers, flight, 8, 24, 30, nil)
 	close(stop)
 	<-watched
 	audit(t, openPostgres(t, direct), flight, log)
