@@ -252,22 +252,15 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	// queue in the database shares the work (package webhook).
 	hooks := webhook.New(st, webhookConfig(cfg.Webhooks), log, reg)
 	a.onClose(func() { hooks.Close(webhook.Timeout) })
-	// New events wake the fan-out, and new deliveries the dispatch, instead
-	// of waiting for their next pass (WEBHOOK_INTERVAL still runs them: a
-	// sequencer pass on another replica wakes nothing here).
-	fanOutWake, dispatchWake := make(chan struct{}, 1), make(chan struct{}, 1)
+	// New events wake the fan-out instead of waiting for its next pass
+	// (WEBHOOK_INTERVAL still runs it: a sequencer pass on another replica
+	// wakes nothing here); the deliveries it writes wake the dispatcher.
+	fanOutWake := make(chan struct{}, 1)
 	a.OnSequenced(func(_ context.Context, sq store.Sequenced) {
 		if sq.N > 0 {
 			jobs.Kick(fanOutWake)
 		}
 	})
-	fanOut := func(ctx context.Context) (int, error) {
-		n, err := hooks.FanOut(ctx)
-		if n > 0 {
-			jobs.Kick(dispatchWake)
-		}
-		return n, err
-	}
 
 	a.runner = jobs.NewRunner(log, reg,
 		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
@@ -280,8 +273,8 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},
 		jobs.EventsSequence(st, cfg.EventSequenceInterval, a.notifySequenced),
 		jobs.EventsPrune(st, cfg.EventRetention),
-		jobs.Job{Name: "webhook_fanout", Every: cfg.Webhooks.Interval, Run: fanOut, Wake: fanOutWake},
-		jobs.Job{Name: "webhook_dispatch", Every: cfg.Webhooks.Interval, Run: hooks.Dispatch, Wake: dispatchWake},
+		jobs.Job{Name: "webhook_fanout", Every: cfg.Webhooks.Interval, Run: hooks.FanOut, Wake: fanOutWake},
+		jobs.Job{Name: "webhook_dispatch", Every: cfg.Webhooks.Interval, Run: hooks.Dispatch},
 		jobs.Job{Name: "webhook_gauges", Every: cfg.SweepInterval, Run: hooks.Gauges},
 		jobs.Job{Name: "webhook_prune", Every: time.Hour, Run: hooks.Prune},
 	)

@@ -207,7 +207,8 @@ func (d *Dispatcher) Stop() {
 func (d *Dispatcher) Wait() { d.sends.Wait() }
 
 // FanOut turns the sequenced events not yet fanned out into deliveries,
-// a batch per transaction, and reports how many deliveries it wrote.
+// a batch per transaction, and reports how many deliveries it wrote; new
+// deliveries wake the dispatcher's loop to claim them at once.
 func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 	n := 0
 	for range 20 {
@@ -219,6 +220,9 @@ func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
 		if r.Events < d.cfg.FanOutBatch {
 			break
 		}
+	}
+	if n > 0 {
+		d.wake() // claim them now, not at the next Dispatch pass
 	}
 	return n, nil
 }

@@ -225,6 +225,32 @@ func TestEveryEventArrives(t *testing.T) {
 	}
 }
 
+// TestFanOutWakesTheDispatch: deliveries a fan-out writes are claimed and
+// sent at once, without another Dispatch pass.
+func TestFanOutWakesTheDispatch(t *testing.T) {
+	t.Parallel()
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, engine)
+			rc := newReceiver(t, func(*http.Request, int) int { return http.StatusOK })
+			e.endpoint(t, rc, "")
+			d := webhook.New(e.s, testConfig(), nil, prometheus.NewRegistry())
+			t.Cleanup(d.Stop)
+			if _, err := d.Dispatch(t.Context()); err != nil { // nothing due yet: only starts the loop
+				t.Fatal(err)
+			}
+			evs := e.events(t, 3)
+			if n, err := d.FanOut(t.Context()); err != nil || n != len(evs) {
+				t.Fatalf("fan-out = %d, %v; want %d deliveries", n, err, len(evs))
+			}
+			for _, ev := range evs {
+				eventually(t, 10*time.Second, "event "+ev.ID+" delivered with no Dispatch pass", func() bool { return rc.count(ev.ID) >= 1 })
+			}
+		})
+	}
+}
+
 // TestRetryAfterFailure: a receiver that answers 500 first gets the event
 // on a later attempt, and the log shows both attempts.
 func TestRetryAfterFailure(t *testing.T) {
