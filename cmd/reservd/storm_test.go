@@ -492,7 +492,10 @@ func TestStormShortTTL(t *testing.T) {
 	c := newClient(t, in)
 	flight := stormFlight(t, c, createKey(t, env, "ops", true), 6)
 	log := storm(t, c, customerKeys(t, env, 3), flight, 6, 12, 30, nil)
-	time.Sleep(time.Second)
+	// A hold extended at the storm's end may live until its creation plus
+	// HOLD_MAX_LIFETIME (1s): wait past that, with room for the clock of
+	// its transaction, which started before its answer.
+	time.Sleep(1500 * time.Millisecond)
 	st := openPostgres(t, env["DATABASE_URL"])
 	audit(t, st, flight, log)
 	seats, _ := st.SeatList(t.Context(), flight)
