@@ -313,7 +313,7 @@ func (a *Aggregator) source(name string) *guarded {
 
 // definite reports whether a failed order call certainly created no order.
 func definite(err error) bool {
-	return errors.Is(err, errCircuitOpen) || errors.Is(err, provider.ErrUnavailable) ||
+	return errors.Is(err, errCircuitOpen) || errors.Is(err, provider.ErrUnavailable) || errors.Is(err, provider.ErrNoOrder) ||
 		errors.Is(err, provider.ErrRejected) || errors.As(err, new(*provider.PriceChangedError)) ||
 		errors.As(err, new(*provider.RateLimitedError))
 }

@@ -229,6 +229,12 @@ var (
 	// that is not an order yet (Kiwi: a booking saved and not paid), so it
 	// is neither found nor absent.
 	ErrOrderPending = errors.New("the provider holds an unfinished booking under the reference")
+	// ErrNoOrder: an order call failed before anything that could become
+	// an order was sent (Kiwi: the booking was checked or saved, never
+	// paid, and an unpaid booking lapses). Whatever else the error says
+	// (a timeout, a cut connection), no order exists or ever will under
+	// this attempt: the caller may book again under a new reference.
+	ErrNoOrder = errors.New("no order was made")
 	// ErrNotCancelable: the provider refuses to cancel the order (its fare
 	// rules, the flight has left, the order is unknown to it).
 	ErrNotCancelable = errors.New("the provider refuses to cancel the order")

@@ -28,6 +28,8 @@ func TestConformance(t *testing.T) {
 			Client:         func() provider.Provider { return client("test-key") },
 			BadCredentials: func() []provider.Provider { return []provider.Provider{client(""), client("wrong")} },
 			Carriers:       kiwisim.Carriers,
+			// save_booking's booking is an order once confirm_payment pays it.
+			OrderNeedsPayment: true,
 		}
 	}})
 }

@@ -55,6 +55,12 @@
 // and a booking it lists unpaid is ErrOrderPending: only an answered, empty
 // list is ErrNotFound.
 //
+// Only confirm_payment makes a saved booking an order. Book sends it only
+// after save_booking has answered, so a failure before that (check_flights,
+// or save_booking unanswered) is ErrNoOrder: the booking Kiwi may have
+// saved is never paid and lapses, and the caller books again under a new
+// reference instead of waiting for a booking that will never be paid.
+//
 // A save_booking answer that carries a booking_id is an answer, never an
 // unknown outcome: its total is read in whatever currency Kiwi states it,
 // and when that is not the offer's, Kiwi's "price_change" and the caller's
@@ -267,7 +273,7 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		checked, baggage = checkResult{Checked: true, SessionID: raw.Session, Total: offer.Price}, raw.Baggage
 	} else {
 		if checked, err = c.checkFlights(ctx, offer, party, req.Reference); err != nil {
-			return provider.Order{}, fmt.Errorf("kiwi book: %w", err)
+			return provider.Order{}, fmt.Errorf("kiwi book: %w: %w", provider.ErrNoOrder, err)
 		}
 		baggage = checked.baggageFor(len(req.Passengers))
 	}
@@ -285,9 +291,11 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		Passengers:               savePassengers(req.Passengers),
 		Baggage:                  baggage,
 	}
+	// Until confirm_payment is sent, nothing can become an order: a booking
+	// saved unanswered stays unpaid and lapses (ErrNoOrder).
 	body, err := c.do(ctx, http.MethodPost, saveBookingPath, visitor, saveReq)
 	if err != nil {
-		return provider.Order{}, fmt.Errorf("kiwi save_booking: %w", offerGone(err))
+		return provider.Order{}, fmt.Errorf("kiwi save_booking: %w: %w", provider.ErrNoOrder, offerGone(err))
 	}
 	saved, err := parseSaveBooking(body, offer.Price.Currency)
 	if err != nil {
@@ -296,7 +304,7 @@ func (c *Client) Book(ctx context.Context, req provider.OrderRequest) (provider.
 		// answer without a booking leaves the outcome unknown.
 		s, stated, ok := parseSaveBookingStated(body)
 		if !ok {
-			return provider.Order{}, fmt.Errorf("kiwi save_booking: %w", err)
+			return provider.Order{}, fmt.Errorf("kiwi save_booking: %w: %w", provider.ErrNoOrder, err)
 		}
 		saved = s
 		if !saved.Invalid {

@@ -94,9 +94,12 @@ func TestFindOrderOfAnUnpaidBookingIsNeitherFoundNorAbsent(t *testing.T) {
 	e := newEnv(t, "k")
 	offer := usdOffer(t, e)
 	e.sim.Kit.Update(func(k *simkit.Knobs) { k.CutAfterOrder = true })
-	if _, err := e.client.Book(t.Context(), provider.OrderRequest{Offer: offer, Passengers: passengers, Reference: "trp_cut-1"}); err == nil {
-		t.Fatal("book through a cut connection succeeded")
+	// The answer to save_booking was cut: the booking is saved, unpaid,
+	// and Book says that no order was made (it never sent the payment).
+	if _, err := e.client.Book(t.Context(), provider.OrderRequest{Offer: offer, Passengers: passengers, Reference: "trp_cut-1"}); !errors.Is(err, provider.ErrNoOrder) {
+		t.Fatalf("book through a cut connection = %v, want ErrNoOrder", err)
 	}
+	e.assertOrders(t, 0)
 	_, err := e.client.FindOrder(t.Context(), "trp_cut-1")
 	if !errors.Is(err, provider.ErrOrderPending) || errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("find order = %v, want ErrOrderPending", err)

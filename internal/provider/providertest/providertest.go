@@ -49,6 +49,12 @@ type Env struct {
 	// NoOfferExpiry: the provider states no offer expiry and its simulator
 	// does not expire offers (Amadeus' search answers carry none).
 	NoOfferExpiry bool
+	// OrderNeedsPayment: the order call only saves a booking, which the
+	// adapter's later payment call makes an order (Kiwi's save_booking,
+	// then confirm_payment). An order call that fails is then
+	// provider.ErrNoOrder, and the aggregator books again instead of
+	// looking the order up.
+	OrderNeedsPayment bool
 }
 
 // WantMappedError checks what an adapter made of a non-2xx answer: a 429 is

@@ -76,8 +76,9 @@ type Stats struct {
 	Prices   int `json:"prices"`
 	Orders   int `json:"orders"`
 	Lookups  int `json:"lookups"`
-	// OrderCalls counts the calls that create an order (Kiwi: save_booking),
-	// whatever became of them: one trip must make exactly one.
+	// OrderCalls counts the calls that create an order (Kiwi: save_booking,
+	// which its payment makes an order), whatever became of them: one trip
+	// makes exactly one per order that may exist.
 	OrderCalls int `json:"order_calls"`
 	// CancelCalls counts the calls that asked to cancel an order (refused
 	// or not); Cancels counts the cancellations that took effect.
