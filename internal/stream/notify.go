@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -76,12 +77,29 @@ func Listen(ctx context.Context, url string, h *Hub) {
 // operators (and pg_stat_activity) can tell it from the pool's.
 const ListenAppName = "reservd_listen"
 
-func listenOnce(ctx context.Context, url string, h *Hub, connected func()) error {
+// ListenConfig is the configuration of the LISTEN connection to url: the
+// pool's settings in url (pool_max_conns and the other pool_* parameters
+// pgxpool reads) are dropped, since a lone connection would send them to
+// the server as runtime parameters, which refuses them.
+func ListenConfig(url string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	for name := range cfg.RuntimeParams {
+		if strings.HasPrefix(name, "pool_") {
+			delete(cfg.RuntimeParams, name)
+		}
+	}
+	cfg.RuntimeParams["application_name"] = ListenAppName
+	return cfg, nil
+}
+
+func listenOnce(ctx context.Context, url string, h *Hub, connected func()) error {
+	cfg, err := ListenConfig(url)
 	if err != nil {
 		return err
 	}
-	cfg.RuntimeParams["application_name"] = ListenAppName
 	cctx, cancel := context.WithTimeout(ctx, readTimeout)
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()

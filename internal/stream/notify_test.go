@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	neturl "net/url"
 	"testing"
 	"time"
 
@@ -16,7 +17,17 @@ import (
 // poll; when the LISTEN connection is killed, it reconnects and wakes
 // every reader for what it may have missed.
 func TestListenWakesAcrossReplicas(t *testing.T) {
-	url := testdb.PostgresURL(t)
+	// With the pool's settings in the URL, as a deployment's DATABASE_URL
+	// has them: the LISTEN connection must not send them to the server.
+	u, err := neturl.Parse(testdb.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "7")
+	q.Set("pool_min_conns", "1")
+	u.RawQuery = q.Encode()
+	url := u.String()
 	st := &memStore{seats: newSeats()}
 	h, _ := runHub(t, st, Config{Poll: time.Hour})
 	ctx, cancel := context.WithCancel(t.Context())
