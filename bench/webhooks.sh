@@ -19,6 +19,12 @@
 #    the production WEBHOOK_* settings (WEBHOOK_ALLOW_PRIVATE=true aside,
 #    in both configurations); export WEBHOOK_INTERVAL,
 #    WEBHOOK_CONCURRENCY_PER_ENDPOINT or WEBHOOK_CONCURRENCY to try others.
+#    With DELIVERY=worker both runs use the split deployment instead: the
+#    replica under load has WEBHOOK_DELIVER=false, and a second reservd on
+#    the same database, started with `nice -n 19` (a delivery worker that
+#    takes only the CPU the API leaves), fans out and sends; after each run
+#    the script waits up to DRAIN for the worker to deliver every event and
+#    reports how long it took. CPU per hold then includes the worker's.
 # 2. Commit-to-delivery latency: `loadgen holds -rate RATE` (one
 #    hold.created event per hold) for LAT_DURATION with the receiver
 #    subscribed; then wait up to DRAIN for every event of the key to arrive.
@@ -41,6 +47,7 @@
 #   LAT_WEBHOOK_INTERVAL, LAT_PER_ENDPOINT  see 2. above
 #   DRAIN         how long to wait for the last deliveries (default 60s)
 #   PART          1, 2 or both (default both)
+#   DELIVERY      colocated (default: the replica under load delivers) or worker (see 1.)
 #   HOLD_BATCH, HOLD_BATCH_SLOTS, HOLD_BATCH_WINDOW, HOLD_BATCH_MAX  passed on to reservd
 #   PG_URL        PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 #                 the database BENCH_DB (default reservd_bench_webhooks) on it is
@@ -65,9 +72,11 @@ LAT_WEBHOOK_INTERVAL=${LAT_WEBHOOK_INTERVAL:-200ms}
 LAT_PER_ENDPOINT=${LAT_PER_ENDPOINT:-2}
 DRAIN=${DRAIN:-60s}
 PART=${PART:-both}
+DELIVERY=${DELIVERY:-colocated}
 BENCH_DB=${BENCH_DB:-reservd_bench_webhooks}
 
 [[ $PART =~ ^(1|2|both)$ ]] || die "PART must be 1, 2 or both"
+[[ $DELIVERY =~ ^(colocated|worker)$ ]] || die "DELIVERY must be colocated or worker"
 [[ ${DRAIN%s} =~ ^[0-9]+$ ]] || die "DRAIN must be whole seconds (like 60s)"
 need go psql curl jq
 pg_check
@@ -91,6 +100,17 @@ setup() {
 	wait_up "$BASE/healthz"
 	FLIGHT_IDS=$("$WORK/loadgen" mkflights -url "$BASE" -admin-key "$admin" -n "$FLIGHTS" -seats 1000 | paste -sd, -)
 	psql "$DB_URL" -XAtqc "CHECKPOINT" >/dev/null
+}
+
+# worker: a second reservd on the database, at the lowest CPU priority,
+# that fans events out and sends them (DELIVERY=worker); WORKER_PID.
+worker() {
+	local port
+	port=$(free_port)
+	start_bg worker nice -n 19 env -u REDIS_URL ADDR="127.0.0.1:$port" DATABASE_URL="$DB_URL" RATE_LIMIT=0 \
+		WEBHOOK_ALLOW_PRIVATE=true WEBHOOK_DELIVER=true "$WORK/reservd" serve
+	WORKER_PID=$SERVER_PID
+	wait_up "http://127.0.0.1:$port/healthz"
 }
 
 # receiver: start `loadgen webhook-receiver` for KEY on RECV; it registers
@@ -125,13 +145,21 @@ db_jiffies() {
 # receiver's excluded: less sensitive than holds/s to the other work of a
 # shared machine (bench/events.sh's measure).
 throughput() {
-	local name=$1 delivered=- pending=- events rss before after holds cpums
-	setup
+	local name=$1 delivered=- pending=- events rss before after holds cpums drain=-
+	WORKER_PID=
+	if [[ $DELIVERY == worker ]]; then
+		setup WEBHOOK_DELIVER=false
+		worker
+	else
+		setup
+	fi
 	if [[ $name == webhook ]]; then receiver; fi
-	say "run $name: loadgen holds -c $CONNECTIONS -warmup $WARMUP -d $DURATION (load average $(cut -d' ' -f1 /proc/loadavg))"
-	before=$(($(cpu_jiffies "$RESERVD_PID") + $(db_jiffies)))
+	say "run $name ($DELIVERY): loadgen holds -c $CONNECTIONS -warmup $WARMUP -d $DURATION (load average $(cut -d' ' -f1 /proc/loadavg))"
+	# shellcheck disable=SC2086 # WORKER_PID: one PID, or none
+	before=$(($(cpu_jiffies "$RESERVD_PID" $WORKER_PID) + $(db_jiffies)))
 	measured --settle "$WORK/loadgen" holds -url "$BASE" -keys "$KEY" -flights "$FLIGHT_IDS" -c "$CONNECTIONS" -warmup "$WARMUP" -d "$DURATION" -json
-	after=$(($(cpu_jiffies "$RESERVD_PID") + $(db_jiffies)))
+	# shellcheck disable=SC2086 # as above
+	after=$(($(cpu_jiffies "$RESERVD_PID" $WORKER_PID) + $(db_jiffies)))
 	holds=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM holds")
 	cpums=$(awk -v j=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$holds" 'BEGIN { printf "%.3f", (n > 0 ? 1000 * j / hz / n : 0) }')
 	if [[ $name == webhook ]]; then
@@ -139,6 +167,15 @@ throughput() {
 		pending=$(psql "$DB_URL" -XAtqc "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
 	fi
 	events=$(key_events)
+	if [[ $name == webhook && $DELIVERY == worker ]]; then
+		# The worker catches up once the load is over: every event must arrive.
+		local t0=$SECONDS deadline=$((SECONDS + ${DRAIN%s}))
+		while (($(recv_distinct) < events)); do
+			((SECONDS < deadline)) || die "run $name: the worker delivered $(recv_distinct) of $events events within $DRAIN of the run's end"
+			sleep 0.2
+		done
+		drain=$((SECONDS - t0))
+	fi
 	rss=$(peak_rss_mb "$RESERVD_PID")
 	stop_servers
 	jq -e '.summaries[0].requests > 0 and (.summaries[0].status | keys == ["201"])' "$WORK/out" >/dev/null ||
@@ -146,8 +183,8 @@ throughput() {
 	if [[ $(jq -r .extra.seats_ran_out "$WORK/out") == true ]]; then
 		say "WARNING: the run used every seat before its end; raise FLIGHTS"
 	fi
-	jq -r --arg n "$name" --arg o "$OTHER_CPU" --arg e "$events" --arg d "$delivered" --arg p "$pending" --arg r "$rss" --arg c "$cpums" \
-		'.summaries[0] as $s | "\($n) \(.extra.holds_per_sec) \($s.p50_ms) \($s.p99_ms) \($o) \($e) \($d) \($p) \($r) \($c)"' "$WORK/out" >>"$WORK/results"
+	jq -r --arg n "$name" --arg o "$OTHER_CPU" --arg e "$events" --arg d "$delivered" --arg p "$pending" --arg r "$rss" --arg c "$cpums" --arg dr "$drain" \
+		'.summaries[0] as $s | "\($n) \(.extra.holds_per_sec) \($s.p50_ms) \($s.p99_ms) \($o) \($e) \($d) \($p) \($r) \($c) \($dr)"' "$WORK/out" >>"$WORK/results"
 	say "$(tail -n 1 "$WORK/results")"
 }
 
@@ -196,9 +233,10 @@ if [[ $PART != 1 ]]; then latency; fi
 say "done: $(nproc) CPUs, $(go env GOVERSION), $(pgq 'SHOW server_version'), HOLD_BATCH=${HOLD_BATCH:-on}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 if [[ $PART != 2 ]]; then
-	echo "| endpoint | run | holds/s | p50 (ms) | p99 (ms) | CPU per hold (ms, reservd + its backends) | other CPU | events | delivered during the run | pending after | peak RSS (MB) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-	awk '{ n[$1]++; printf "| %s | %d | %s | %s | %s | %s | %s%% | %s | %s | %s | %s |\n", ($1 == "none" ? "none" : "one, \"*\""), n[$1], $2, $3, $4, $10, $5, $6, $7, $8, $9 }' "$WORK/results"
+	echo "delivery: $DELIVERY"
+	echo "| endpoint | run | holds/s | p50 (ms) | p99 (ms) | CPU per hold (ms, reservd + its backends) | other CPU | events | delivered during the run | pending after | drained after (s) | peak RSS (MB) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk '{ n[$1]++; printf "| %s | %d | %s | %s | %s | %s | %s%% | %s | %s | %s | %s | %s |\n", ($1 == "none" ? "none" : "one, \"*\""), n[$1], $2, $3, $4, $10, $5, $6, $7, $8, $11, $9 }' "$WORK/results"
 	echo
 	awk '{ c[$1]++; h[$1] += $2; p[$1] += $4; u[$1] += $10 }
 	END {

@@ -262,22 +262,26 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		}
 	})
 
-	a.runner = jobs.NewRunner(log, reg,
-		jobs.Job{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
-		jobs.Job{Name: "recover_payments", Every: cfg.SweepInterval, Run: svc.RecoverPayments},
-		jobs.Job{Name: "recover_refunds", Every: 2 * cfg.SweepInterval, Run: svc.RecoverRefunds},
-		jobs.Job{Name: "book_trips", Every: 500 * time.Millisecond, Run: tripSvc.Work},
+	runs := []jobs.Job{
+		{Name: "expire_holds", Every: cfg.SweepInterval, Run: svc.SweepExpired},
+		{Name: "recover_payments", Every: cfg.SweepInterval, Run: svc.RecoverPayments},
+		{Name: "recover_refunds", Every: 2 * cfg.SweepInterval, Run: svc.RecoverRefunds},
+		{Name: "book_trips", Every: 500 * time.Millisecond, Run: tripSvc.Work},
 		svc.CleanIdempotencyKeysJob(time.Hour, idempotency.Retention),
 		jobs.QueueDepth(reg, cfg.SweepInterval, store.WorkQueues, st.WorkDepth),
-		jobs.Job{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
-		jobs.Job{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},
+		{Name: "check_dependencies", Every: cfg.SweepInterval, Run: deps.Run},
+		{Name: "flush_key_usage", Every: time.Minute, Run: a.FlushKeyUsage},
 		jobs.EventsSequence(st, cfg.EventSequenceInterval, a.notifySequenced),
 		jobs.EventsPrune(st, cfg.EventRetention),
-		jobs.Job{Name: "webhook_fanout", Every: cfg.Webhooks.Interval, Run: hooks.FanOut, Wake: fanOutWake},
-		jobs.Job{Name: "webhook_dispatch", Every: cfg.Webhooks.Interval, Run: hooks.Dispatch},
-		jobs.Job{Name: "webhook_gauges", Every: cfg.SweepInterval, Run: hooks.Gauges},
-		jobs.Job{Name: "webhook_prune", Every: time.Hour, Run: hooks.Prune},
-	)
+		{Name: "webhook_gauges", Every: cfg.SweepInterval, Run: hooks.Gauges},
+		{Name: "webhook_prune", Every: time.Hour, Run: hooks.Prune},
+	}
+	if cfg.Webhooks.Deliver {
+		runs = append(runs,
+			jobs.Job{Name: "webhook_fanout", Every: cfg.Webhooks.Interval, Run: hooks.FanOut, Wake: fanOutWake},
+			jobs.Job{Name: "webhook_dispatch", Every: cfg.Webhooks.Interval, Run: hooks.Dispatch})
+	}
+	a.runner = jobs.NewRunner(log, reg, runs...)
 	return a, nil
 }
 

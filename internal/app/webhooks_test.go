@@ -191,3 +191,113 @@ func TestWebhooksThreeReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookDeliverFalse: a replica with WEBHOOK_DELIVER=false writes
+// events but never fans them out or sends them (its backlog shows as
+// unfanned); a replica with the default delivers them, and the first one
+// sends nothing all along.
+func TestWebhookDeliverFalse(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dbURL := testdb.PostgresURL(t)
+	st, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, digest := apikey.Generate()
+	customer, err := st.APIKeyCreate(ctx, store.APIKeyCreateParams{Name: "customer", Digest: digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu       sync.Mutex
+		accepted = map[string]bool{}
+	)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			ID string `json:"id"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("receiver: %v", err)
+		}
+		mu.Lock()
+		accepted[ev.ID] = true
+		mu.Unlock()
+	}))
+	t.Cleanup(rcv.Close)
+	if _, err := st.WebhookEndpointCreate(ctx, store.WebhookEndpoint{ID: store.NewWebhookEndpointID(), KeyID: customer,
+		URL: rcv.URL + "/hook", Events: []string{events.All}, Secret: webhook.NewSecret()}); err != nil {
+		t.Fatal(err)
+	}
+	replica := func(deliver string) *app.App {
+		cfg, err := config.Load(func(name string) string {
+			return map[string]string{"DATABASE_URL": withDBParam(dbURL, "pool_max_conns", "4"), "WEBHOOK_DELIVER": deliver,
+				"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_INTERVAL": "20ms", "SWEEP_INTERVAL": "100ms"}[name]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := app.New(ctx, cfg, app.Env{}, app.Overrides{Providers: func(*http.Client) []aggregator.Source { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); a.RunJobs(jobs) }()
+		t.Cleanup(func() { stop(); <-done; a.Close() })
+		return a
+	}
+	api := replica("false")
+	var written []events.Event
+	for range 20 {
+		written = append(written, storetest.NewEvent(customer, events.HoldCreated))
+	}
+	storetest.WriteEvents(t, st, written...)
+	storetest.Sequence(t, st)
+	gauge := func(a *app.App, name, label string) float64 {
+		mfs, err := a.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				if mf.GetName() == name && (label == "" || m.GetLabel()[0].GetValue() == label) {
+					sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+				}
+			}
+		}
+		return sum
+	}
+	for deadline := time.Now().Add(5 * time.Second); gauge(api, "reservd_webhook_queue_depth", "unfanned") != float64(len(written)); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("unfanned = %v after 5s, want %d", gauge(api, "reservd_webhook_queue_depth", "unfanned"), len(written))
+		}
+	}
+	mu.Lock()
+	if len(accepted) != 0 {
+		t.Errorf("%d events sent with WEBHOOK_DELIVER=false on the only replica", len(accepted))
+	}
+	mu.Unlock()
+
+	replica("true")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(accepted)
+		mu.Unlock()
+		if n == len(written) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events delivered by the replica with WEBHOOK_DELIVER=true", n, len(written))
+		}
+	}
+	if sent := gauge(api, "reservd_webhook_deliveries_total", ""); sent != 0 {
+		t.Errorf("the replica with WEBHOOK_DELIVER=false sent %v deliveries", sent)
+	}
+}

@@ -18,7 +18,8 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.HoldTTL != 10*time.Minute || c.HoldMaxLifetime != 30*time.Minute ||
-		c.HoldMaxSeats != 10 || c.HoldMaxSeatsPerFlight != 10 || c.HoldMaxActive != 20 || c.LogFormat != "text" || c.LogLevel != slog.LevelInfo || !c.SeedDemo || !c.Embedded() {
+		c.HoldMaxSeats != 10 || c.HoldMaxSeatsPerFlight != 10 || c.HoldMaxActive != 20 || c.LogFormat != "text" || c.LogLevel != slog.LevelInfo || !c.SeedDemo || !c.Embedded() ||
+		!c.Webhooks.Deliver {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -72,12 +73,12 @@ func TestLoadRejectsBadValues(t *testing.T) {
 	t.Parallel()
 	_, err := Load(env(map[string]string{
 		"HOLD_TTL": "ten", "HOLD_MAX_SEATS": "0", "LOG_FORMAT": "xml", "LOG_LEVEL": "loud",
-		"SEED_DEMO": "maybe", "DATABASE_URL": "mysql://x", "REDIS_URL": "http://x",
+		"SEED_DEMO": "maybe", "DATABASE_URL": "mysql://x", "REDIS_URL": "http://x", "WEBHOOK_DELIVER": "sometimes",
 	}))
 	if err == nil {
 		t.Fatal("Load accepted bad values")
 	}
-	for _, name := range []string{"HOLD_TTL", "HOLD_MAX_SEATS", "LOG_FORMAT", "LOG_LEVEL", "SEED_DEMO", "DATABASE_URL", "REDIS_URL"} {
+	for _, name := range []string{"HOLD_TTL", "HOLD_MAX_SEATS", "LOG_FORMAT", "LOG_LEVEL", "SEED_DEMO", "DATABASE_URL", "REDIS_URL", "WEBHOOK_DELIVER"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -53,6 +53,7 @@ var Settings = []Setting{
 	{"AUTH_FAILURE_LIMIT", "1", "invalid API keys per second per client address before 429 (0: no limit)"},
 	{"AUTH_FAILURE_BURST", "20", "burst of invalid API keys per client address"},
 	{"API_KEY_CACHE_TTL", "5s", "how long a replica trusts a key it looked up (a revoked key works until then); 0 looks up every request's key"},
+	{"WEBHOOK_DELIVER", "true", "false: this replica writes events but never fans them out to webhook endpoints or sends them; leave delivery to replicas with true (API replicas beside delivery workers)"},
 	{"WEBHOOK_ALLOW_PRIVATE", "false", "true lets webhook endpoints use http:// and loopback, private or link-local addresses (development and tests only)"},
 	{"WEBHOOK_RETRY_BASE", "30s", "first webhook retry's backoff ceiling, doubled per attempt up to 1h, with full jitter"},
 	{"WEBHOOK_RETRY_FOR", "72h", "how long a failing webhook delivery is retried before its endpoint is disabled"},

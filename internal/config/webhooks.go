@@ -17,6 +17,10 @@ type Webhooks struct {
 	Concurrency  int           // deliveries sent at once per replica
 	PerEndpoint  int           // deliveries sent at once to one endpoint per replica
 	Interval     time.Duration // how often the fan-out and dispatch passes run
+	// Deliver is false on a replica that writes events but leaves fanning
+	// them out and sending them to others (WEBHOOK_DELIVER=false): API
+	// replicas beside delivery workers.
+	Deliver bool
 }
 
 // loadWebhooks reads the WEBHOOK_* settings through env (which applies
@@ -29,6 +33,9 @@ func loadWebhooks(env func(name, def string) string) (Webhooks, []error) {
 	)
 	if w.AllowPrivate, err = strconv.ParseBool(env("WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
 		errs = append(errs, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE=%q: want true or false", env("WEBHOOK_ALLOW_PRIVATE", "")))
+	}
+	if w.Deliver, err = strconv.ParseBool(env("WEBHOOK_DELIVER", "true")); err != nil {
+		errs = append(errs, fmt.Errorf("WEBHOOK_DELIVER=%q: want true or false", env("WEBHOOK_DELIVER", "")))
 	}
 	duration := func(name, def string) time.Duration {
 		d, err := time.ParseDuration(env(name, def))
@@ -54,7 +61,7 @@ func loadWebhooks(env func(name, def string) string) (Webhooks, []error) {
 
 // LogValue describes the webhook settings for the log.
 func (w Webhooks) LogValue() slog.Value {
-	return slog.GroupValue(slog.Bool("allow_private", w.AllowPrivate), slog.Duration("retry_base", w.RetryBase),
+	return slog.GroupValue(slog.Bool("deliver", w.Deliver), slog.Bool("allow_private", w.AllowPrivate), slog.Duration("retry_base", w.RetryBase),
 		slog.Duration("retry_for", w.RetryFor), slog.Duration("interval", w.Interval),
 		slog.Int("concurrency", w.Concurrency), slog.Int("per_endpoint", w.PerEndpoint))
 }

@@ -65,7 +65,8 @@ type Webhooks interface {
 	// failed) older than age: the log keeps what the event feed keeps.
 	WebhookPrune(ctx context.Context, age time.Duration, limit int) (int, error)
 	// WebhookGauges counts the pending deliveries of enabled endpoints (due
-	// now, or waiting for a retry's backoff) and the disabled endpoints.
+	// now, or waiting for a retry's backoff), the sequenced events not
+	// fanned out yet and the disabled endpoints.
 	WebhookGauges(ctx context.Context) (WebhookCounts, error)
 }
 
@@ -190,6 +191,9 @@ type WebhookCounts struct {
 	Due      int // pending deliveries of enabled endpoints due now
 	Waiting  int // pending deliveries of enabled endpoints waiting for a retry's backoff
 	Disabled int // disabled endpoints
+	// Unfanned is how many sequenced events lie past the fan-out cursor:
+	// it grows while no replica fans out (every one WEBHOOK_DELIVER=false).
+	Unfanned int
 }
 
 // WebhookMatches pairs events with the endpoints that want them, in event

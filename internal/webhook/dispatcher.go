@@ -362,6 +362,7 @@ func (d *Dispatcher) Gauges(ctx context.Context) (int, error) {
 	}
 	d.m.queue.WithLabelValues("due").Set(float64(c.Due))
 	d.m.queue.WithLabelValues("retrying").Set(float64(c.Waiting))
+	d.m.queue.WithLabelValues("unfanned").Set(float64(c.Unfanned))
 	d.m.disabled.Set(float64(c.Disabled))
 	return c.Due + c.Waiting, nil
 }

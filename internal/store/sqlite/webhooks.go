@@ -491,9 +491,10 @@ func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) 
 	// One scan of the pending deliveries counts both the due and the waiting.
 	err := s.reader.QueryRowContext(ctx, `SELECT
 		count(*) FILTER (WHERE d.next_attempt_at <= `+nowSQL+`), count(*) FILTER (WHERE d.next_attempt_at > `+nowSQL+`),
-		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled')
+		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled'),
+		(SELECT count(*) FROM events WHERE pos > (SELECT last_pos FROM webhook_fanout WHERE id = 1))
 		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-		WHERE d.status = 'pending' AND e.status = 'enabled'`).Scan(&c.Due, &c.Waiting, &c.Disabled)
+		WHERE d.status = 'pending' AND e.status = 'enabled'`).Scan(&c.Due, &c.Waiting, &c.Disabled, &c.Unfanned)
 	if err != nil {
 		return store.WebhookCounts{}, fmt.Errorf("webhook gauges: %w", err)
 	}

@@ -169,8 +169,14 @@ func testWebhookFanOut(t *testing.T, w *hooks) {
 	// An event written but not sequenced is not fanned out yet.
 	late := NewEvent(w.alice, events.HoldReleased)
 	WriteEvents(t, w.s, late)
+	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Unfanned != 3 {
+		t.Errorf("gauges before the fan-out = %+v, %v; want 3 events unfanned (the unsequenced one does not count)", c, err)
+	}
 	if r := w.fanOut(t); r.Events != 3 || r.Deliveries != 4 {
 		t.Fatalf("fan-out = %+v, want 3 events, 4 deliveries", r)
+	}
+	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Unfanned != 0 {
+		t.Errorf("gauges after the fan-out = %+v, %v; want none unfanned", c, err)
 	}
 	if r := w.fanOut(t); r.Events != 0 {
 		t.Fatalf("second fan-out = %+v, want nothing", r)
