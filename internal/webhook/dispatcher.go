@@ -113,7 +113,7 @@ type Dispatcher struct {
 	maxStreams  int
 	streamBatch int
 	streamLease time.Duration
-	flushMu sync.Mutex // one recording at a time
+	flushMu     sync.Mutex // one recording at a time
 
 	mu       sync.Mutex
 	looping  bool           // the loop was started (or must not be: stopped)
