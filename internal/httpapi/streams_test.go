@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -374,7 +375,13 @@ func TestStreamsWokenAcrossReplicas(t *testing.T) {
 	if feed == nil {
 		t.Fatalf("event stream = %d %s", r.status, r.body)
 	}
-	time.Sleep(200 * time.Millisecond) // A's LISTEN connection is up
+	// A's LISTEN connection is up (reservd_stream_listener_up), so that
+	// B's wake-up reaches it.
+	for deadline := time.Now().Add(10 * time.Second); !bytes.Contains(a.get("/metrics").body, []byte("\nreservd_stream_listener_up 1\n")); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("A's LISTEN connection not up after 10s")
+		}
+	}
 
 	// The hold writes its hold.created event, which names the flight.
 	hold := data(t, b.post("/holds", key, idem(), fmt.Sprintf(`{"flight_id": %d, "seats": ["11A"]}`, fl)), 201)
