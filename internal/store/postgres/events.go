@@ -81,7 +81,13 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]event
 			ORDER BY pos LIMIT $3`
 		args = args[1:]
 	}
-	rows, err := s.pool.Query(ctx, q, args...)
+	// Planned for its arguments (pgx.QueryExecModeExec): the generic plan
+	// PostgreSQL settles on after five runs, made while the table was
+	// small, reads every event past the position and sorts them (a bitmap
+	// scan), which costs more the further behind the reader is; with the
+	// position known, the plan walks the index in order and stops at the
+	// limit.
+	rows, err := s.pool.Query(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
