@@ -37,11 +37,6 @@ func (s *Store) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamCla
 	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (`+query+`)`, args...).Scan(&found); err != nil || found == 0 {
 		return nil, err
 	}
-	type leased struct {
-		e     store.WebhookEndpoint
-		claim int
-		pos   int64
-	}
 	var ls []leased
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		ls = nil
@@ -50,28 +45,7 @@ func (s *Store) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamCla
 			return err
 		}
 		args[0] = now
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var l leased
-			var types, created string
-			var disabled sql.NullString
-			e := &l.e
-			if err := rows.Scan(&e.ID, &e.KeyID, &e.URL, &types, &e.Description, &e.Secret, &e.Status, &created, &disabled,
-				&l.claim, &l.pos); err != nil {
-				rows.Close()
-				return err
-			}
-			if err := json.Unmarshal([]byte(types), &e.Events); err != nil {
-				rows.Close()
-				return fmt.Errorf("stored endpoint events %q: %w", types, err)
-			}
-			ls = append(ls, l)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if ls, err = leaseCandidates(ctx, tx, query, args); err != nil {
 			return err
 		}
 		for i := range ls {
@@ -100,6 +74,40 @@ func (s *Store) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamCla
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// leased is an endpoint whose stream is being claimed.
+type leased struct {
+	e     store.WebhookEndpoint
+	claim int
+	pos   int64
+}
+
+// leaseCandidates reads the endpoints query selects, in tx.
+func leaseCandidates(ctx context.Context, tx *sql.Tx, query string, args []any) ([]leased, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ls []leased
+	for rows.Next() {
+		var (
+			l              leased
+			types, created string
+			disabled       sql.NullString
+		)
+		e := &l.e
+		if err := rows.Scan(&e.ID, &e.KeyID, &e.URL, &types, &e.Description, &e.Secret, &e.Status, &created, &disabled,
+			&l.claim, &l.pos); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(types), &e.Events); err != nil {
+			return nil, fmt.Errorf("stored endpoint events %q: %w", types, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, rows.Err()
 }
 
 // WebhookStreamRecord implements store.Webhooks, as the PostgreSQL

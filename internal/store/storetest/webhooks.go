@@ -354,13 +354,6 @@ func testWebhookStreamTakenOver(t *testing.T, w *hooks) {
 	}
 }
 
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
-}
-
 func testWebhookClaimAndRecord(t *testing.T, w *hooks) {
 	e1 := w.endpoint(t, w.alice, "*")
 	e2 := w.endpoint(t, w.alice, "*")
