@@ -22,7 +22,7 @@
 #    With DELIVERY=worker both runs use the split deployment instead: the
 #    replica under load has WEBHOOK_DELIVER=false, and a second reservd on
 #    the same database, started with `nice -n 19` (a delivery worker that
-#    takes only the CPU the API leaves), fans out and sends; after each run
+#    takes only the CPU the API leaves), sends the events; after each run
 #    the script waits up to DRAIN for the worker to deliver every event and
 #    reports how long it took. CPU per hold then includes the worker's.
 # 2. Commit-to-delivery latency: `loadgen holds -rate RATE` (one
@@ -103,7 +103,7 @@ setup() {
 }
 
 # worker: a second reservd on the database, at the lowest CPU priority,
-# that fans events out and sends them (DELIVERY=worker); WORKER_PID.
+# that sends the events to the endpoint (DELIVERY=worker); WORKER_PID.
 worker() {
 	local port
 	port=$(free_port)
@@ -210,10 +210,10 @@ latency() {
 	LAT_DRAIN=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	psql "$DB_URL" -XAtqc "SELECT id FROM events WHERE api_key_id = $KEY_ID" >"$WORK/event_ids"
 	curl -fsS --data-binary @"$WORK/event_ids" "$RECV/report" >"$WORK/report.json"
-	# Where the time goes: the fan-out writes each delivery row (created_at,
-	# its transaction's start) after the sequencer has given the event its
-	# place; the rest is claiming, sending and the receiver.
-	FANOUT_LAG=$(psql "$DB_URL" -XAtqF' ' -c "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+	# The log row of each first attempt is written (created_at, its
+	# transaction's start) once the stream that sent it records: commit,
+	# sequencer, stream claim, send and the receiver's answer, recording.
+	LOG_LAG=$(psql "$DB_URL" -XAtqF' ' -c "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
 		round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), round(max(ms)::numeric, 1)
 		FROM (SELECT 1000 * extract(epoch FROM d.created_at - e.created_at) AS ms
 			FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE d.attempt = 1) x")
@@ -254,8 +254,8 @@ if [[ $PART != 1 ]]; then
 		"latency run: \($h[0].summaries[0].status["201"] // 0) holds at \($h[0].extra.holds_per_sec)/s (asked \($h[0].extra.rate)), hold p99 \($h[0].summaries[0].p99_ms) ms, other CPU \($o)%, drained \($d) s after the run\n" +
 		"| events | arrived | duplicates | bad signatures | malformed | missing | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" +
 		"| \(.expected) | \(.latency.requests) | \(.duplicates) | \(.bad_signature) | \(.malformed) | \(.missing) | \(.latency.p50_ms) | \(.latency.p90_ms) | \(.latency.p99_ms) | \(.latency.max_ms) |"' "$WORK/report.json"
-	read -r f50 f99 fmax <<<"$FANOUT_LAG"
-	echo "of which event created_at to its delivery row (sequencer + fan-out): p50 $f50 ms, p99 $f99 ms, max $fmax ms"
+	read -r f50 f99 fmax <<<"$LOG_LAG"
+	echo "event created_at to its first attempt's log row (sequencer, stream, send, record): p50 $f50 ms, p99 $f99 ms, max $fmax ms"
 	echo "by second of created_at (events: p50 / max ms): $(jq -r '[.by_second[] | "\(.name | ltrimstr("second ")): \(.requests) \(.p50_ms)/\(.max_ms)"] | join(", ")' "$WORK/report.json")"
 	jq -e '.expected > 0 and .missing == 0 and .bad_signature == 0 and .malformed == 0' "$WORK/report.json" >/dev/null ||
 		die "not every event arrived once with a valid signature: $(jq -c '{expected, missing, missing_ids, bad_signature, malformed}' "$WORK/report.json")"

@@ -248,17 +248,18 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 		return nil, err
 	}
 
-	// Webhooks: every replica fans events out and sends deliveries; the
-	// queue in the database shares the work (package webhook).
+	// Webhooks: every replica (with WEBHOOK_DELIVER) streams events to
+	// endpoints and retries failed deliveries; leases in the database share
+	// the work (package webhook).
 	hooks := webhook.New(st, webhookConfig(cfg.Webhooks), log, reg)
 	a.onClose(func() { hooks.Close(webhook.Timeout) })
-	// New events wake the fan-out instead of waiting for its next pass
+	// New events wake the streams instead of waiting for their next pass
 	// (WEBHOOK_INTERVAL still runs it: a sequencer pass on another replica
-	// wakes nothing here); the deliveries it writes wake the dispatcher.
-	fanOutWake := make(chan struct{}, 1)
+	// wakes nothing here).
+	streamWake := make(chan struct{}, 1)
 	a.OnSequenced(func(_ context.Context, sq store.Sequenced) {
 		if sq.N > 0 {
-			jobs.Kick(fanOutWake)
+			jobs.Kick(streamWake)
 		}
 	})
 
@@ -278,7 +279,7 @@ func New(ctx context.Context, cfg config.Config, env Env, o Overrides) (_ *App, 
 	}
 	if cfg.Webhooks.Deliver {
 		runs = append(runs,
-			jobs.Job{Name: "webhook_fanout", Every: cfg.Webhooks.Interval, Run: hooks.FanOut, Wake: fanOutWake},
+			jobs.Job{Name: "webhook_stream", Every: cfg.Webhooks.Interval, Run: hooks.Stream, Wake: streamWake},
 			jobs.Job{Name: "webhook_dispatch", Every: cfg.Webhooks.Interval, Run: hooks.Dispatch})
 	}
 	a.runner = jobs.NewRunner(log, reg, runs...)

@@ -193,8 +193,8 @@ func TestWebhooksThreeReplicas(t *testing.T) {
 }
 
 // TestWebhookDeliverFalse: a replica with WEBHOOK_DELIVER=false writes
-// events but never fans them out or sends them (its backlog shows as
-// unfanned); a replica with the default delivers them, and the first one
+// events but never sends them (its backlog shows as unsent); a replica
+// with the default delivers them, and the first one
 // sends nothing all along.
 func TestWebhookDeliverFalse(t *testing.T) {
 	t.Parallel()
@@ -274,9 +274,9 @@ func TestWebhookDeliverFalse(t *testing.T) {
 		}
 		return sum
 	}
-	for deadline := time.Now().Add(5 * time.Second); gauge(api, "reservd_webhook_queue_depth", "unfanned") != float64(len(written)); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); gauge(api, "reservd_webhook_queue_depth", "unsent") != float64(len(written)); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("unfanned = %v after 5s, want %d", gauge(api, "reservd_webhook_queue_depth", "unfanned"), len(written))
+			t.Fatalf("unsent = %v after 5s, want %d", gauge(api, "reservd_webhook_queue_depth", "unsent"), len(written))
 		}
 	}
 	mu.Lock()

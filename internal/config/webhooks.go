@@ -16,10 +16,10 @@ type Webhooks struct {
 	RetryFor     time.Duration // how long a failing delivery is retried before its endpoint is disabled
 	Concurrency  int           // deliveries sent at once per replica
 	PerEndpoint  int           // deliveries sent at once to one endpoint per replica
-	Interval     time.Duration // how often the fan-out and dispatch passes run
-	// Deliver is false on a replica that writes events but leaves fanning
-	// them out and sending them to others (WEBHOOK_DELIVER=false): API
-	// replicas beside delivery workers.
+	Interval     time.Duration // how often the stream and dispatch passes run
+	// Deliver is false on a replica that writes events but leaves sending
+	// them to others (WEBHOOK_DELIVER=false): API replicas beside delivery
+	// workers.
 	Deliver bool
 }
 

@@ -12,18 +12,23 @@ import (
 // Webhooks keeps customers' webhook endpoints and the durable queue of
 // deliveries to them (package webhook sends them).
 //
-// The queue is fed from the sequenced event feed: a fan-out pass reads the
-// events after a one-row cursor and writes one pending delivery per event
-// and enabled endpoint of its customer subscribed to its type, advancing
-// the cursor in the same transaction, so every sequenced event is fanned
-// out exactly once whichever replica runs the pass. Each attempt is a row:
-// a dispatcher claims due pending rows with a lease, per endpoint and in
-// batches (up to each endpoint's room on that replica, through the index
-// on (endpoint_id, next_attempt_at) of the pending rows, so that an
-// endpoint without room or work costs nothing), sends them and records
-// the outcomes, many in one transaction; a failure writes the next attempt
-// as a new pending row of the same chain, until the retry window since the
-// chain's first attempt has passed and the endpoint is disabled.
+// First attempts come from the sequenced event feed itself: each endpoint
+// has a stream position (the last events.pos it has been sent), and a
+// dispatcher leases an endpoint's stream, reads its customer's events past
+// the position, sends those the endpoint subscribes to, and then, in one
+// transaction, writes each attempt's row to the log and moves the position
+// (WebhookStreamClaim, WebhookStreamRecord). No row exists for a first
+// attempt before it is made, so the queue costs one batched insert per
+// delivery. A dispatcher that dies leaves its lease to run out, and another
+// sends the same events again: at least once.
+//
+// Retries (and redeliveries) are rows: a failed attempt writes the next
+// attempt of its chain as a pending row, which a dispatcher claims with a
+// lease, per endpoint and in batches (up to each endpoint's room on that
+// replica, through the index on (endpoint_id, next_attempt_at) of the
+// pending rows, so that an endpoint without room or work costs nothing),
+// sends and records, many in one transaction, until the retry window since
+// the chain's first attempt has passed and the endpoint is disabled.
 type Webhooks interface {
 	// WebhookEndpointCreate stores a new endpoint (ID, KeyID, URL, Events,
 	// Description, Secret set) and returns it as stored.
@@ -36,10 +41,22 @@ type Webhooks interface {
 	// deliveries, or returns ErrWebhookEndpointNotFound.
 	WebhookEndpointDelete(ctx context.Context, keyID int64, id string) error
 
-	// WebhookFanOut turns up to limit sequenced events after the cursor into
-	// pending deliveries and advances the cursor, in one transaction. A
-	// replica that finds another at it returns at once with nothing done.
-	WebhookFanOut(ctx context.Context, limit int) (WebhookFannedOut, error)
+	// WebhookStreamClaim leases, for p.Lease, the streams of up to
+	// p.Endpoints enabled endpoints (none of p.Skip) whose customer has
+	// sequenced events past the stream's position, longest unleased first,
+	// and returns each with the next p.Events of those events: Events are
+	// those the endpoint subscribes to, oldest first, and Through the
+	// position of the last one read, wanted or not.
+	WebhookStreamClaim(ctx context.Context, p WebhookStreamClaimParams) ([]WebhookStream, error)
+	// WebhookStreamRecord records the first attempts made from a claimed
+	// stream and moves its position to s.Through, giving the lease back, in
+	// one transaction: a row per outcome (delivered or failed), and for each
+	// failure the next attempt of its chain, pending for RetryIn. With no
+	// outcomes and s.Through = s.From it only gives the lease back. stale:
+	// the claim is no longer the latest, or the position moved (the lease
+	// ran out and another dispatcher took the stream over), and nothing was
+	// written.
+	WebhookStreamRecord(ctx context.Context, s WebhookStream, os []WebhookStreamOutcome) (stale bool, err error)
 	// WebhookClaim leases up to each enabled endpoint's room (p.PerEndpoint
 	// - p.Busy[id]) of its due, unleased pending deliveries, oldest due
 	// first, and up to p.Limit in all (the oldest due across the
@@ -65,8 +82,8 @@ type Webhooks interface {
 	// failed) older than age: the log keeps what the event feed keeps.
 	WebhookPrune(ctx context.Context, age time.Duration, limit int) (int, error)
 	// WebhookGauges counts the pending deliveries of enabled endpoints (due
-	// now, or waiting for a retry's backoff), the sequenced events not
-	// fanned out yet and the disabled endpoints.
+	// now, or waiting for a retry's backoff), the events past their stream
+	// positions and the disabled endpoints.
 	WebhookGauges(ctx context.Context) (WebhookCounts, error)
 }
 
@@ -100,8 +117,8 @@ type WebhookEndpoint struct {
 	DisabledAt  time.Time // zero while enabled
 }
 
-// Subscribed reports whether the endpoint wants events of type t.
-func (e WebhookEndpoint) Subscribed(t events.Type) bool { return events.Matches(e.Events, t) }
+// Subscribes reports whether the endpoint wants events of type t.
+func (e WebhookEndpoint) Subscribes(t events.Type) bool { return events.Matches(e.Events, t) }
 
 // WebhookDelivery is one attempt to send an event to an endpoint.
 type WebhookDelivery struct {
@@ -118,10 +135,54 @@ type WebhookDelivery struct {
 	CreatedAt      time.Time
 }
 
-// WebhookFannedOut is what one fan-out pass did.
-type WebhookFannedOut struct {
-	Events     int // events read past the cursor
-	Deliveries int // pending deliveries written
+// WebhookStreamClaimParams selects endpoints' streams to lease.
+type WebhookStreamClaimParams struct {
+	Endpoints int           // streams to lease at most
+	Events    int           // events to read per stream at most
+	Lease     time.Duration // how long each is leased
+	Skip      []string      // endpoint ids not to lease (streamed by the caller)
+}
+
+// WebhookStream is a leased endpoint stream with the events to send.
+type WebhookStream struct {
+	EndpointID string
+	KeyID      int64
+	URL        string
+	Secret     string
+	Claim      int   // the lease's number; recording needs it
+	From       int64 // the stream's position when claimed
+	Through    int64 // the position of the last event read
+	// Events are the events read that the endpoint subscribes to.
+	Events []events.Event
+}
+
+// Released is s as recording nothing: its lease given back, its position
+// left where it was.
+func (s WebhookStream) Released() WebhookStream {
+	s.Through, s.Events = s.From, nil
+	return s
+}
+
+// WebhookStreamOutcome is the result of a stream's first attempt to send
+// one event.
+type WebhookStreamOutcome struct {
+	EventID        string
+	Delivered      bool
+	ResponseStatus int
+	Duration       time.Duration
+	RetryIn        time.Duration // when the next attempt is due after a failure
+}
+
+// Subscribed keeps the events e subscribes to, in order: the one rule of
+// what an endpoint is sent, beside WebhookMatches.
+func (e WebhookEndpoint) Subscribed(evs []events.Event) []events.Event {
+	var out []events.Event
+	for _, ev := range evs {
+		if ev.KeyID == e.KeyID && e.Subscribes(ev.Type) {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // WebhookClaimParams selects deliveries to lease.
@@ -191,9 +252,11 @@ type WebhookCounts struct {
 	Due      int // pending deliveries of enabled endpoints due now
 	Waiting  int // pending deliveries of enabled endpoints waiting for a retry's backoff
 	Disabled int // disabled endpoints
-	// Unfanned is how many sequenced events lie past the fan-out cursor:
-	// it grows while no replica fans out (every one WEBHOOK_DELIVER=false).
-	Unfanned int
+	// Unsent is how many sequenced events lie past the stream positions
+	// of enabled endpoints (of every type, so at least the first attempts
+	// to make): it grows while no replica delivers (every one
+	// WEBHOOK_DELIVER=false) or the dispatchers fall behind.
+	Unsent int
 }
 
 // WebhookMatches pairs events with the endpoints that want them, in event
@@ -202,7 +265,7 @@ func WebhookMatches(evs []events.Event, endpoints []WebhookEndpoint) []WebhookDe
 	var out []WebhookDelivery
 	for _, ev := range evs {
 		for _, e := range endpoints {
-			if e.KeyID == ev.KeyID && e.Status == WebhookEnabled && e.Subscribed(ev.Type) {
+			if e.KeyID == ev.KeyID && e.Status == WebhookEnabled && e.Subscribes(ev.Type) {
 				out = append(out, WebhookDelivery{ID: NewWebhookDeliveryID(), EndpointID: e.ID, EventID: ev.ID, KeyID: ev.KeyID, Attempt: 1})
 			}
 		}

@@ -1,33 +1,40 @@
 // Package webhook sends customers' events to their webhook endpoints.
 //
-// The queue lives in the database (store.Webhooks): the fan-out pass turns
-// each sequenced event into one pending delivery per subscribed endpoint,
-// and a Dispatcher on every replica claims due deliveries with a lease,
-// POSTs them, signed (Sign), and records the outcome. A failure is retried
+// First attempts are sent from the event feed (Stream, stream.go): a
+// Dispatcher on every replica leases the streams of endpoints whose
+// customer has events past the endpoint's stream position (store.Webhooks),
+// POSTs those the endpoint subscribes to, signed (Sign), PerEndpoint at a
+// time, and then records every attempt and moves the position in one
+// transaction. No queue row exists for a first attempt before it is made,
+// so the database work of a delivery is one batched insert into the log.
+//
+// A failure is retried from a row: recording it writes the next attempt,
+// pending after a backoff, which dispatchers claim with a lease (Dispatch),
 // with exponential backoff and full jitter until the retry window since the
 // first attempt has passed; then the endpoint is disabled. Delivery is at
-// least once: a replica that dies mid-delivery leaves its lease to run out,
-// and another replica sends the delivery again.
+// least once: a replica that dies mid-delivery leaves its leases to run
+// out, and another replica sends those events again.
 //
-// A slow or dead receiver costs only its own slots: each replica sends at
-// most Config.PerEndpoint deliveries to one endpoint at once and
-// Config.Concurrency in all, every send is bounded by Config.Timeout, and
-// sends run beside the API, never in a request.
+// A slow or dead receiver costs only its own slots: each replica streams
+// to at most Concurrency / PerEndpoint endpoints at once, PerEndpoint sends
+// each, and sends at most PerEndpoint retries to one endpoint at once and
+// Concurrency in all; every send is bounded by Config.Timeout, and sends
+// run beside the API, never in a request.
 //
-// The database work is batched, so that it is a small fraction of a
-// delivery. A claim gives each endpoint with room on this replica up to
-// PerEndpoint × Config.Batch of its oldest due deliveries (one index scan
-// per endpoint; an endpoint without room is not looked at), which wait in
-// memory, in claim order, for a free slot. Their leases cover sending them
-// PerEndpoint at a time: Config.Lease for an endpoint's first PerEndpoint,
-// Timeout longer for each further PerEndpoint, so that a replica's death
-// delays the head of each endpoint's batch no more than one delivery's
-// lease; one whose lease would run out before its send could finish is
-// left unsent for the lease to expire. Finished sends are
-// recorded together (store.Webhooks.WebhookRecordMany) at the latest every
-// FlushEvery, or at once when an endpoint's last claimed delivery starts:
-// then the dispatcher records and claims that endpoint's next batch at
-// once, so a backlog drains as fast as the endpoint answers, not once per
+// The retries' database work is batched too. A claim gives each endpoint
+// with room on this replica up to PerEndpoint × Config.Batch of its oldest
+// due deliveries (one index scan per endpoint; an endpoint without room is
+// not looked at), which wait in memory, in claim order, for a free slot.
+// Their leases cover sending them PerEndpoint at a time: Config.Lease for
+// an endpoint's first PerEndpoint, Timeout longer for each further
+// PerEndpoint, so that a replica's death delays the head of each
+// endpoint's batch no more than one delivery's lease; one whose lease
+// would run out before its send could finish is left unsent for the lease
+// to expire. Finished sends are recorded together
+// (store.Webhooks.WebhookRecordMany) at the latest every FlushEvery, or at
+// once when an endpoint's last claimed delivery starts: then the
+// dispatcher records and claims that endpoint's next batch at once, so a
+// backlog drains as fast as the endpoint answers, not once per
 // WEBHOOK_INTERVAL pass.
 package webhook
 
@@ -64,22 +71,23 @@ type Config struct {
 	Concurrency int           // WEBHOOK_CONCURRENCY: sends at once on this replica
 	PerEndpoint int           // WEBHOOK_CONCURRENCY_PER_ENDPOINT: sends at once to one endpoint
 	// Batch is how many deliveries a claim takes per send slot: up to
-	// PerEndpoint × Batch of one endpoint, Concurrency × Batch in all.
-	Batch       int
-	FanOutBatch int // events per fan-out transaction
+	// PerEndpoint × Batch of one endpoint, Concurrency × Batch in all; and
+	// how many events a stream reads per send slot (PerEndpoint × Batch).
+	Batch int
 }
 
 // DefaultConfig is the production configuration.
 func DefaultConfig() Config {
 	return Config{Timeout: Timeout, RetryBase: 30 * time.Second, RetryMax: time.Hour, RetryFor: 72 * time.Hour,
-		Concurrency: 16, PerEndpoint: 2, Batch: 8, FanOutBatch: 500}
+		Concurrency: 16, PerEndpoint: 2, Batch: 8}
 }
 
 // FlushEvery is the longest a finished send waits for its outcome to be
 // recorded (with the others finished meanwhile).
 const FlushEvery = 50 * time.Millisecond
 
-// Dispatcher fans events out and sends deliveries.
+// Dispatcher sends events to webhook endpoints: first attempts from the
+// streams, retries from the queue.
 type Dispatcher struct {
 	st     store.Webhooks
 	cfg    Config
@@ -97,7 +105,15 @@ type Dispatcher struct {
 	kick    chan struct{} // wakes the loop to record and claim at once
 
 	claimMu sync.Mutex // one claim at a time, so the room it asks for is right
-	flushMu sync.Mutex // one recording at a time
+	// Streams (stream.go): at most maxStreams claimed at once, streamBatch
+	// events each, leased for streamLease (Config.Lease): a send that could
+	// outlast it is not started, and the stream records what it sent.
+	streamMu    sync.Mutex // one stream claim at a time, likewise
+	streaming   map[string]bool
+	maxStreams  int
+	streamBatch int
+	streamLease time.Duration
+	flushMu     sync.Mutex // one recording at a time
 
 	mu       sync.Mutex
 	looping  bool           // the loop was started (or must not be: stopped)
@@ -149,16 +165,16 @@ func New(st store.Webhooks, cfg Config, log *slog.Logger, reg prometheus.Registe
 	if cfg.PerEndpoint <= 0 {
 		cfg.PerEndpoint = def.PerEndpoint
 	}
-	if cfg.FanOutBatch <= 0 {
-		cfg.FanOutBatch = def.FanOutBatch
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, stop := context.WithCancel(context.Background())
+	streamBatch := cfg.PerEndpoint * cfg.Batch
 	return &Dispatcher{st: st, cfg: cfg, client: NewClient(cfg.AllowPrivate, cfg.Timeout), log: log,
 		m: newMetrics(reg), batch: cfg.Batch, flushAt: max(cfg.Concurrency*cfg.Batch/2, 1), ctx: ctx, stop: stop,
-		kick: make(chan struct{}, 1), queued: map[string]int{}, sending: map[string]int{}}
+		kick: make(chan struct{}, 1), queued: map[string]int{}, sending: map[string]int{},
+		streaming: map[string]bool{}, maxStreams: max(cfg.Concurrency/cfg.PerEndpoint, 1), streamBatch: streamBatch,
+		streamLease: cfg.Lease}
 }
 
 // Close stops claiming and starting sends, lets the sends in flight finish
@@ -205,27 +221,6 @@ func (d *Dispatcher) Stop() {
 
 // Wait waits for the sends in flight to finish.
 func (d *Dispatcher) Wait() { d.sends.Wait() }
-
-// FanOut turns the sequenced events not yet fanned out into deliveries,
-// a batch per transaction, and reports how many deliveries it wrote; new
-// deliveries wake the dispatcher's loop to claim them at once.
-func (d *Dispatcher) FanOut(ctx context.Context) (int, error) {
-	n := 0
-	for range 20 {
-		r, err := d.st.WebhookFanOut(ctx, d.cfg.FanOutBatch)
-		if err != nil {
-			return n, err
-		}
-		n += r.Deliveries
-		if r.Events < d.cfg.FanOutBatch {
-			break
-		}
-	}
-	if n > 0 {
-		d.wake() // claim them now, not at the next Dispatch pass
-	}
-	return n, nil
-}
 
 // Dispatch claims as many due deliveries as this replica has room to hold
 // and starts sending them; it reports how many it claimed. The sends go on
@@ -362,9 +357,9 @@ func (d *Dispatcher) Gauges(ctx context.Context) (int, error) {
 	}
 	d.m.queue.WithLabelValues("due").Set(float64(c.Due))
 	d.m.queue.WithLabelValues("retrying").Set(float64(c.Waiting))
-	d.m.queue.WithLabelValues("unfanned").Set(float64(c.Unfanned))
+	d.m.queue.WithLabelValues("unsent").Set(float64(c.Unsent))
 	d.m.disabled.Set(float64(c.Disabled))
-	return c.Due + c.Waiting, nil
+	return c.Due + c.Waiting + c.Unsent, nil
 }
 
 // deliver sends one claimed delivery, keeps its outcome for the next

@@ -130,7 +130,7 @@ func (e *env) events(t testing.TB, n int) []events.Event {
 	return evs
 }
 
-// run runs d's fan-out and dispatch passes every few milliseconds until
+// run runs d's stream and dispatch passes every few milliseconds until
 // the returned stop is called (or the test ends): a replica's jobs.
 func run(t testing.TB, d *webhook.Dispatcher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -138,8 +138,8 @@ func run(t testing.TB, d *webhook.Dispatcher) (stop func()) {
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			if _, err := d.FanOut(ctx); err != nil && ctx.Err() == nil {
-				t.Errorf("fan-out: %v", err)
+			if _, err := d.Stream(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("stream: %v", err)
 			}
 			if _, err := d.Dispatch(ctx); err != nil && ctx.Err() == nil {
 				t.Errorf("dispatch: %v", err)
@@ -202,12 +202,13 @@ func TestEveryEventArrives(t *testing.T) {
 				eventually(t, 10*time.Second, "event "+ev.ID+" delivered", func() bool { return rc.count(ev.ID) >= 1 })
 			}
 			eventually(t, 5*time.Second, "every delivery recorded", func() bool {
-				for _, dl := range deliveries(t, e, ep.ID) {
+				ds := deliveries(t, e, ep.ID)
+				for _, dl := range ds {
 					if dl.Status != store.DeliveryDelivered || dl.ResponseStatus != 200 {
 						return false
 					}
 				}
-				return true
+				return len(ds) >= len(evs)
 			})
 			if n := len(deliveries(t, e, ep.ID)); n != len(evs) {
 				t.Errorf("%d deliveries logged for %d events", n, len(evs))
@@ -225,9 +226,10 @@ func TestEveryEventArrives(t *testing.T) {
 	}
 }
 
-// TestFanOutWakesTheDispatch: deliveries a fan-out writes are claimed and
-// sent at once, without another Dispatch pass.
-func TestFanOutWakesTheDispatch(t *testing.T) {
+// TestStreamClaimsAgainAtOnce: one Stream pass sends a backlog of several
+// batches: each stream claims its endpoint again as soon as it has
+// recorded, without waiting for another pass.
+func TestStreamClaimsAgainAtOnce(t *testing.T) {
 	t.Parallel()
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
@@ -237,15 +239,12 @@ func TestFanOutWakesTheDispatch(t *testing.T) {
 			e.endpoint(t, rc, "")
 			d := webhook.New(e.s, testConfig(), nil, prometheus.NewRegistry())
 			t.Cleanup(d.Stop)
-			if _, err := d.Dispatch(t.Context()); err != nil { // nothing due yet: only starts the loop
-				t.Fatal(err)
-			}
-			evs := e.events(t, 3)
-			if n, err := d.FanOut(t.Context()); err != nil || n != len(evs) {
-				t.Fatalf("fan-out = %d, %v; want %d deliveries", n, err, len(evs))
+			evs := e.events(t, 3*testConfig().PerEndpoint*testConfig().Batch+5)
+			if n, err := d.Stream(t.Context()); err != nil || n != 1 {
+				t.Fatalf("Stream = %d, %v; want the endpoint's stream", n, err)
 			}
 			for _, ev := range evs {
-				eventually(t, 10*time.Second, "event "+ev.ID+" delivered with no Dispatch pass", func() bool { return rc.count(ev.ID) >= 1 })
+				eventually(t, 10*time.Second, "event "+ev.ID+" delivered with no other Stream pass", func() bool { return rc.count(ev.ID) >= 1 })
 			}
 		})
 	}
@@ -428,9 +427,9 @@ func value(t testing.TB, reg *prometheus.Registry, name, outcome string) float64
 }
 
 // TestStoppedMidDeliveryIsTakenOver: a dispatcher killed while its send is
-// in flight records nothing; once its lease runs out another dispatcher
-// (another replica, on its own connection pool) sends the same delivery.
-// Nothing is lost and the receiver's only 2xx is the second send.
+// in flight records nothing; once its lease on the stream runs out another
+// dispatcher (another replica, on its own connection pool) sends the same
+// event. Nothing is lost and the receiver's only 2xx is the second send.
 func TestStoppedMidDeliveryIsTakenOver(t *testing.T) {
 	t.Parallel()
 	for _, engine := range engines {
@@ -472,11 +471,12 @@ func TestStoppedMidDeliveryIsTakenOver(t *testing.T) {
 	}
 }
 
-// TestBacklogDrainsWithoutWaitingForPasses: dispatch passes once a second
-// could claim at most PerEndpoint × Batch (16) deliveries each, 96 in the
-// first 5 s; the 200 events of the backlog all arrive within that because
-// the dispatcher claims an endpoint's next batch as soon as the last of
-// its claimed deliveries starts, not at the next pass.
+// TestBacklogDrainsWithoutWaitingForPasses: stream passes once a second
+// could claim at most PerEndpoint × Batch (16) events each, 96 in the first
+// 5 s; the 200 events of the backlog all arrive within that because a
+// stream claims its endpoint again as soon as it has recorded, not at the
+// next pass. (TestRetriesDrainWithoutWaitingForPasses does the same for
+// the retries' rows.)
 func TestBacklogDrainsWithoutWaitingForPasses(t *testing.T) {
 	t.Parallel()
 	for _, engine := range engines {
@@ -488,14 +488,11 @@ func TestBacklogDrainsWithoutWaitingForPasses(t *testing.T) {
 			d := webhook.New(e.s, testConfig(), nil, prometheus.NewRegistry())
 			t.Cleanup(d.Stop)
 			evs := e.events(t, 200)
-			if _, err := d.FanOut(t.Context()); err != nil {
-				t.Fatal(err)
-			}
 			passes := time.NewTicker(time.Second)
 			defer passes.Stop()
 			deadline := time.After(5 * time.Second)
 			for {
-				if _, err := d.Dispatch(t.Context()); err != nil {
+				if _, err := d.Stream(t.Context()); err != nil {
 					t.Fatal(err)
 				}
 				missing := 0
@@ -517,10 +514,22 @@ func TestBacklogDrainsWithoutWaitingForPasses(t *testing.T) {
 	}
 }
 
-// counting counts a dispatcher's claims and recordings.
+// counting counts a dispatcher's claims and recordings, of streams and of
+// retry rows alike.
 type counting struct {
 	store.Webhooks
 	claims, records, outcomes atomic.Int64
+}
+
+func (c *counting) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamClaimParams) ([]store.WebhookStream, error) {
+	c.claims.Add(1)
+	return c.Webhooks.WebhookStreamClaim(ctx, p)
+}
+
+func (c *counting) WebhookStreamRecord(ctx context.Context, s store.WebhookStream, os []store.WebhookStreamOutcome) (bool, error) {
+	c.records.Add(1)
+	c.outcomes.Add(int64(len(os)))
+	return c.Webhooks.WebhookStreamRecord(ctx, s, os)
 }
 
 func (c *counting) WebhookClaim(ctx context.Context, p store.WebhookClaimParams) ([]store.WebhookClaim, error) {
@@ -550,10 +559,7 @@ func TestDatabaseWorkIsBatched(t *testing.T) {
 			d := webhook.New(st, testConfig(), nil, reg)
 			t.Cleanup(d.Stop)
 			evs := e.events(t, 300)
-			if _, err := d.FanOut(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := d.Dispatch(t.Context()); err != nil {
+			if _, err := d.Stream(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			eventually(t, 20*time.Second, "every delivery recorded", func() bool {
@@ -578,9 +584,9 @@ func TestDatabaseWorkIsBatched(t *testing.T) {
 	}
 }
 
-// TestCloseRecordsAndReleases: Close records the sends finished, leaves the
-// one in flight to its lease and gives back the claimed deliveries it never
-// started, which another replica can claim at once.
+// TestCloseRecordsAndReleases: Close records the sends finished and gives
+// the stream back with the events not sent (the one in flight among them:
+// sent again, at least once), which another replica can claim at once.
 func TestCloseRecordsAndReleases(t *testing.T) {
 	t.Parallel()
 	for _, engine := range engines {
@@ -599,29 +605,26 @@ func TestCloseRecordsAndReleases(t *testing.T) {
 			cfg := testConfig()
 			cfg.PerEndpoint = 1
 			d := webhook.New(e.s, cfg, nil, prometheus.NewRegistry())
-			e.events(t, 5)
-			if _, err := d.FanOut(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			if n, err := d.Dispatch(t.Context()); err != nil || n != 5 {
-				t.Fatalf("Dispatch = %d, %v; want the 5 claimed", n, err)
+			evs := e.events(t, 5)
+			if n, err := d.Stream(t.Context()); err != nil || n != 1 {
+				t.Fatalf("Stream = %d, %v; want the endpoint's stream", n, err)
 			}
 			select {
 			case <-hanging:
 			case <-time.After(10 * time.Second):
-				t.Fatal("the second delivery was never sent")
+				t.Fatal("the second event was never sent")
 			}
 			d.Close(100 * time.Millisecond)
 			status := map[string]int{}
 			for _, dl := range deliveries(t, e, ep.ID) {
 				status[dl.Status]++
 			}
-			if status[store.DeliveryDelivered] != 1 || status[store.DeliveryPending] != 4 {
-				t.Fatalf("after Close: %v; want 1 delivered, 4 pending", status)
+			if status[store.DeliveryDelivered] != 1 || len(status) != 1 {
+				t.Fatalf("after Close: %v; want the first event delivered, nothing else logged", status)
 			}
-			again, err := e.s.WebhookClaim(t.Context(), store.WebhookClaimParams{PerEndpoint: 10, Lease: time.Minute})
-			if err != nil || len(again) != 3 {
-				t.Fatalf("claimed %d after Close (%v), want the 3 never started; the one in flight keeps its lease", len(again), err)
+			again, err := e.s.WebhookStreamClaim(t.Context(), store.WebhookStreamClaimParams{Endpoints: 10, Events: 10, Lease: time.Minute})
+			if err != nil || len(again) != 1 || len(again[0].Events) != 4 || again[0].Events[0].ID != evs[1].ID {
+				t.Fatalf("claimed %+v after Close (%v), want the stream at once with the 4 events not delivered", again, err)
 			}
 		})
 	}

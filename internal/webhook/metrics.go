@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "reservd_webhook_queue_depth",
-			Help: "Pending webhook deliveries of enabled endpoints: due now (state=due) or waiting for a retry's backoff (state=retrying); and sequenced events not fanned out into deliveries yet (state=unfanned).",
+			Help: "Pending webhook deliveries of enabled endpoints: due now (state=due) or waiting for a retry's backoff (state=retrying); and events not yet sent to the enabled endpoints past whose stream position they lie (state=unsent).",
 		}, []string{"state"}),
 		disabled: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "reservd_webhook_endpoints_disabled",
@@ -42,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	m.queue.WithLabelValues("due")
 	m.queue.WithLabelValues("retrying")
-	m.queue.WithLabelValues("unfanned")
+	m.queue.WithLabelValues("unsent")
 	if reg != nil {
 		reg.MustRegister(m.deliveries, m.latency, m.queue, m.disabled, m.disabledTotal)
 	}

@@ -31,8 +31,8 @@ func scanEndpoint(row pgx.Row) (store.WebhookEndpoint, error) {
 // WebhookEndpointCreate implements store.Webhooks.
 func (s *Store) WebhookEndpointCreate(ctx context.Context, e store.WebhookEndpoint) (store.WebhookEndpoint, error) {
 	out, err := scanEndpoint(s.pool.QueryRow(ctx, `
-		INSERT INTO webhook_endpoints (id, api_key_id, url, events, description, secret)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+endpointColumns,
+		INSERT INTO webhook_endpoints (id, api_key_id, url, events, description, secret, stream_pos)
+		VALUES ($1, $2, $3, $4, $5, $6, coalesce((SELECT max(pos) FROM events), 0)) RETURNING `+endpointColumns,
 		e.ID, e.KeyID, e.URL, e.Events, e.Description, e.Secret))
 	if err != nil {
 		return store.WebhookEndpoint{}, fmt.Errorf("create webhook endpoint: %w", translate(err))
@@ -119,45 +119,6 @@ func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, evs []events.Event) (int
 		return 0, fmt.Errorf("write webhook deliveries: %w", err)
 	}
 	return len(ds), nil
-}
-
-// WebhookFanOut implements store.Webhooks. The events past the cursor are
-// read first, through EventList (positions are given in commit order, so
-// none can appear behind the cursor later); then one transaction locks the
-// cursor row, with SKIP LOCKED so that a replica finding another pass at it
-// does nothing, checks that no pass moved it meanwhile, writes the
-// deliveries and moves it. The pass holds one connection at a time.
-func (s *Store) WebhookFanOut(ctx context.Context, limit int) (store.WebhookFannedOut, error) {
-	var last int64
-	if err := s.pool.QueryRow(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&last); err != nil {
-		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out cursor: %w", err)
-	}
-	evs, err := s.EventList(ctx, store.EventListParams{AfterPos: last, Limit: limit})
-	if err != nil || len(evs) == 0 {
-		return store.WebhookFannedOut{}, err
-	}
-	var out store.WebhookFannedOut
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		out = store.WebhookFannedOut{}
-		var now int64
-		err := tx.QueryRow(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1 FOR UPDATE SKIP LOCKED`).Scan(&now)
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && now != last {
-			return nil // another replica is at it, or was
-		}
-		if err != nil {
-			return err
-		}
-		if out.Deliveries, err = s.enqueue(ctx, tx, evs); err != nil {
-			return err
-		}
-		out.Events = len(evs)
-		_, err = tx.Exec(ctx, `UPDATE webhook_fanout SET last_pos = $1 WHERE id = 1`, evs[len(evs)-1].Pos)
-		return err
-	})
-	if err != nil {
-		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out: %w", err)
-	}
-	return out, nil
 }
 
 const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.api_key_id, d.attempt, d.status,
@@ -417,9 +378,10 @@ func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) 
 	err := s.pool.QueryRow(ctx, `SELECT
 		count(*) FILTER (WHERE d.next_attempt_at <= now()), count(*) FILTER (WHERE d.next_attempt_at > now()),
 		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled'),
-		(SELECT count(*) FROM events WHERE pos > (SELECT last_pos FROM webhook_fanout WHERE id = 1))
+		(SELECT coalesce(sum((SELECT count(*) FROM events ev WHERE ev.api_key_id = x.api_key_id AND ev.pos > x.stream_pos)), 0)
+			FROM webhook_endpoints x WHERE x.status = 'enabled')
 		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-		WHERE d.status = 'pending' AND e.status = 'enabled'`).Scan(&c.Due, &c.Waiting, &c.Disabled, &c.Unfanned)
+		WHERE d.status = 'pending' AND e.status = 'enabled'`).Scan(&c.Due, &c.Waiting, &c.Disabled, &c.Unsent)
 	if err != nil {
 		return store.WebhookCounts{}, fmt.Errorf("webhook gauges: %w", err)
 	}

@@ -51,8 +51,8 @@ func (s *Store) WebhookEndpointCreate(ctx context.Context, e store.WebhookEndpoi
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		out, err = scanEndpoint(tx.QueryRowContext(ctx, `
-			INSERT INTO webhook_endpoints (id, api_key_id, url, events, description, secret, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, `+nowSQL+`) RETURNING `+endpointColumns,
+			INSERT INTO webhook_endpoints (id, api_key_id, url, events, description, secret, created_at, stream_pos)
+			VALUES (?, ?, ?, ?, ?, ?, `+nowSQL+`, coalesce((SELECT max(pos) FROM events), 0)) RETURNING `+endpointColumns,
 			e.ID, e.KeyID, e.URL, string(types), e.Description, e.Secret))
 		return err
 	})
@@ -145,42 +145,6 @@ func enqueue(ctx context.Context, tx *sql.Tx, now string, evs []events.Event) (i
 		}
 	}
 	return len(ds), nil
-}
-
-// WebhookFanOut implements store.Webhooks, as the PostgreSQL engine's does:
-// read the events past the cursor, then, in one write transaction, check
-// that no pass moved the cursor meanwhile, write the deliveries and move it.
-func (s *Store) WebhookFanOut(ctx context.Context, limit int) (store.WebhookFannedOut, error) {
-	var last int64
-	if err := s.reader.QueryRowContext(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&last); err != nil {
-		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out cursor: %w", err)
-	}
-	evs, err := s.EventList(ctx, store.EventListParams{AfterPos: last, Limit: limit})
-	if err != nil || len(evs) == 0 {
-		return store.WebhookFannedOut{}, err
-	}
-	var out store.WebhookFannedOut
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		out = store.WebhookFannedOut{}
-		now, _, _, err := readClock(ctx, tx, 0, 0)
-		if err != nil {
-			return err
-		}
-		var cur int64
-		if err := tx.QueryRowContext(ctx, `SELECT last_pos FROM webhook_fanout WHERE id = 1`).Scan(&cur); err != nil || cur != last {
-			return err // nil when another pass moved it
-		}
-		if out.Deliveries, err = enqueue(ctx, tx, now, evs); err != nil {
-			return err
-		}
-		out.Events = len(evs)
-		_, err = tx.ExecContext(ctx, `UPDATE webhook_fanout SET last_pos = ? WHERE id = 1`, evs[len(evs)-1].Pos)
-		return err
-	})
-	if err != nil {
-		return store.WebhookFannedOut{}, fmt.Errorf("webhook fan-out: %w", err)
-	}
-	return out, nil
 }
 
 const deliveryColumns = `d.id, d.endpoint_id, d.event_id, d.api_key_id, d.attempt, d.status,
@@ -492,9 +456,10 @@ func (s *Store) WebhookGauges(ctx context.Context) (store.WebhookCounts, error) 
 	err := s.reader.QueryRowContext(ctx, `SELECT
 		count(*) FILTER (WHERE d.next_attempt_at <= `+nowSQL+`), count(*) FILTER (WHERE d.next_attempt_at > `+nowSQL+`),
 		(SELECT count(*) FROM webhook_endpoints WHERE status = 'disabled'),
-		(SELECT count(*) FROM events WHERE pos > (SELECT last_pos FROM webhook_fanout WHERE id = 1))
+		(SELECT coalesce(sum((SELECT count(*) FROM events ev WHERE ev.api_key_id = x.api_key_id AND ev.pos > x.stream_pos)), 0)
+			FROM webhook_endpoints x WHERE x.status = 'enabled')
 		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-		WHERE d.status = 'pending' AND e.status = 'enabled'`).Scan(&c.Due, &c.Waiting, &c.Disabled, &c.Unfanned)
+		WHERE d.status = 'pending' AND e.status = 'enabled'`).Scan(&c.Due, &c.Waiting, &c.Disabled, &c.Unsent)
 	if err != nil {
 		return store.WebhookCounts{}, fmt.Errorf("webhook gauges: %w", err)
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -16,14 +17,15 @@ import (
 func runWebhooks(t *testing.T, newStore NewStore) {
 	tests := map[string]func(t *testing.T, w *hooks){
 		"Endpoints":          testWebhookEndpoints,
-		"FanOut":             testWebhookFanOut,
+		"Stream":             testWebhookStream,
+		"StreamTakenOver":    testWebhookStreamTakenOver,
 		"ClaimAndRecord":     testWebhookClaimAndRecord,
 		"ClaimPerEndpoint":   testWebhookClaimPerEndpoint,
 		"RecordMany":         testWebhookRecordMany,
 		"LeaseExpiry":        testWebhookLeaseExpiry,
 		"DisableAfterWindow": testWebhookDisable,
 		"ListAndRedeliver":   testWebhookListAndRedeliver,
-		"ConcurrentFanOut":   testWebhookConcurrentFanOut,
+		"ConcurrentStreams":  testWebhookConcurrentStreams,
 		"ConcurrentClaims":   testWebhookConcurrentClaims,
 		"Prune":              testWebhookPrune,
 	}
@@ -47,6 +49,7 @@ type hooks struct {
 	s          store.Store
 	ctx        context.Context
 	alice, bob int64
+	unqueued   []events.Event // written by events, not yet queued
 }
 
 func (w *hooks) endpoint(t *testing.T, key int64, types ...string) store.WebhookEndpoint {
@@ -68,23 +71,53 @@ func (w *hooks) events(t *testing.T, key int64, types ...events.Type) []events.E
 	}
 	WriteEvents(t, w.s, evs...)
 	Sequence(t, w.s)
+	w.unqueued = append(w.unqueued, evs...)
 	return evs
 }
 
-func (w *hooks) fanOut(t *testing.T) store.WebhookFannedOut {
+// queued is what queue did.
+type queued struct{ Events, Deliveries int }
+
+// queue writes a pending first attempt of each event written since the
+// last call to every endpoint subscribed to it (WebhookRedeliver's rows):
+// the queue of the cases that claim rows, without streams.
+func (w *hooks) queue(t *testing.T) queued {
 	t.Helper()
-	var total store.WebhookFannedOut
-	for {
-		r, err := w.s.WebhookFanOut(w.ctx, 100)
+	var r queued
+	for _, ev := range w.unqueued {
+		n, err := w.s.WebhookRedeliver(w.ctx, ev.KeyID, ev.ID)
 		if err != nil {
-			t.Fatalf("WebhookFanOut: %v", err)
+			t.Fatalf("WebhookRedeliver: %v", err)
 		}
-		if r.Events == 0 {
-			return total
-		}
-		total.Events += r.Events
-		total.Deliveries += r.Deliveries
+		r.Events++
+		r.Deliveries += n
 	}
+	w.unqueued = nil
+	return r
+}
+
+// streams claims every stream with work, leased for lease.
+func (w *hooks) streams(t *testing.T, lease time.Duration, skip ...string) []store.WebhookStream {
+	t.Helper()
+	ss, err := w.s.WebhookStreamClaim(w.ctx, store.WebhookStreamClaimParams{Endpoints: 100, Events: 100, Lease: lease, Skip: skip})
+	if err != nil {
+		t.Fatalf("WebhookStreamClaim: %v", err)
+	}
+	return ss
+}
+
+// deliveredAll records every event of st as delivered.
+func (w *hooks) deliveredAll(t *testing.T, st store.WebhookStream) bool {
+	t.Helper()
+	var os []store.WebhookStreamOutcome
+	for _, ev := range st.Events {
+		os = append(os, store.WebhookStreamOutcome{EventID: ev.ID, Delivered: true, ResponseStatus: 200, Duration: time.Millisecond})
+	}
+	stale, err := w.s.WebhookStreamRecord(w.ctx, st, os)
+	if err != nil {
+		t.Fatalf("WebhookStreamRecord: %v", err)
+	}
+	return stale
 }
 
 // claim leases up to 100 deliveries of each endpoint, but none of full's.
@@ -143,8 +176,8 @@ func testWebhookEndpoints(t *testing.T, w *hooks) {
 	}
 	// Deleting an endpoint takes its deliveries with it.
 	w.events(t, w.alice, events.HoldCreated)
-	if r := w.fanOut(t); r.Deliveries != 1 {
-		t.Fatalf("fan-out wrote %d deliveries, want 1", r.Deliveries)
+	if r := w.queue(t); r.Deliveries != 1 {
+		t.Fatalf("queued %d deliveries, want 1", r.Deliveries)
 	}
 	if err := w.s.WebhookEndpointDelete(w.ctx, w.alice, a1.ID); err != nil {
 		t.Fatalf("delete: %v", err)
@@ -160,62 +193,172 @@ func testWebhookEndpoints(t *testing.T, w *hooks) {
 	}
 }
 
-func testWebhookFanOut(t *testing.T, w *hooks) {
+// testWebhookStream: an endpoint's stream starts at the events sequenced
+// when it was created; a claim gives each endpoint with events past its
+// position the ones it subscribes to and the position through the last
+// one read; recording writes a row per attempt (a failure's next attempt
+// pending, for the row claims) and moves the position, and then there is
+// nothing more to claim until new events are sequenced.
+func testWebhookStream(t *testing.T, w *hooks) {
+	before := w.events(t, w.alice, events.HoldCreated)
 	all := w.endpoint(t, w.alice, "*")
 	expired := w.endpoint(t, w.alice, string(events.HoldExpired))
 	bobs := w.endpoint(t, w.bob, "*")
+	if ss := w.streams(t, time.Minute); len(ss) != 0 {
+		t.Fatalf("streams before any event after the endpoints = %+v, want none (%s came before them)", ss, before[0].ID)
+	}
 	evs := w.events(t, w.alice, events.HoldCreated, events.HoldExpired)
 	evs = append(evs, w.events(t, w.bob, events.BookingConfirmed)...)
-	// An event written but not sequenced is not fanned out yet.
 	late := NewEvent(w.alice, events.HoldReleased)
-	WriteEvents(t, w.s, late)
-	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Unfanned != 3 {
-		t.Errorf("gauges before the fan-out = %+v, %v; want 3 events unfanned (the unsequenced one does not count)", c, err)
+	WriteEvents(t, w.s, late) // written, not sequenced: not streamed yet
+	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Unsent != 5 {
+		t.Errorf("gauges = %+v, %v; want 5 unsent (2 to each of alice's endpoints, 1 to bob's)", c, err)
 	}
-	if r := w.fanOut(t); r.Events != 3 || r.Deliveries != 4 {
-		t.Fatalf("fan-out = %+v, want 3 events, 4 deliveries", r)
-	}
-	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Unfanned != 0 {
-		t.Errorf("gauges after the fan-out = %+v, %v; want none unfanned", c, err)
-	}
-	if r := w.fanOut(t); r.Events != 0 {
-		t.Fatalf("second fan-out = %+v, want nothing", r)
-	}
-	Sequence(t, w.s)
-	if r := w.fanOut(t); r.Events != 1 || r.Deliveries != 1 {
-		t.Fatalf("fan-out of the late event = %+v, want 1 event, 1 delivery", r)
-	}
+	ss := w.streams(t, time.Minute)
 	got := map[string][]string{}
-	for _, c := range w.claim(t, time.Minute) {
-		if !c.EventOK || c.Event.KeyID != c.Delivery.KeyID || c.Delivery.Attempt != 1 || c.Delivery.Status != store.DeliveryPending || c.URL == "" || c.Secret == "" {
-			t.Errorf("claim = %+v", c)
+	byEndpoint := map[string]store.WebhookStream{}
+	for _, st := range ss {
+		if st.URL == "" || st.Secret == "" || st.Claim < 1 || st.Through <= st.From {
+			t.Errorf("stream = %+v", st)
 		}
-		got[c.Delivery.EndpointID] = append(got[c.Delivery.EndpointID], c.Delivery.EventID)
+		byEndpoint[st.EndpointID] = st
+		for _, ev := range st.Events {
+			if ev.KeyID != st.KeyID || len(ev.Data) == 0 {
+				t.Errorf("stream %s event %+v", st.EndpointID, ev)
+			}
+			got[st.EndpointID] = append(got[st.EndpointID], ev.ID)
+		}
 	}
-	want := map[string][]string{
-		all.ID:     {evs[0].ID, evs[1].ID, late.ID},
-		expired.ID: {evs[1].ID},
-		bobs.ID:    {evs[2].ID},
-	}
+	want := map[string][]string{all.ID: {evs[0].ID, evs[1].ID}, expired.ID: {evs[1].ID}, bobs.ID: {evs[2].ID}}
 	for ep, ids := range want {
-		if g := got[ep]; len(g) != len(ids) || !sameSet(g, ids) {
-			t.Errorf("endpoint %s got %v, want %v", ep, g, ids)
+		if g := got[ep]; !slices.Equal(g, ids) {
+			t.Errorf("endpoint %s streams %v, want %v in order", ep, g, ids)
 		}
+	}
+	if x := byEndpoint[expired.ID]; len(x.Events) != 1 || x.Through != x.Events[0].Pos || x.Through != byEndpoint[all.ID].Through {
+		t.Errorf("hold.expired stream %+v: want it through its event, the last of alice's", x)
+	}
+	if again := w.streams(t, time.Minute); len(again) != 0 {
+		t.Errorf("leased streams claimed again: %+v", again)
+	}
+	// all: the first delivered, the second failed.
+	st := byEndpoint[all.ID]
+	stale, err := w.s.WebhookStreamRecord(w.ctx, st, []store.WebhookStreamOutcome{
+		{EventID: evs[0].ID, Delivered: true, ResponseStatus: 204, Duration: 3 * time.Millisecond},
+		{EventID: evs[1].ID, ResponseStatus: 500, Duration: 4 * time.Millisecond, RetryIn: -time.Second},
+	})
+	if err != nil || stale {
+		t.Fatalf("record = %v, %v", stale, err)
+	}
+	for _, id := range []string{expired.ID, bobs.ID} {
+		if w.deliveredAll(t, byEndpoint[id]) {
+			t.Fatalf("record of %s stale", id)
+		}
+	}
+	log, err := w.s.WebhookDeliveryList(w.ctx, store.WebhookDeliveryListParams{KeyID: w.alice, EndpointID: all.ID, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byStatus := map[string][]store.WebhookDelivery{}
+	for _, d := range log {
+		byStatus[d.Status] = append(byStatus[d.Status], d)
+	}
+	if d := byStatus[store.DeliveryDelivered]; len(d) != 1 || d[0].EventID != evs[0].ID || d[0].Attempt != 1 || d[0].ResponseStatus != 204 || d[0].DurationMS != 3 {
+		t.Errorf("delivered rows %+v", d)
+	}
+	if d := byStatus[store.DeliveryFailed]; len(d) != 1 || d[0].EventID != evs[1].ID || d[0].Attempt != 1 || d[0].ResponseStatus != 500 {
+		t.Errorf("failed rows %+v", d)
+	}
+	if d := byStatus[store.DeliveryPending]; len(d) != 1 || d[0].EventID != evs[1].ID || d[0].Attempt != 2 {
+		t.Errorf("pending rows %+v, want the failed event's second attempt", d)
+	}
+	// The retry is a row, claimed as rows are, at attempt 2 of its chain.
+	if cs := w.claim(t, time.Minute); len(cs) != 1 || cs[0].Delivery.EventID != evs[1].ID || cs[0].Delivery.Attempt != 2 || !cs[0].EventOK {
+		t.Errorf("retry claims = %+v", cs)
+	}
+	if ss := w.streams(t, time.Minute); len(ss) != 0 {
+		t.Errorf("streams after recording = %+v, want none", ss)
+	}
+	// The late event, once sequenced, is streamed to alice's "*" only; a
+	// stream claimed with Events: 0 reads nothing and moves nothing.
+	Sequence(t, w.s)
+	ss, err = w.s.WebhookStreamClaim(w.ctx, store.WebhookStreamClaimParams{Endpoints: 10, Events: 10, Lease: time.Minute, Skip: []string{all.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 1 || ss[0].EndpointID != expired.ID || len(ss[0].Events) != 0 || ss[0].Through <= ss[0].From {
+		t.Errorf("claim skipping %s = %+v, want the hold.expired endpoint with nothing it wants", all.ID, ss)
+	}
+	for _, st := range ss {
+		w.deliveredAll(t, st) // moves it past the event it does not want
+	}
+	ss = w.streams(t, time.Minute)
+	if len(ss) != 1 || ss[0].EndpointID != all.ID || len(ss[0].Events) != 1 || ss[0].Events[0].ID != late.ID {
+		t.Fatalf("streams = %+v, want %s with %s", ss, all.ID, late.ID)
+	}
+	// Given back unrecorded, it is claimed again with the same event.
+	if stale, err := w.s.WebhookStreamRecord(w.ctx, ss[0].Released(), nil); err != nil || stale {
+		t.Fatalf("release = %v, %v", stale, err)
+	}
+	again := w.streams(t, time.Minute)
+	if len(again) != 1 || len(again[0].Events) != 1 || again[0].Events[0].ID != late.ID || again[0].Claim != ss[0].Claim+1 {
+		t.Fatalf("after the release: %+v", again)
+	}
+	// A disabled endpoint's stream is not claimed.
+	w.deliveredAll(t, again[0])
+	w.unqueued = nil
+	w.events(t, w.bob, events.HoldCreated)
+	w.queue(t)
+	cs := w.claim(t, time.Minute)
+	if len(cs) != 1 || cs[0].Delivery.EndpointID != bobs.ID {
+		t.Fatalf("claims = %+v, want bob's endpoint's", cs)
+	}
+	if r := w.record(t, cs[0], false, time.Second, 0); !r.Disabled {
+		t.Fatalf("record past the retry window = %+v, want the endpoint disabled", r)
+	}
+	if ss := w.streams(t, time.Minute); len(ss) != 0 {
+		t.Errorf("streams with bob's endpoint disabled = %+v", ss)
+	}
+	if c, err := w.s.WebhookGauges(w.ctx); err != nil || c.Unsent != 0 {
+		t.Errorf("gauges = %+v, %v; want nothing unsent to enabled endpoints", c, err)
 	}
 }
 
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
+// testWebhookStreamTakenOver: a stream whose lease ran out is claimed by
+// another dispatcher with the same events; the first one's record is then
+// stale and writes nothing, and the second one's counts.
+func testWebhookStreamTakenOver(t *testing.T, w *hooks) {
+	ep := w.endpoint(t, w.alice, "*")
+	evs := w.events(t, w.alice, events.HoldCreated, events.HoldReleased)
+	first := w.streams(t, 50*time.Millisecond)
+	if len(first) != 1 || len(first[0].Events) != 2 {
+		t.Fatalf("streams = %+v", first)
+	}
+	time.Sleep(100 * time.Millisecond)
+	second := w.streams(t, time.Minute)
+	if len(second) != 1 || len(second[0].Events) != 2 || second[0].Claim <= first[0].Claim || second[0].From != first[0].From {
+		t.Fatalf("after the lease ran out: %+v, want the same events under a newer claim", second)
+	}
+	if !w.deliveredAll(t, first[0]) {
+		t.Error("the overtaken claim recorded")
+	}
+	if w.deliveredAll(t, second[0]) {
+		t.Error("the latest claim's record was stale")
+	}
+	if !w.deliveredAll(t, second[0]) {
+		t.Error("the same claim recorded twice")
+	}
+	log, err := w.s.WebhookDeliveryList(w.ctx, store.WebhookDeliveryListParams{KeyID: w.alice, EndpointID: ep.ID, Limit: 10})
+	if err != nil || len(log) != len(evs) {
+		t.Fatalf("log = %+v, %v; want one row per event", log, err)
+	}
 }
 
 func testWebhookClaimAndRecord(t *testing.T, w *hooks) {
 	e1 := w.endpoint(t, w.alice, "*")
 	e2 := w.endpoint(t, w.alice, "*")
 	w.events(t, w.alice, events.HoldCreated)
-	w.fanOut(t)
+	w.queue(t)
 	if cs := w.claim(t, time.Minute, e1.ID); len(cs) != 1 || cs[0].Delivery.EndpointID != e2.ID {
 		t.Fatalf("claim excluding %s = %+v", e1.ID, cs)
 	} else if err := w.s.WebhookRelease(w.ctx, cs); err != nil {
@@ -255,7 +398,7 @@ func testWebhookClaimAndRecord(t *testing.T, w *hooks) {
 func testWebhookLeaseExpiry(t *testing.T, w *hooks) {
 	w.endpoint(t, w.alice, "*")
 	w.events(t, w.alice, events.HoldCreated)
-	w.fanOut(t)
+	w.queue(t)
 	first := w.claim(t, 50*time.Millisecond)
 	if len(first) != 1 {
 		t.Fatalf("claimed %d, want 1", len(first))
@@ -274,10 +417,10 @@ func testWebhookLeaseExpiry(t *testing.T, w *hooks) {
 	// Waves: the first delivery's lease runs out, the second's (a minute
 	// longer) does not.
 	w.events(t, w.alice, events.HoldCreated)
-	w.fanOut(t)
+	w.queue(t)
 	time.Sleep(2 * time.Millisecond)
 	w.events(t, w.alice, events.HoldCreated)
-	w.fanOut(t)
+	w.queue(t)
 	waves := w.claimP(t, store.WebhookClaimParams{PerEndpoint: 10, Lease: 50 * time.Millisecond, Wave: 1, Step: time.Minute})
 	if len(waves) != 2 || waves[0].Lease != 50*time.Millisecond || waves[1].Lease != time.Minute+50*time.Millisecond {
 		t.Fatalf("claimed %+v, want 2 in waves of 1", waves)
@@ -292,7 +435,7 @@ func testWebhookDisable(t *testing.T, w *hooks) {
 	e := w.endpoint(t, w.alice, "*")
 	other := w.endpoint(t, w.alice, "*")
 	w.events(t, w.alice, events.HoldCreated, events.HoldReleased)
-	w.fanOut(t)
+	w.queue(t)
 	mine := w.claim(t, time.Minute, other.ID)
 	if len(mine) != 2 {
 		t.Fatalf("claimed %d, want 2", len(mine))
@@ -316,8 +459,8 @@ func testWebhookDisable(t *testing.T, w *hooks) {
 	}
 	// A disabled endpoint gets no new deliveries.
 	w.events(t, w.alice, events.HoldExpired)
-	if r := w.fanOut(t); r.Deliveries != 1 {
-		t.Fatalf("fan-out with one enabled endpoint wrote %d deliveries", r.Deliveries)
+	if r := w.queue(t); r.Deliveries != 1 {
+		t.Fatalf("queued %d deliveries with one enabled endpoint, want 1", r.Deliveries)
 	}
 }
 
@@ -326,7 +469,7 @@ func testWebhookListAndRedeliver(t *testing.T, w *hooks) {
 	w.endpoint(t, w.alice, "*")
 	evs := w.events(t, w.alice, events.HoldExpired, events.HoldExpired, events.HoldExpired)
 	bobs := w.events(t, w.bob, events.HoldExpired)
-	w.fanOut(t)
+	w.queue(t)
 	for _, c := range w.claim(t, time.Minute) {
 		if c.Delivery.EndpointID == e.ID && c.Delivery.EventID == evs[0].ID {
 			w.record(t, c, true, 0, time.Hour)
@@ -376,21 +519,57 @@ func testWebhookListAndRedeliver(t *testing.T, w *hooks) {
 	}
 }
 
-// testWebhookConcurrentFanOut runs fan-out passes on several goroutines
-// while events are written and sequenced: every event reaches every
-// subscribed endpoint exactly once.
-func testWebhookConcurrentFanOut(t *testing.T, w *hooks) {
+// testWebhookConcurrentStreams runs stream dispatchers on several
+// goroutines while events are written and sequenced: every event reaches
+// every subscribed endpoint exactly once (no lease runs out), and no two
+// dispatchers hold one stream at once.
+func testWebhookConcurrentStreams(t *testing.T, w *hooks) {
 	e1 := w.endpoint(t, w.alice, "*")
 	e2 := w.endpoint(t, w.bob, "*")
 	const writers, each = 4, 25
-	var wg sync.WaitGroup
+	var (
+		mu      sync.Mutex
+		seen    = map[string]int{}
+		holding = map[string]bool{}
+	)
+	dispatch := func() (int, error) {
+		ss, err := w.s.WebhookStreamClaim(w.ctx, store.WebhookStreamClaimParams{Endpoints: 1, Events: 7, Lease: time.Minute})
+		if err != nil {
+			return 0, err
+		}
+		for _, st := range ss {
+			mu.Lock()
+			if holding[st.EndpointID] {
+				t.Errorf("stream %s leased twice at once", st.EndpointID)
+			}
+			holding[st.EndpointID] = true
+			mu.Unlock()
+			var os []store.WebhookStreamOutcome
+			for _, ev := range st.Events {
+				os = append(os, store.WebhookStreamOutcome{EventID: ev.ID, Delivered: true, ResponseStatus: 200})
+			}
+			mu.Lock()
+			holding[st.EndpointID] = false
+			mu.Unlock()
+			stale, err := w.s.WebhookStreamRecord(w.ctx, st, os)
+			if err != nil || stale {
+				return 0, fmt.Errorf("record: stale %v, %w", stale, err)
+			}
+			mu.Lock()
+			for _, ev := range st.Events {
+				seen[st.EndpointID+" "+ev.ID]++
+			}
+			mu.Unlock()
+		}
+		return len(ss), nil
+	}
 	done := make(chan struct{})
-	var passes sync.WaitGroup
+	var dispatchers, wg sync.WaitGroup
 	for range 3 {
-		passes.Go(func() {
+		dispatchers.Go(func() {
 			for {
-				if _, err := w.s.WebhookFanOut(w.ctx, 7); err != nil {
-					t.Errorf("fan-out: %v", err)
+				if _, err := dispatch(); err != nil {
+					t.Errorf("dispatch: %v", err)
 					return
 				}
 				select {
@@ -401,7 +580,6 @@ func testWebhookConcurrentFanOut(t *testing.T, w *hooks) {
 			}
 		})
 	}
-	var mu sync.Mutex
 	var written []events.Event
 	for i := range writers {
 		wg.Go(func() {
@@ -422,20 +600,15 @@ func testWebhookConcurrentFanOut(t *testing.T, w *hooks) {
 	}
 	wg.Wait()
 	close(done)
-	passes.Wait()
+	dispatchers.Wait()
 	Sequence(t, w.s)
-	w.fanOut(t)
-	seen := map[string]int{}
-	for _, c := range w.claim(t, time.Minute) {
-		seen[c.Delivery.EndpointID+" "+c.Delivery.EventID]++
-	}
 	for {
-		more := w.claim(t, time.Minute)
-		if len(more) == 0 {
-			break
+		n, err := dispatch()
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, c := range more {
-			seen[c.Delivery.EndpointID+" "+c.Delivery.EventID]++
+		if n == 0 {
+			break
 		}
 	}
 	if len(written) != writers*each {
@@ -444,11 +617,11 @@ func testWebhookConcurrentFanOut(t *testing.T, w *hooks) {
 	for _, ev := range written {
 		ep := map[int64]string{w.alice: e1.ID, w.bob: e2.ID}[ev.KeyID]
 		if n := seen[ep+" "+ev.ID]; n != 1 {
-			t.Errorf("event %s has %d deliveries to its endpoint, want 1", ev.ID, n)
+			t.Errorf("event %s sent %d times to its endpoint, want 1", ev.ID, n)
 		}
 	}
 	if len(seen) != len(written) {
-		t.Errorf("%d deliveries for %d events", len(seen), len(written))
+		t.Errorf("%d sends for %d events", len(seen), len(written))
 	}
 }
 
@@ -463,7 +636,7 @@ func testWebhookConcurrentClaims(t *testing.T, w *hooks) {
 		types = append(types, events.HoldCreated)
 	}
 	w.events(t, w.alice, types...)
-	w.fanOut(t)
+	w.queue(t)
 	var (
 		mu   sync.Mutex
 		seen = map[string]int{}
@@ -503,7 +676,7 @@ func testWebhookConcurrentClaims(t *testing.T, w *hooks) {
 func testWebhookPrune(t *testing.T, w *hooks) {
 	e := w.endpoint(t, w.alice, "*")
 	w.events(t, w.alice, events.HoldCreated, events.HoldReleased)
-	w.fanOut(t)
+	w.queue(t)
 	cs := w.claim(t, time.Minute)
 	w.record(t, cs[0], true, 0, time.Hour)
 	if err := w.s.WebhookRelease(w.ctx, cs[1:]); err != nil {
@@ -541,7 +714,7 @@ func testWebhookClaimPerEndpoint(t *testing.T, w *hooks) {
 	var evs []events.Event
 	for range 5 {
 		evs = append(evs, w.events(t, w.alice, events.HoldCreated)...)
-		w.fanOut(t) // one due time per event
+		w.queue(t) // one due time per event
 		time.Sleep(2 * time.Millisecond)
 	}
 	order := map[string]int{}
@@ -596,10 +769,10 @@ func testWebhookClaimPerEndpoint(t *testing.T, w *hooks) {
 	e4 := w.endpoint(t, w.bob, "*")
 	e5 := w.endpoint(t, w.bob, "*")
 	w.events(t, w.bob, events.HoldCreated, events.HoldCreated)
-	w.fanOut(t)
+	w.queue(t)
 	time.Sleep(2 * time.Millisecond)
 	w.events(t, w.bob, events.HoldCreated)
-	w.fanOut(t)
+	w.queue(t)
 	capped := w.claimP(t, store.WebhookClaimParams{PerEndpoint: 10, Limit: 4, Lease: time.Minute})
 	byEp := byEndpoint(capped)
 	if len(capped) != 4 || len(byEp[e4.ID]) != 2 || len(byEp[e5.ID]) != 2 {
@@ -614,7 +787,7 @@ func testWebhookRecordMany(t *testing.T, w *hooks) {
 	ok := w.endpoint(t, w.alice, "*")
 	dying := w.endpoint(t, w.alice, "*")
 	w.events(t, w.alice, events.HoldCreated, events.HoldReleased, events.HoldExpired)
-	w.fanOut(t)
+	w.queue(t)
 	short := w.claimP(t, store.WebhookClaimParams{PerEndpoint: 10, Busy: map[string]int{dying.ID: 10}, Lease: 50 * time.Millisecond})
 	if len(short) != 3 {
 		t.Fatalf("claimed %d, want 3", len(short))
