@@ -6,7 +6,12 @@
 // A cache only ever spares work: the services read through it (flights and
 // seat maps in reserve, offer searches in aggregator) and an error or a miss
 // costs a database round trip or a provider search, never a wrong answer.
-// Seat ownership is not cached here: that is internal/seatlock.
+// Seat ownership is not cached here: that is internal/seatlock. Nor are
+// the HTTP layer's two small per-replica lookups of typed values, API keys
+// (httpapi's keyCache, whose revocation and negative-lookup rules are its
+// own) and sales (httpapi's newSaleCache): they hold Go values, never
+// bytes to share between replicas, and live beside the one code that
+// reads them.
 package cache
 
 import (

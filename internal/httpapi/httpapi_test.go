@@ -412,7 +412,7 @@ func TestNewServerRefusesMissingDependencies(t *testing.T) {
 	if err == nil {
 		t.Fatal("NewServer without its dependencies succeeded")
 	}
-	for _, name := range []string{"Reserve", "Aggregator", "Trips", "Logger", "Registry", "Limiter", "Streams"} {
+	for _, name := range []string{"Reserve", "Aggregator", "Trips", "Logger", "Registry", "Limiter", "Streams", "KeyUsage"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name the missing %s", err, name)
 		}

@@ -276,9 +276,7 @@ func (s *Server) authenticate(r *http.Request) (apikey.Principal, error) {
 		}
 	}
 	p.Digest = string(digest)
-	if s.keyUsage != nil {
-		s.keyUsage.Record(p.KeyID)
-	}
+	s.keyUsage.Record(p.KeyID)
 	return p, nil
 }
 

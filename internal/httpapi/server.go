@@ -64,8 +64,8 @@ type Deps struct {
 	// past them 429 rate_limited before any lookup). 0: no limit.
 	AuthFailureRate  float64
 	AuthFailureBurst int
-	// KeyUsage, when set, records each authenticated request's key use in
-	// memory (the caller flushes it to the store): no write per request.
+	// KeyUsage records each authenticated request's key use in memory (the
+	// caller flushes it to the store): no write per request.
 	KeyUsage *apikey.Usage
 	// QueueTokenSecret signs waiting-room Queue-Tokens (QUEUE_TOKEN_SECRET,
 	// at least 32 bytes, the same on every replica). Empty: a secret is
@@ -136,7 +136,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 	}{
 		{"Store", deps.Store == nil}, {"Reserve", deps.Reserve == nil}, {"Aggregator", deps.Aggregator == nil},
 		{"Trips", deps.Trips == nil}, {"Logger", deps.Logger == nil}, {"Registry", deps.Registry == nil},
-		{"Limiter", deps.Limiter == nil}, {"Streams", deps.Streams == nil},
+		{"Limiter", deps.Limiter == nil}, {"Streams", deps.Streams == nil}, {"KeyUsage", deps.KeyUsage == nil},
 	} {
 		if d.absent {
 			missing = append(missing, d.name)
