@@ -77,6 +77,16 @@ var domain = []string{
 	"internal/holds", "internal/id", "internal/money", "internal/trips", "internal/validate",
 }
 
+// infrastructure are the packages beside the store, between the domain
+// and the services: caches, locks, jobs, queues, clients, configuration.
+// Like the store, they never reach up into services or the HTTP layer.
+var infrastructure = []string{
+	"internal/cache", "internal/config", "internal/demo", "internal/events", "internal/fx", "internal/health",
+	"internal/idempotency", "internal/jobs", "internal/payment", "internal/provider", "internal/ratelimit",
+	"internal/redisclient", "internal/seatlock", "internal/stream", "internal/telemetry", "internal/views",
+	"internal/waitroom", "internal/webhook",
+}
+
 // services are the floor above the store and below the HTTP layer.
 var services = []string{"internal/reserve", "internal/aggregator"}
 
@@ -99,6 +109,7 @@ func TestImportDirection(t *testing.T) {
 		}
 	}
 	exists(domain)
+	exists(infrastructure)
 	exists(services)
 	checked := 0
 	for _, p := range pkgs {
@@ -123,6 +134,8 @@ func TestImportDirection(t *testing.T) {
 			forbid("a domain package imports only other domain packages", func(d string) bool { return !slices.Contains(domain, d) })
 		case under(me, "internal/store") && !under(me, "internal/store/storetest"):
 			forbid("the store is below services, the HTTP layer and the composition root", func(d string) bool { return under(d, services...) || under(d, top...) })
+		case under(me, infrastructure...) && !under(me, testOnly...):
+			forbid("infrastructure is below services, the HTTP layer and the composition root", func(d string) bool { return under(d, services...) || under(d, top...) })
 		case under(me, services...):
 			forbid("services are below the HTTP layer and the composition root", func(d string) bool { return under(d, top...) })
 		}
