@@ -26,6 +26,12 @@
 # The HEAD build runs its events_sequence job (every 100 ms) during the run,
 # as in production: the cost measured is the outbox rows written in each
 # hold's transaction plus the sequencer's passes.
+#
+# Exits 1 when the 10% target (the outbox costs at most 10% more median CPU
+# per hold than the build without it) is NOT MET, after printing everything,
+# as bench/holds.sh does; the target prints MET or NOT MET. On a shared
+# machine the noise is of that order (see "other CPU", and an A/A run with
+# BASE_REF=HEAD): rerun with more ROUNDS before reading much into a miss.
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -117,5 +123,8 @@ END {
 	mb = median(v, "base"); mh = median(v, "head")
 	printf "median holds/s: without events %.0f, with events %.0f: %+.1f%%\n", mb, mh, 100 * (mh / mb - 1)
 	cb = median(w, "base"); ch = median(w, "head")
-	printf "median CPU per hold: without events %.3f ms, with events %.3f ms: the outbox costs %+.1f%% (target <= 10%%)\n", cb, ch, 100 * (ch / cb - 1)
-}' "$WORK/results"
+	cost = 100 * (ch / cb - 1)
+	printf "median CPU per hold: without events %.3f ms, with events %.3f ms: the outbox costs %+.1f%% (target <= 10%%)\n", cb, ch, cost
+	printf "target outbox cost <= 10%% (median CPU per hold): %+.1f%%  %s\n", cost, (cost <= 10 ? "MET" : "NOT MET")
+	exit (cost > 10)
+}' "$WORK/results" || die "the outbox's 10% target is NOT MET"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# bench/offers.sh — GET /offers: search latency with three simulated providers
-# (cmd/providersim), one of them black-holed, at CONNECTIONS concurrent
-# searches (default 32), every search distinct so that none is answered
-# from the cache, one way for one adult, then round trips (back a week
-# later) for 2 adults and a child; then one search repeated (cache hits)
-# beside a bare net/http JSON handler (cmd/barehttp), in the same run.
+# bench/offers.sh — GET /offers: search latency with every provider of
+# internal/provider/registry simulated (cmd/providersim), one of them
+# black-holed, at CONNECTIONS concurrent searches (default 32), every search
+# distinct so that none is answered from the cache, one way for one adult,
+# then round trips (back a week later) for 2 adults and a child; then one
+# search repeated (cache hits) beside a bare net/http JSON handler
+# (cmd/barehttp), in the same run.
 # Documented in docs/PERFORMANCE.md.
 #
 #   bench/offers.sh                  # or: make bench-offers
@@ -16,8 +17,9 @@
 #                     run starts cold, as the black hole's circuit breaker would
 #   CONNECTIONS       concurrent searches (default 32)
 #   ROUND_TRIP        0 skips the round-trip run (default 1)
-#   BLACK_HOLE        the provider that never answers: duffel, amadeus or kiwi
-#                     (default duffel)
+#   BLACK_HOLE        the provider that never answers, one of the names
+#                     `providersim -names` prints (duffel, amadeus, kiwi);
+#                     default the first, duffel
 #   SEARCH_BUDGET     reservd's budget for one search (default 3s);
 #   PROVIDER_TIMEOUT  for one provider call (default 2s)
 #   PG_URL            PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
@@ -25,14 +27,15 @@
 #                     is dropped, recreated, and dropped again at the end
 #
 # reservd runs on 127.0.0.1 with RATE_LIMIT=0 and LOG_LEVEL=warn, no Redis
-# (the search cache is in process), its providers pointed at providersim.
+# (the search cache is in process), its providers pointed at providersim by
+# the settings `providersim -env` writes (each provider's base URL and
+# credentials its simulator accepts): the script names no provider.
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 CONNECTIONS=${CONNECTIONS:-32}
-BLACK_HOLE=${BLACK_HOLE:-duffel}
 ROUND_TRIP=${ROUND_TRIP:-1}
 export SEARCH_BUDGET=${SEARCH_BUDGET:-3s}
 export PROVIDER_TIMEOUT=${PROVIDER_TIMEOUT:-2s}
@@ -40,18 +43,33 @@ BENCH_DB=${BENCH_DB:-reservd_bench_offers}
 
 need go psql curl jq
 [[ $BENCH_DB =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_DB must be a plain lower-case identifier"
-case $BLACK_HOLE in duffel | amadeus | kiwi) ;; *) die "BLACK_HOLE must be duffel, amadeus or kiwi" ;; esac
 pg_up || die "PostgreSQL does not answer at $PG_URL"
 
 bench_start offers
 build reservd providersim barehttp loadgen
 
-# The three simulators, one process; one black-holed.
+# The providers, as the registry lists them; BLACK_HOLE defaults to the first.
+mapfile -t PROVIDERS < <("$WORK/providersim" -names)
+((${#PROVIDERS[@]} > 0)) || die "providersim -names listed no provider"
+BLACK_HOLE=${BLACK_HOLE:-${PROVIDERS[0]}}
+[[ " ${PROVIDERS[*]} " == *" $BLACK_HOLE "* ]] || die "BLACK_HOLE must be one of: ${PROVIDERS[*]}"
+
+# Every provider's simulator, one process, each on a free port (a flag named
+# after its provider); one black-holed. Once they listen, providersim writes
+# the settings that point reservd at them to $WORK/providers.env.
 declare -A SIM
-for p in duffel amadeus kiwi; do SIM[$p]=127.0.0.1:$(free_port); done
-say "starting providersim: duffel ${SIM[duffel]}, amadeus ${SIM[amadeus]}, kiwi ${SIM[kiwi]}"
-start_bg providersim "$WORK/providersim" -duffel "${SIM[duffel]}" -amadeus "${SIM[amadeus]}" -kiwi "${SIM[kiwi]}"
-for p in duffel amadeus kiwi; do wait_up "http://${SIM[$p]}/_sim/stats"; done
+SIM_ARGS=()
+SIM_LIST=
+for p in "${PROVIDERS[@]}"; do
+	SIM[$p]=127.0.0.1:$(free_port)
+	SIM_ARGS+=("-$p" "${SIM[$p]}")
+	SIM_LIST+="${SIM_LIST:+, }$p ${SIM[$p]}"
+done
+say "starting providersim: $SIM_LIST"
+start_bg providersim "$WORK/providersim" "${SIM_ARGS[@]}" -env "$WORK/providers.env"
+for p in "${PROVIDERS[@]}"; do wait_up "http://${SIM[$p]}/_sim/stats"; done
+mapfile -t PROVIDER_ENV <"$WORK/providers.env"
+((${#PROVIDER_ENV[@]} > 0)) || die "providersim wrote no provider settings"
 curl -fsS -o /dev/null -X PUT "http://${SIM[$BLACK_HOLE]}/_sim/knobs" -d '{"black_hole": true}'
 say "$BLACK_HOLE is black-holed: $(curl -fsS "http://${SIM[$BLACK_HOLE]}/_sim/knobs")"
 
@@ -62,10 +80,7 @@ PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 say "starting reservd on $BASE (SEARCH_BUDGET=$SEARCH_BUDGET, PROVIDER_TIMEOUT=$PROVIDER_TIMEOUT, RATE_LIMIT=0, no Redis)"
 start_bg reservd env -u REDIS_URL ADDR="127.0.0.1:$PORT" DATABASE_URL="$DB_URL" RATE_LIMIT=0 \
-	DUFFEL_BASE_URL="http://${SIM[duffel]}" DUFFEL_ACCESS_TOKEN=duffel_test_bench \
-	AMADEUS_BASE_URL="http://${SIM[amadeus]}" AMADEUS_CLIENT_ID=bench AMADEUS_CLIENT_SECRET=bench \
-	KIWI_BASE_URL="http://${SIM[kiwi]}" KIWI_API_KEY=bench \
-	"$WORK/reservd" serve
+	"${PROVIDER_ENV[@]}" "$WORK/reservd" serve
 RESERVD_PID=$SERVER_PID
 wait_up "$BASE/healthz"
 

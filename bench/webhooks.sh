@@ -54,10 +54,13 @@
 #                 dropped, recreated for each run, and dropped at the end
 #
 # Exits 1 when an event of the latency run never arrived, a signature did
-# not verify, a delivery was malformed, or a throughput run failed. The
-# 10% target (the outbox and webhooks cost at most 10% of holds/s) is
-# printed, MET or NOT MET, but does not fail the run: on a shared machine
-# the noise of two short runs is of that order (see "other CPU").
+# not verify, a delivery was malformed, or a throughput run failed; and,
+# after printing everything, when the 10% target (the outbox and webhooks
+# cost at most 10% of holds/s) is NOT MET by holds/s, as bench/holds.sh
+# does for its targets. The same target by CPU per hold is printed, MET or
+# NOT MET, without deciding the exit status. On a shared machine the noise
+# of two short runs is of that order (see "other CPU"): rerun with more
+# ROUNDS before reading much into a miss.
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -221,6 +224,7 @@ latency() {
 }
 
 : >"$WORK/results"
+TARGET_MISSED=
 if [[ $PART != 2 ]]; then
 	for r in $(seq "$ROUNDS"); do
 		throughput none
@@ -246,7 +250,8 @@ if [[ $PART != 2 ]]; then
 		printf "mean holds/s: no endpoint %.0f, one endpoint %.0f: %+.1f%%; mean p99: %.2f ms vs %.2f ms: %+.1f%%\n", hn, hw, d, pn, pw, 100 * (pw / pn - 1)
 		printf "mean CPU per hold: no endpoint %.3f ms, one endpoint %.3f ms: %+.1f%%\n", un, uw, 100 * (uw / un - 1)
 		printf "target webhooks cost <= 10%%: by holds/s %s, by CPU per hold %s\n", (-d <= 10 ? "MET" : "NOT MET"), (100 * (uw / un - 1) <= 10 ? "MET" : "NOT MET")
-	}' "$WORK/results"
+		exit (-d > 10)
+	}' "$WORK/results" || TARGET_MISSED=1
 	echo
 fi
 if [[ $PART != 1 ]]; then
@@ -259,4 +264,8 @@ if [[ $PART != 1 ]]; then
 	echo "by second of created_at (events: p50 / max ms): $(jq -r '[.by_second[] | "\(.name | ltrimstr("second ")): \(.requests) \(.p50_ms)/\(.max_ms)"] | join(", ")' "$WORK/report.json")"
 	jq -e '.expected > 0 and .missing == 0 and .bad_signature == 0 and .malformed == 0' "$WORK/report.json" >/dev/null ||
 		die "not every event arrived once with a valid signature: $(jq -c '{expected, missing, missing_ids, bad_signature, malformed}' "$WORK/report.json")"
+fi
+# The holds/s target decides last, once everything is printed.
+if [[ -n $TARGET_MISSED ]]; then
+	die "the webhooks' 10% target is NOT MET by holds/s"
 fi

@@ -35,6 +35,10 @@ type Setting struct {
 	// Default is the value when the variable is unset or blank. An empty
 	// default leaves the choice to the adapter (its documented base URL).
 	Default string
+	// Simulated is the value the provider's simulator accepts (a
+	// placeholder credential), which SimulatedSettings gives the setting;
+	// "" leaves it out. The base URL's is the simulator's URL instead.
+	Simulated string
 }
 
 // Values are a provider's settings by variable name.
@@ -91,6 +95,19 @@ func (p Provider) Load(getenv func(string) string) Values {
 	return v
 }
 
+// SimulatedSettings returns the settings that point the provider's adapter
+// at a simulator at baseURL: the base URL, and every setting with a
+// Simulated value. cmd/providersim -env writes them for reservd.
+func (p Provider) SimulatedSettings(baseURL string) Values {
+	v := Values{p.BaseURLEnv: baseURL}
+	for _, s := range p.Settings {
+		if s.Simulated != "" && s.Env != p.BaseURLEnv {
+			v[s.Env] = s.Simulated
+		}
+	}
+	return v
+}
+
 // Configured reports whether every required setting is set.
 func (p Provider) Configured(v Values) bool {
 	for _, s := range p.Settings {
@@ -114,7 +131,7 @@ var providers = []Provider{
 		Name: "duffel", Title: "Duffel", BaseURLEnv: "DUFFEL_BASE_URL", SimAddr: "127.0.0.1:9101",
 		Settings: []Setting{
 			{Env: "DUFFEL_BASE_URL"},
-			{Env: "DUFFEL_ACCESS_TOKEN", Secret: true, Required: true},
+			{Env: "DUFFEL_ACCESS_TOKEN", Secret: true, Required: true, Simulated: "duffel_test_simulated"},
 		},
 		New: func(v Values, hc *http.Client) provider.Provider {
 			return duffel.New(duffel.ConfigFromEnv(v.Get), hc)
@@ -132,8 +149,8 @@ var providers = []Provider{
 		Name: "amadeus", Title: "Amadeus", BaseURLEnv: "AMADEUS_BASE_URL", SimAddr: "127.0.0.1:9102",
 		Settings: []Setting{
 			{Env: "AMADEUS_BASE_URL"},
-			{Env: "AMADEUS_CLIENT_ID", Required: true},
-			{Env: "AMADEUS_CLIENT_SECRET", Secret: true, Required: true},
+			{Env: "AMADEUS_CLIENT_ID", Required: true, Simulated: "simulated"},
+			{Env: "AMADEUS_CLIENT_SECRET", Secret: true, Required: true, Simulated: "simulated"},
 		},
 		New: func(v Values, hc *http.Client) provider.Provider {
 			return amadeus.New(amadeus.ConfigFromEnv(v.Get), hc)
@@ -150,7 +167,7 @@ var providers = []Provider{
 		Name: "kiwi", Title: "Kiwi", BaseURLEnv: "KIWI_BASE_URL", SimAddr: "127.0.0.1:9103",
 		Settings: []Setting{
 			{Env: "KIWI_BASE_URL"},
-			{Env: "KIWI_API_KEY", Secret: true, Required: true},
+			{Env: "KIWI_API_KEY", Secret: true, Required: true, Simulated: "simulated"},
 		},
 		New: func(v Values, hc *http.Client) provider.Provider {
 			return kiwi.New(kiwi.ConfigFromEnv(v.Get), hc)

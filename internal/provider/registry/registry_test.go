@@ -66,8 +66,20 @@ func TestEntriesAreWhole(t *testing.T) {
 			if a.Name() != p.Name || err != nil || len(offers) == 0 {
 				t.Errorf("%s against its simulator: %d offers, %v", a.Name(), len(offers), err)
 			}
-			if st := sim.Kit.Stats(); st.Searches != 1 {
-				t.Errorf("simulator stats = %+v, want one search", st)
+			// Configured from SimulatedSettings, as cmd/providersim -env
+			// configures reservd, the adapter searches the simulator too.
+			v = p.Load(p.SimulatedSettings(srv.URL).Get)
+			if !p.Configured(v) || v[p.BaseURLEnv] != srv.URL {
+				t.Fatalf("SimulatedSettings = %v: not configured, or not pointed at %s", v, srv.URL)
+			}
+			a = p.New(v, srv.Client())
+			offers, err = a.Search(t.Context(), provider.SearchRequest{Origin: "LHR", Destination: "JFK",
+				DepartureDate: time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC), Adults: 1, Currency: "USD"})
+			if err != nil || len(offers) == 0 {
+				t.Errorf("%s from SimulatedSettings against its simulator: %d offers, %v", a.Name(), len(offers), err)
+			}
+			if st := sim.Kit.Stats(); st.Searches != 2 {
+				t.Errorf("simulator stats = %+v, want two searches", st)
 			}
 		})
 		for _, s := range p.Settings {
