@@ -23,10 +23,7 @@ func TestKill9MidTripCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sims.Close() })
-	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "LOG_LEVEL": "error", "RATE_LIMIT": "0", "TRIP_LEASE": "2s",
-		"DUFFEL_BASE_URL": sims.URLs["duffel"], "DUFFEL_ACCESS_TOKEN": "duffel_test_x",
-		"AMADEUS_BASE_URL": sims.URLs["amadeus"], "AMADEUS_CLIENT_ID": "id", "AMADEUS_CLIENT_SECRET": "secret",
-		"KIWI_BASE_URL": sims.URLs["kiwi"], "KIWI_API_KEY": "key"}
+	env := withSimulators(map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "LOG_LEVEL": "error", "RATE_LIMIT": "0", "TRIP_LEASE": "2s"}, sims)
 	a := startProcess(t, env)
 	key := createKey(t, env, "traveller", false)
 	c := newClient(t)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reservd/reservd/internal/bookings"
+	"github.com/reservd/reservd/internal/provider/registry"
 	"github.com/reservd/reservd/internal/provider/simkit"
 	"github.com/reservd/reservd/internal/provider/simset"
 	"github.com/reservd/reservd/internal/store"
@@ -141,6 +142,21 @@ func TestKill9MidStorm(t *testing.T) {
 	}
 }
 
+// withSimulators configures every registered provider in env, pointed at
+// its simulator in sims, with placeholder credentials (the simulators take
+// any), and returns env.
+func withSimulators(env map[string]string, sims *simset.Set) map[string]string {
+	for _, p := range registry.All() {
+		for _, s := range p.Settings {
+			if s.Required {
+				env[s.Env] = "simulated"
+			}
+		}
+		env[p.BaseURLEnv] = sims.URLs[p.Name]
+	}
+	return env
+}
+
 // TestKill9MidTrip kills the instance booking a trip while its order call
 // is unanswered (the provider created the order; the answer never came).
 // A new instance takes the trip over after its lease, looks the order up
@@ -155,10 +171,7 @@ func TestKill9MidTrip(t *testing.T) {
 	for _, k := range sims.Kits() {
 		k.Update(func(k *simkit.Knobs) { k.LoseOrderResponse = true })
 	}
-	env := map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "LOG_LEVEL": "error", "RATE_LIMIT": "0", "TRIP_LEASE": "2s",
-		"DUFFEL_BASE_URL": sims.URLs["duffel"], "DUFFEL_ACCESS_TOKEN": "duffel_test_x",
-		"AMADEUS_BASE_URL": sims.URLs["amadeus"], "AMADEUS_CLIENT_ID": "id", "AMADEUS_CLIENT_SECRET": "secret",
-		"KIWI_BASE_URL": sims.URLs["kiwi"], "KIWI_API_KEY": "key"}
+	env := withSimulators(map[string]string{"DATABASE_URL": testdb.PostgresURL(t), "LOG_LEVEL": "error", "RATE_LIMIT": "0", "TRIP_LEASE": "2s"}, sims)
 	a := startProcess(t, env)
 	key := createKey(t, env, "traveller", false)
 	c := newClient(t)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/reservd/reservd/internal/provider/registry"
 	"github.com/reservd/reservd/internal/testdb"
 )
 
@@ -208,7 +209,7 @@ func TestMetricsMove(t *testing.T) {
 	grew(after, 1, "reservd_http_request_duration_seconds", "route", "/holds", "method", "POST", "code", "4xx")
 	grew(after, 1, "reservd_http_request_duration_seconds", "route", "/bookings/{id}/cancel", "method", "POST", "code", "2xx")
 	grew(after, 1, "reservd_offer_search_cache_total", "result", "miss")
-	for _, p := range []string{"duffel", "amadeus", "kiwi"} {
+	for _, p := range registry.Names() {
 		grew(after, 1, "reservd_provider_calls_total", "provider", p, "op", "search", "outcome", "ok")
 		grew(after, 1, "reservd_provider_call_duration_seconds", "provider", p, "op", "search")
 		if v := after.value("reservd_provider_circuit_state", "provider", p); v != 0 {
@@ -426,7 +427,7 @@ func TestTracesConsole(t *testing.T) {
 			if len(offers) != 1 {
 				t.Fatalf("GET /offers spans = %d, want 1", len(offers))
 			}
-			for _, p := range []string{"duffel", "amadeus", "kiwi"} {
+			for _, p := range registry.Names() {
 				var call *span
 				for _, s := range spans.under(offers[0]) {
 					if s.Name == "provider "+p+" search" {

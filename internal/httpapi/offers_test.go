@@ -9,12 +9,13 @@ import (
 
 	"github.com/reservd/reservd/internal/aggregator"
 	"github.com/reservd/reservd/internal/app"
+	"github.com/reservd/reservd/internal/provider/registry"
 	"github.com/reservd/reservd/internal/provider/simkit"
 	"github.com/reservd/reservd/internal/provider/simset"
 )
 
-// newOffersAPI is a server whose aggregator talks real HTTP to the three
-// simulators, and caches no search.
+// newOffersAPI is a server whose aggregator talks real HTTP to a simulator
+// of every registered provider, and caches no search.
 func newOffersAPI(t *testing.T) (*api, *aggregator.TripService, *simset.Set) {
 	t.Helper()
 	return newCachedOffersAPI(t, false)
@@ -79,7 +80,7 @@ func TestOffers(t *testing.T) {
 	}
 	m := r.json(t)
 	offers, providers := m["data"].([]any), m["providers"].([]any)
-	if len(offers) == 0 || len(providers) != 3 {
+	if len(offers) == 0 || len(providers) != len(registry.Names()) {
 		t.Fatalf("offers %d, providers %v", len(offers), providers)
 	}
 	first := offers[0].(map[string]any)
