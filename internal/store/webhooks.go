@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/reservd/reservd/internal/events"
@@ -154,6 +155,36 @@ type WebhookStream struct {
 	Through    int64 // the position of the last event read
 	// Events are the events read that the endpoint subscribes to.
 	Events []events.Event
+}
+
+// WebhookStreamLease is an endpoint whose stream an engine has just
+// leased: its claim number and its position.
+type WebhookStreamLease struct {
+	Endpoint WebhookEndpoint
+	Claim    int
+	Pos      int64
+}
+
+// ReadWebhookStreams turns leased streams into claims: for each, the next
+// limit events of its customer past its position, read through list (the
+// engine's EventList), of which Events keeps those the endpoint subscribes
+// to and Through is the last one's position. Both engines' claims end here.
+func ReadWebhookStreams(ctx context.Context, leases []WebhookStreamLease, limit int,
+	list func(context.Context, EventListParams) ([]events.Event, error)) ([]WebhookStream, error) {
+	out := make([]WebhookStream, 0, len(leases))
+	for _, l := range leases {
+		evs, err := list(ctx, EventListParams{KeyID: l.Endpoint.KeyID, AfterPos: l.Pos, Limit: limit})
+		if err != nil {
+			return nil, fmt.Errorf("read webhook stream of %s: %w", l.Endpoint.ID, err)
+		}
+		st := WebhookStream{EndpointID: l.Endpoint.ID, KeyID: l.Endpoint.KeyID, URL: l.Endpoint.URL, Secret: l.Endpoint.Secret,
+			Claim: l.Claim, From: l.Pos, Through: l.Pos, Events: l.Endpoint.Subscribed(evs)}
+		if len(evs) > 0 {
+			st.Through = evs[len(evs)-1].Pos
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // Released is s as recording nothing: its lease given back, its position

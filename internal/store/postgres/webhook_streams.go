@@ -37,18 +37,13 @@ func (s *Store) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamCla
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook streams: %w", err)
 	}
-	type leased struct {
-		e     store.WebhookEndpoint
-		claim int
-		pos   int64
-	}
-	var ls []leased
+	var ls []store.WebhookStreamLease
 	for rows.Next() {
-		var l leased
-		e := &l.e
+		var l store.WebhookStreamLease
+		e := &l.Endpoint
 		var disabled any
 		if err := rows.Scan(&e.ID, &e.KeyID, &e.URL, &e.Events, &e.Description, &e.Secret, &e.Status, &e.CreatedAt, &disabled,
-			&l.claim, &l.pos); err != nil {
+			&l.Claim, &l.Pos); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -58,18 +53,9 @@ func (s *Store) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamCla
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim webhook streams: %w", err)
 	}
-	out := make([]store.WebhookStream, 0, len(ls))
-	for _, l := range ls {
-		evs, err := s.EventList(ctx, store.EventListParams{KeyID: l.e.KeyID, AfterPos: l.pos, Limit: p.Events})
-		if err != nil {
-			return nil, fmt.Errorf("claim webhook streams: %w", err)
-		}
-		st := store.WebhookStream{EndpointID: l.e.ID, KeyID: l.e.KeyID, URL: l.e.URL, Secret: l.e.Secret,
-			Claim: l.claim, From: l.pos, Through: l.pos, Events: l.e.Subscribed(evs)}
-		if len(evs) > 0 {
-			st.Through = evs[len(evs)-1].Pos
-		}
-		out = append(out, st)
+	out, err := store.ReadWebhookStreams(ctx, ls, p.Events, s.EventList)
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook streams: %w", err)
 	}
 	return out, nil
 }

@@ -37,7 +37,7 @@ func (s *Store) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamCla
 	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (`+query+`)`, args...).Scan(&found); err != nil || found == 0 {
 		return nil, err
 	}
-	var ls []leased
+	var ls []store.WebhookStreamLease
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		ls = nil
 		now, until, _, err := readClock(ctx, tx, p.Lease, 0)
@@ -49,9 +49,9 @@ func (s *Store) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamCla
 			return err
 		}
 		for i := range ls {
-			ls[i].claim++
+			ls[i].Claim++
 			if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET stream_claims = ?2, stream_lease_until = ?3 WHERE id = ?1`,
-				ls[i].e.ID, ls[i].claim, until); err != nil {
+				ls[i].Endpoint.ID, ls[i].Claim, until); err != nil {
 				return err
 			}
 		}
@@ -60,46 +60,30 @@ func (s *Store) WebhookStreamClaim(ctx context.Context, p store.WebhookStreamCla
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook streams: %w", err)
 	}
-	out := make([]store.WebhookStream, 0, len(ls))
-	for _, l := range ls {
-		evs, err := s.EventList(ctx, store.EventListParams{KeyID: l.e.KeyID, AfterPos: l.pos, Limit: p.Events})
-		if err != nil {
-			return nil, fmt.Errorf("claim webhook streams: %w", err)
-		}
-		st := store.WebhookStream{EndpointID: l.e.ID, KeyID: l.e.KeyID, URL: l.e.URL, Secret: l.e.Secret,
-			Claim: l.claim, From: l.pos, Through: l.pos, Events: l.e.Subscribed(evs)}
-		if len(evs) > 0 {
-			st.Through = evs[len(evs)-1].Pos
-		}
-		out = append(out, st)
+	out, err := store.ReadWebhookStreams(ctx, ls, p.Events, s.EventList)
+	if err != nil {
+		return nil, fmt.Errorf("claim webhook streams: %w", err)
 	}
 	return out, nil
 }
 
-// leased is an endpoint whose stream is being claimed.
-type leased struct {
-	e     store.WebhookEndpoint
-	claim int
-	pos   int64
-}
-
 // leaseCandidates reads the endpoints query selects, in tx.
-func leaseCandidates(ctx context.Context, tx *sql.Tx, query string, args []any) ([]leased, error) {
+func leaseCandidates(ctx context.Context, tx *sql.Tx, query string, args []any) ([]store.WebhookStreamLease, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ls []leased
+	var ls []store.WebhookStreamLease
 	for rows.Next() {
 		var (
-			l              leased
+			l              store.WebhookStreamLease
 			types, created string
 			disabled       sql.NullString
 		)
-		e := &l.e
+		e := &l.Endpoint
 		if err := rows.Scan(&e.ID, &e.KeyID, &e.URL, &types, &e.Description, &e.Secret, &e.Status, &created, &disabled,
-			&l.claim, &l.pos); err != nil {
+			&l.Claim, &l.Pos); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(types), &e.Events); err != nil {
