@@ -5,12 +5,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/reservd/reservd/internal/provider/registry"
 )
 
 // TestREADMEListsSettings: the README's configuration table (the section
 // "## Configuration", up to its first subsection) has a row for every
-// setting --help prints (Settings), the variable in backquotes in the
-// row's first cell, with the same default in its second (a setting whose
+// setting --help prints (Settings) and every flight provider's setting
+// (internal/provider/registry), the variable in backquotes in the row's
+// first cell, with the same default in its second (a setting whose
 // default is empty may say anything there).
 func TestREADMEListsSettings(t *testing.T) {
 	t.Parallel()
@@ -39,13 +42,22 @@ func TestREADMEListsSettings(t *testing.T) {
 	if len(rows) == 0 {
 		t.Fatal("README.md's configuration section has no table of variables")
 	}
-	for _, s := range Settings {
-		def, ok := rows[s.Name]
+	check := func(name, dflt, of string) {
+		t.Helper()
+		def, ok := rows[name]
 		switch {
 		case !ok:
-			t.Errorf("README.md's configuration table does not list %s", s.Name)
-		case s.Default != "" && !strings.Contains(def, "`"+s.Default+"`"):
-			t.Errorf("README.md's configuration table gives %s the default %q, want `%s`", s.Name, strings.TrimSpace(def), s.Default)
+			t.Errorf("README.md's configuration table does not list %s%s", name, of)
+		case dflt != "" && !strings.Contains(def, "`"+dflt+"`"):
+			t.Errorf("README.md's configuration table gives %s the default %q, want `%s`", name, strings.TrimSpace(def), dflt)
+		}
+	}
+	for _, s := range Settings {
+		check(s.Name, s.Default, "")
+	}
+	for _, p := range registry.All() {
+		for _, s := range p.Settings {
+			check(s.Env, s.Default, ", a setting of "+p.Title)
 		}
 	}
 }
