@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -35,20 +36,7 @@ import (
 func TestWebhooksThreeReplicas(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	dbURL := testdb.PostgresURL(t)
-	st, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_, digest := apikey.Generate()
-	customer, err := st.APIKeyCreate(ctx, store.APIKeyCreateParams{Name: "customer", Digest: digest})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dbURL, st, customer := webhookWorld(t)
 
 	var (
 		mu       sync.Mutex
@@ -83,21 +71,7 @@ func TestWebhooksThreeReplicas(t *testing.T) {
 
 	var regs []*prometheus.Registry
 	for range 3 {
-		cfg, err := config.Load(func(name string) string {
-			return map[string]string{"DATABASE_URL": withDBParam(dbURL, "pool_max_conns", "4"),
-				"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_INTERVAL": "20ms", "WEBHOOK_RETRY_BASE": "50ms"}[name]
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := app.New(ctx, cfg, app.Env{}, app.Overrides{Providers: func(*http.Client) []aggregator.Source { return nil }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); a.RunJobs(jobs) }()
-		t.Cleanup(func() { stop(); <-done; a.Close() })
+		a := startReplica(t, dbURL, map[string]string{"WEBHOOK_RETRY_BASE": "50ms"})
 		regs = append(regs, a.Registry)
 	}
 
@@ -199,20 +173,7 @@ func TestWebhooksThreeReplicas(t *testing.T) {
 func TestWebhookDeliverFalse(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	dbURL := testdb.PostgresURL(t)
-	st, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	_, digest := apikey.Generate()
-	customer, err := st.APIKeyCreate(ctx, store.APIKeyCreateParams{Name: "customer", Digest: digest})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dbURL, st, customer := webhookWorld(t)
 	var (
 		mu       sync.Mutex
 		accepted = map[string]bool{}
@@ -235,22 +196,7 @@ func TestWebhookDeliverFalse(t *testing.T) {
 		t.Fatal(err)
 	}
 	replica := func(deliver string) *app.App {
-		cfg, err := config.Load(func(name string) string {
-			return map[string]string{"DATABASE_URL": withDBParam(dbURL, "pool_max_conns", "4"), "WEBHOOK_DELIVER": deliver,
-				"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_INTERVAL": "20ms", "SWEEP_INTERVAL": "100ms"}[name]
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := app.New(ctx, cfg, app.Env{}, app.Overrides{Providers: func(*http.Client) []aggregator.Source { return nil }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); a.RunJobs(jobs) }()
-		t.Cleanup(func() { stop(); <-done; a.Close() })
-		return a
+		return startReplica(t, dbURL, map[string]string{"WEBHOOK_DELIVER": deliver, "SWEEP_INTERVAL": "100ms"})
 	}
 	api := replica("false")
 	var written []events.Event
@@ -300,4 +246,47 @@ func TestWebhookDeliverFalse(t *testing.T) {
 	if sent := gauge(api, "reservd_webhook_deliveries_total", ""); sent != 0 {
 		t.Errorf("the replica with WEBHOOK_DELIVER=false sent %v deliveries", sent)
 	}
+}
+
+// webhookWorld is a fresh migrated PostgreSQL database (its URL and a
+// store on it) with one customer key.
+func webhookWorld(t *testing.T) (dbURL string, st *postgres.Store, customer int64) {
+	t.Helper()
+	dbURL = testdb.PostgresURL(t)
+	st, err := postgres.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, digest := apikey.Generate()
+	if customer, err = st.APIKeyCreate(t.Context(), store.APIKeyCreateParams{Name: "customer", Digest: digest}); err != nil {
+		t.Fatal(err)
+	}
+	return dbURL, st, customer
+}
+
+// startReplica starts a replica on dbURL (a pool of 4, webhooks allowed to
+// private addresses, passes every 20 ms) with the settings in env besides,
+// running its jobs until the test ends.
+func startReplica(t *testing.T, dbURL string, env map[string]string) *app.App {
+	t.Helper()
+	vars := map[string]string{"DATABASE_URL": withDBParam(dbURL, "pool_max_conns", "4"),
+		"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_INTERVAL": "20ms"}
+	maps.Copy(vars, env)
+	cfg, err := config.Load(func(name string) string { return vars[name] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(t.Context(), cfg, app.Env{}, app.Overrides{Providers: func(*http.Client) []aggregator.Source { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.RunJobs(jobs) }()
+	t.Cleanup(func() { stop(); <-done; a.Close() })
+	return a
 }
