@@ -306,7 +306,8 @@ func (a *App) FlushKeyUsage(ctx context.Context) (int, error) {
 // OnSequenced is the seam through which whatever serves events live (the
 // event and seat streams, the webhook fan-out) learns of new ones: f is
 // called after every pass of this replica's sequencer (the events_sequence
-// job) that gave events their positions, with what the pass did. It is
+// job) that gave events their positions or found committed events' flights
+// waiting for theirs, with what the pass did (N is 0 in the latter). It is
 // only a wake-up: readers page the feed from their own cursor
 // (store.Events.EventList), so a call missed or coalesced costs latency,
 // never an event; and a pass that ran on another replica calls nothing

@@ -21,8 +21,9 @@ const (
 // EventsSequence returns the job, named events_sequence, that runs the
 // events' sequencer every interval (package events explains why it exists).
 // Every replica runs it; the store lets one pass at a time do the work and
-// the others return at once. After each pass that gave events positions it
-// calls onSequenced (if not nil) with what the pass did, so that whatever
+// the others return at once. After each pass that gave events positions,
+// or found committed events' flights waiting for theirs (Sequenced.Flights),
+// it calls onSequenced (if not nil) with what the pass did, so that whatever
 // serves the feed live (streams, webhook fan-out) can read on from its
 // cursor; onSequenced runs in the job's loop and must not block.
 func EventsSequence(ev store.Events, every time.Duration, onSequenced func(context.Context, store.Sequenced)) Job {
@@ -34,7 +35,7 @@ func EventsSequence(ev store.Events, every time.Duration, onSequenced func(conte
 				return total, err
 			}
 			total += sq.N
-			if sq.N > 0 && onSequenced != nil {
+			if (sq.N > 0 || len(sq.Flights) > 0) && onSequenced != nil {
 				onSequenced(ctx, sq)
 			}
 			if sq.N < sequenceBatch {

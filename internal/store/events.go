@@ -41,9 +41,13 @@ type EventListParams struct {
 
 // Sequenced is what one sequencer pass did.
 type Sequenced struct {
-	N       int     // events given a position
-	LastPos int64   // the highest position given; 0 if N == 0
-	Flights []int64 // the flights whose seats those events changed, each once
+	N       int   // events given a position
+	LastPos int64 // the highest position given; 0 if N == 0
+	// Flights are the flights whose seats those events changed, each once,
+	// and (PostgreSQL) those of committed events left waiting for a
+	// position behind an older open transaction: their seats have changed
+	// already, and the seat streams need no order, only a wake-up.
+	Flights []int64
 	// Pending reports events left without a position after the pass:
 	// another replica's pass was running, or (PostgreSQL) a transaction
 	// older than them was still open anywhere on the server. A later pass

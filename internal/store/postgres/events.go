@@ -158,7 +158,21 @@ func (s *Store) EventSequence(ctx context.Context, limit int) (store.Sequenced, 
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE pos IS NULL)`).Scan(&out.Pending)
+		// What is left is committed (this snapshot sees it) but waits for
+		// an older transaction anywhere on the server: its flights are
+		// woken now, so that a seat map does not wait for the position.
+		var waiting []int64
+		if err := tx.QueryRow(ctx, `
+			SELECT count(*) > 0, coalesce(array_agg(DISTINCT flight_id) FILTER (WHERE flight_id IS NOT NULL), '{}')
+			FROM (SELECT flight_id FROM events WHERE pos IS NULL LIMIT 1000) w`).Scan(&out.Pending, &waiting); err != nil {
+			return err
+		}
+		for _, f := range waiting {
+			if !slices.Contains(out.Flights, f) {
+				out.Flights = append(out.Flights, f)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Sequenced{}, fmt.Errorf("sequence events: %w", err)

@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 
+	"github.com/reservd/reservd/internal/events"
 	"github.com/reservd/reservd/internal/store"
 	"github.com/reservd/reservd/internal/store/postgres"
 	"github.com/reservd/reservd/internal/store/storetest"
@@ -94,4 +96,34 @@ func versions(t testing.TB, s *postgres.Store) int {
 		t.Fatalf("count goose versions: %v", err)
 	}
 	return n
+}
+
+// TestSequenceWakesWaitingFlights: a transaction open elsewhere on the
+// server holds back the position of an event committed after it began, but
+// the sequencer's pass still names that event's flight (Sequenced.Flights),
+// so that seat maps are woken without waiting for the position.
+func TestSequenceWakesWaitingFlights(t *testing.T) {
+	t.Parallel()
+	s := open(t, testdb.PostgresURL(t))
+	ctx := t.Context()
+	// An older transaction, with an xid, anywhere on the server.
+	conn, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `BEGIN; SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`) //nolint:errcheck // the test's own transaction
+	ev := storetest.NewEvent(1, events.HoldCreated)
+	ev.FlightID = 4242
+	storetest.WriteEvents(t, s, ev)
+	sq, err := s.EventSequence(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sq.N != 0 || !sq.Pending || !slices.Equal(sq.Flights, []int64{4242}) {
+		t.Fatalf("pass behind an open transaction = %+v; want no position given, pending, flight 4242 named", sq)
+	}
 }
